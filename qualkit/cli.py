@@ -1,0 +1,310 @@
+"""The `qualkit` command line: parse options, call one library function, show the result.
+
+User mistakes (QualkitError) print one clear line and exit 1, never a traceback. Library modules
+are imported inside commands so `qualkit --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Callable, Optional, TypeVar
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(help="qualkit: code interview transcripts against a YAML codebook.",
+                  no_args_is_help=True, pretty_exceptions_enable=False,
+                  context_settings={"help_option_names": ["-h", "--help"]})
+codebook_app = typer.Typer(help="Check codebooks.", no_args_is_help=True)
+export_app = typer.Typer(help="Export the project.", no_args_is_help=True)
+app.add_typer(codebook_app, name="codebook")
+app.add_typer(export_app, name="export")
+
+out = Console()
+err = Console(stderr=True)
+
+ProjectOpt = Annotated[Optional[Path], typer.Option(
+    "--project", "-p", help="Project folder (default: the current folder).")]
+DbOpt = Annotated[Optional[str], typer.Option(
+    "--db", help="Database URL instead of the project's SQLite file, "
+                 "e.g. postgresql+psycopg://user@host/db.")]
+CoderOpt = Annotated[Optional[str], typer.Option(
+    "--coder", help="Who is acting (default: $QUALKIT_CODER or your login name).")]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly(func: F) -> F:
+    """Turn QualkitError (and a few environment errors) into one line on stderr and exit 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from sqlalchemy.exc import OperationalError
+
+        from .errors import QualkitError
+
+        try:
+            return func(*args, **kwargs)
+        except QualkitError as exc:
+            err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            raise typer.Exit(1) from None
+        except OperationalError as exc:
+            err.print(f"[bold red]error:[/] database problem: {exc.orig} (is another program "
+                      "holding the project open? try again)", highlight=False)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            err.print("interrupted; work already saved is kept")
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _open(project: Optional[Path], db: Optional[str]) -> Any:
+    from .project import open_project
+
+    return open_project(project, db)
+
+
+def _progress(description: str) -> Any:
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeRemainingColumn)
+
+    return Progress(TextColumn(description), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[item]}"), TimeRemainingColumn(),
+                    console=err, transient=True)
+
+
+def _run_with_bar(description: str, work: Callable[[Callable[[int, int, str], None]], Any]) -> Any:
+    with _progress(description) as bar:
+        task = bar.add_task(description, total=None, item="")
+
+        def update(done: int, total: int, item: str) -> None:
+            bar.update(task, completed=done, total=total, item=item)
+
+        return work(update)
+
+
+@app.command()
+@friendly
+def init(
+    path: Annotated[Path, typer.Argument(help="Project folder to create.")] = Path("."),
+    codebook: Annotated[Optional[Path], typer.Option(help="Codebook YAML to use.")] = None,
+    db: DbOpt = None,
+    coder: CoderOpt = None,
+) -> None:
+    """Create a project folder (database and codebook)."""
+    from .project import default_actor, init_project
+
+    project = init_project(path, codebook, coder or default_actor(), db)
+    out.print(f"Project ready in {project.root.resolve()}"
+              + (f" with codebook {project.codebook().name!r}" if codebook else ""))
+    if not codebook:
+        out.print("Next: qualkit code --codebook codebooks/keyworker.yaml (after importing)")
+
+
+@app.command("import")
+@friendly
+def import_(
+    paths: Annotated[list[Path], typer.Argument(help="Transcript files or folders.")],
+    project: ProjectOpt = None,
+    db: DbOpt = None,
+    coder: CoderOpt = None,
+) -> None:
+    """Import transcripts (.txt .md .docx .vtt .srt) or coded-segments tables (.csv .xlsx)."""
+    from .pipeline import import_paths
+    from .project import default_actor
+
+    proj = _open(project, db)
+    report = _run_with_bar("Importing", lambda cb: import_paths(
+        proj, paths, coder or default_actor(), cb))
+    for o in report.outcomes:
+        extra = f", {o.codings} codings" if o.codings else ""
+        note = f" ({o.note})" if o.note else ""
+        out.print(f"  {o.status:9} {o.name}{extra}{note}", highlight=False)
+    out.print(f"{report.added} added, {report.unchanged} already in the project, "
+              f"{len(report.errors)} failed")
+    for line in report.errors:
+        err.print(f"[bold red]error:[/] {line}", highlight=False)
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+@friendly
+def code(
+    codebook: Annotated[Optional[Path], typer.Option(
+        help="Use (and remember) this codebook; default: the project's codebook.")] = None,
+    transcript: Annotated[Optional[list[str]], typer.Option(
+        "--transcript", "-t", help="Only these transcripts (repeatable).")] = None,
+    project: ProjectOpt = None,
+    db: DbOpt = None,
+    coder: CoderOpt = None,
+) -> None:
+    """Run the machine suggesters over the transcripts and store their suggestions."""
+    from .pipeline import code_project
+    from .project import default_actor
+
+    proj = _open(project, db)
+    actor = coder or default_actor()
+    if codebook is not None:
+        proj.set_codebook(codebook, actor)
+    report = _run_with_bar("Coding", lambda cb: code_project(proj, transcript, actor, cb))
+    out.print(f"{report.transcripts} transcripts coded; {report.suggestions} new suggestions "
+              f"stored for review")
+    for code_id, n in sorted(report.by_code.items(), key=lambda kv: -kv[1]):
+        out.print(f"  {n:5}  {code_id}", highlight=False)
+
+
+@codebook_app.command("check")
+@friendly
+def codebook_check(file: Annotated[Path, typer.Argument(help="Codebook YAML file.")]) -> None:
+    """Validate a codebook and list every problem with its line and field."""
+    from .codebook import load_codebook
+
+    book = load_codebook(file)
+    codes = book.all_codes()
+    themes = sum(c.is_theme for c in codes)
+    out.print(f"{file}: OK: {book.name!r} version {book.version}, {len(codes)} codes "
+              f"({themes} themes)", highlight=False)
+
+
+@app.command()
+@friendly
+def status(
+    project: ProjectOpt = None,
+    db: DbOpt = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the transcripts.")] = False,
+) -> None:
+    """Show transcripts, segments, codes and codings by status."""
+    from rich.table import Table
+
+    proj = _open(project, db)
+    counts = proj.store.status_counts()
+    book = proj.codebook() if proj.codebook_path.exists() else None
+    out.print(f"Project: {proj.root.resolve()}")
+    out.print(f"Codebook: {book.name + ' ' + book.version if book else '(none yet)'}"
+              + (f", {len(book.all_codes())} codes" if book else ""))
+    out.print(f"Transcripts: {counts['transcripts']}   Segments: {counts['segments']}")
+    s = counts["by_status"]
+    out.print(f"Codings: {s['suggested']} suggested, {s['accepted']} accepted, "
+              f"{s['rejected']} rejected")
+    if counts["by_code"]:
+        table = Table("code", "suggested", "accepted", "rejected")
+        per: dict[str, dict[str, int]] = {}
+        for code_id, st, n in counts["by_code"]:
+            per.setdefault(code_id, {})[st] = n
+        order = book.ids() if book else []
+        for code_id in sorted(per, key=lambda c: (order.index(c) if c in order else 1e9, c)):
+            row = per[code_id]
+            table.add_row(code_id, *(str(row.get(k, 0)) for k in ("suggested", "accepted",
+                                                                    "rejected")))
+        out.print(table)
+    if list_:
+        for info in proj.store.transcripts():
+            out.print(f"  {info.name}  ({info.segments} segments, {info.format})",
+                      highlight=False)
+
+
+@export_app.command("table")
+@friendly
+def export_table(
+    output: Annotated[Path, typer.Option("--output", "-o", help="FILE.csv or FILE.xlsx")],
+    include: Annotated[str, typer.Option(
+        help="Which codings count: accepted, suggested or all (accepted and suggested).")
+    ] = "accepted",
+    project: ProjectOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Write the coded-segments table (one row per segment and coder)."""
+    from .codedtable import write_coded_table
+    from .errors import QualkitError
+    from .tables import project_rows
+
+    choices = {"accepted": ("accepted",), "suggested": ("suggested",),
+               "all": ("accepted", "suggested")}
+    if include not in choices:
+        raise QualkitError(f"--include must be one of {', '.join(choices)}", field="--include")
+    if output.suffix.lower() not in (".csv", ".xlsx"):
+        raise QualkitError("the output file must end in .csv or .xlsx", path=str(output))
+    proj = _open(project, db)
+    rows = project_rows(proj.store, choices[include])
+    write_coded_table(rows, output)
+    out.print(f"Wrote {len(rows)} rows to {output}")
+
+
+def app_script() -> Path:
+    script = Path(__file__).resolve().parent.parent / "app.py"
+    if not script.exists():
+        from .errors import QualkitError
+
+        raise QualkitError("app.py not found beside the qualkit package",
+                           hint="install qualkit from its source folder: pip install -e .")
+    return script
+
+
+@app.command("app")
+@friendly
+def app_(
+    project: ProjectOpt = None,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8501,
+    headless: Annotated[bool, typer.Option(help="Do not open a browser window.")] = False,
+) -> None:
+    """Start the browser app on the project (served on 127.0.0.1 only)."""
+    from .project import open_project
+
+    root = (project or Path.cwd()).resolve()
+    open_project(root).close()  # fail here, clearly, if there is no project
+    _serve(root, port, headless)
+
+
+def _serve(root: Path, port: int, headless: bool) -> None:
+    env = dict(os.environ, QUALKIT_PROJECT=str(root), HF_HUB_OFFLINE="1")
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app_script()),
+           "--server.address", "127.0.0.1", "--server.port", str(port),
+           "--server.headless", "true" if headless else "false",
+           "--browser.gatherUsageStats", "false"]
+    out.print(f"Starting the app on http://127.0.0.1:{port} for {root} (Ctrl+C to stop)")
+    try:
+        subprocess.run(cmd, env=env, check=False)
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+@friendly
+def demo(
+    project: Annotated[Path, typer.Option(help="Where to build the sample project.")] = Path(
+        "sample_project"),
+    serve: Annotated[bool, typer.Option(help="Start the app when done.")] = True,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8501,
+    headless: Annotated[bool, typer.Option(help="Do not open a browser window.")] = False,
+) -> None:
+    """Build a coded project from sample_transcripts/ and the keyworker codebook, then open it."""
+    from .pipeline import code_project, import_paths
+    from .project import default_actor, init_project
+
+    here = Path(__file__).resolve().parent.parent
+    actor = default_actor()
+    proj = init_project(project, here / "codebooks" / "keyworker.yaml", actor)
+    imported = _run_with_bar("Importing", lambda cb: import_paths(
+        proj, [here / "sample_transcripts"], actor, cb))
+    for line in imported.errors:
+        err.print(f"[bold red]error:[/] {line}", highlight=False)
+    coded = _run_with_bar("Coding", lambda cb: code_project(proj, None, actor, cb))
+    out.print(f"Sample project in {proj.root.resolve()}: {imported.added} transcripts added "
+              f"({imported.unchanged} already there), {coded.suggestions} new suggestions")
+    proj.close()
+    if serve:
+        _serve(proj.root.resolve(), port, headless)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""Import and batch coding: the work behind `qualkit import` and `qualkit code` (and the app).
+
+Progress is reported through an optional callback so the CLI can show a Rich bar and the app a
+progress widget, without this module knowing about either.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from .errors import QualkitError
+from .project import Project
+from .readers import find_transcripts, read_path
+from .store import ImportOutcome
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class ImportReport:
+    outcomes: list[ImportOutcome] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def added(self) -> int:
+        return sum(o.status == "added" for o in self.outcomes)
+
+    @property
+    def unchanged(self) -> int:
+        return sum(o.status == "unchanged" for o in self.outcomes)
+
+
+def import_paths(project: Project, paths: Iterable[str | Path], actor: str,
+                 progress: Progress | None = None) -> ImportReport:
+    """Import files and folders. Each document is its own transaction: one bad file is reported
+    and skipped, and everything else is imported."""
+    files = find_transcripts(list(paths))
+    report = ImportReport()
+    if not files:
+        report.errors.append("no transcript files found (qualkit reads .txt, .md, .docx, .vtt, "
+                             ".srt, .csv and .xlsx)")
+    for i, path in enumerate(files):
+        if progress:
+            progress(i, len(files), path.name)
+        try:
+            for doc in read_path(path):
+                report.outcomes.append(project.store.add_document(doc, actor))
+        except QualkitError as exc:
+            report.errors.append(str(exc))
+    if progress:
+        progress(len(files), len(files), "")
+    return report
+
+
+@dataclass
+class CodeReport:
+    transcripts: int = 0
+    suggestions: int = 0
+    by_code: dict[str, int] = field(default_factory=dict)
+
+
+def code_project(project: Project, names: list[str] | None = None, actor: str = "qualkit",
+                 progress: Progress | None = None) -> CodeReport:
+    """Run the suggesters over all (or the named) transcripts and store their suggestions.
+
+    Pending suggestions are replaced; decisions a person made are kept and not re-suggested.
+    """
+    from .suggest.rules import RuleSuggester
+
+    codebook = project.codebook()
+    store = project.store
+    names = store.transcript_names() if names is None else names
+    known = set(store.transcript_names())
+    missing = [n for n in names if n not in known]
+    if missing:
+        raise QualkitError(f"no transcript named {missing[0]!r} in this project",
+                           hint="`qualkit status --list` shows the transcript names")
+    suggester = RuleSuggester().fit(codebook)
+    report = CodeReport()
+    for i, (transcript, suggestions) in enumerate(
+            suggester.suggest(store.iter_transcripts(names))):
+        if progress:
+            progress(i, len(names), transcript.name)
+        report.suggestions += store.replace_suggestions(transcript.name, suggestions, actor,
+                                                        sources=[suggester.name])
+        report.transcripts += 1
+        for s in suggestions:
+            report.by_code[s.code_id] = report.by_code.get(s.code_id, 0) + 1
+    if progress:
+        progress(len(names), len(names), "")
+    return report

@@ -1,0 +1,89 @@
+"""A project is a folder: the database (qualkit.db) and the project's own codebook.yaml.
+
+The codebook is copied into the project so that editing it (in the app) never changes a shared
+file such as codebooks/keyworker.yaml.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from .codebook import load_codebook
+from .errors import QualkitError, StoreError
+from .model import Codebook
+from .store import Store
+
+DB_FILE = "qualkit.db"
+CODEBOOK_FILE = "codebook.yaml"
+
+
+def default_actor() -> str:
+    """Who is acting when no coder is named: $QUALKIT_CODER, else the login name."""
+    try:
+        return os.environ.get("QUALKIT_CODER") or getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+@dataclass
+class Project:
+    root: Path
+    store: Store
+
+    @property
+    def codebook_path(self) -> Path:
+        return self.root / CODEBOOK_FILE
+
+    def codebook(self) -> Codebook:
+        if not self.codebook_path.exists():
+            raise QualkitError("this project has no codebook yet", path=str(self.root),
+                               hint="run `qualkit code --codebook FILE` or "
+                                    "`qualkit init --codebook FILE`")
+        return load_codebook(self.codebook_path)
+
+    def set_codebook(self, source: str | Path, actor: str) -> Codebook:
+        """Validate a codebook file and make it the project's codebook."""
+        book = load_codebook(source)
+        src = Path(source).resolve()
+        if src != self.codebook_path.resolve():
+            tmp = self.codebook_path.with_suffix(".yaml.tmp")
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, self.codebook_path)
+        self.store.set_meta("codebook", f"{book.name} {book.version} (from {src})", actor)
+        return book
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def sqlite_url(root: Path) -> str:
+    return f"sqlite:///{(root / DB_FILE).resolve()}"
+
+
+def init_project(root: str | Path, codebook: str | Path | None = None,
+                 actor: str | None = None, db_url: str | None = None) -> Project:
+    """Create (or reopen) a project folder, optionally with a codebook."""
+    path = Path(root)
+    if path.exists() and not path.is_dir():
+        raise StoreError("exists and is not a folder", path=str(path),
+                         hint="choose a folder name for the project")
+    if codebook is not None:
+        load_codebook(codebook)  # validate before anything is created
+    path.mkdir(parents=True, exist_ok=True)
+    project = Project(path, Store(db_url or sqlite_url(path)))
+    if codebook is not None:
+        project.set_codebook(codebook, actor or default_actor())
+    return project
+
+
+def open_project(root: str | Path | None = None, db_url: str | None = None) -> Project:
+    """Open the project in ``root`` (default: the current folder)."""
+    path = Path(root) if root is not None else Path.cwd()
+    if db_url is None and not (path / DB_FILE).exists():
+        raise StoreError("no qualkit project here", path=str(path.resolve()),
+                         hint="run `qualkit init` in this folder first, or pass --project PATH")
+    return Project(path, Store(db_url or sqlite_url(path)))

@@ -1,0 +1,1 @@
+"""Machine suggesters. Each computes Suggestions and never writes anywhere."""

@@ -1,0 +1,78 @@
+"""The rule suggester with the real spaCy pipeline: lemmas, patterns, negation, scoping."""
+
+from __future__ import annotations
+
+import pytest
+
+from qualkit.codebook import parse_codebook
+from qualkit.model import Transcript
+from qualkit.segment import parse_turns
+from qualkit.suggest.base import NotFittedError
+from qualkit.suggest.rules import RuleSuggester
+
+from .conftest import SMALL_CODEBOOK
+
+
+def run(text: str, codebook: str = SMALL_CODEBOOK):
+    tr = Transcript("t", text, parse_turns(text))
+    suggester = RuleSuggester().fit(parse_codebook(codebook))
+    [(_, suggestions)] = list(suggester.suggest([tr]))
+    return tr, suggestions
+
+
+def codes(text: str) -> list[str]:
+    return sorted(s.code_id for s in run(text)[1])
+
+
+def test_keywords_match_on_lemmas_of_any_case():
+    assert codes("Dana: I WORKED ALONE for years.") == ["working_alone"]
+    assert codes("Dana: There was no debriefing, I had to Offload at home.") == ["no_debrief"]
+
+
+@pytest.mark.parametrize("sentence", [
+    "I never worked alone.",
+    "I don't work alone any more.",
+    "It's not that I'm on my own.",
+    "I have hardly ever been a lone worker.",
+])
+def test_negation_guard_drops_negated_matches(sentence):
+    assert codes(f"Dana: {sentence}") == []
+
+
+@pytest.mark.parametrize("sentence", [
+    "I'm not sure, but I work alone.",          # negation in another clause
+    "Not only do I work alone, I drive alone.",  # 'not only' does not negate
+    "No. I work alone.",
+])
+def test_negation_guard_keeps_real_evidence(sentence):
+    assert codes(f"Dana: {sentence}") == ["working_alone"]
+
+
+def test_patterns_and_rationale_and_span():
+    tr, [s] = run("Dana: It was a hard day. Nobody else was there. So I went home.")
+    assert s.code_id == "working_alone" and s.source == "rules"
+    assert tr.text[s.start:s.end] == "Nobody else was there."
+    assert 'pattern "Nobody else"' in s.rationale
+    assert 0 < s.score <= 1
+
+
+def test_interviewer_turns_are_not_coded():
+    assert codes("Interviewer: Do you work alone?\n\nDana: Yes.") == []
+
+
+def test_exclusive_parent_yields_one_child():
+    found = codes("Dana: I love it, I enjoy it, though I dread Mondays.")
+    assert found == ["upbeat"]
+
+
+def test_code_level_speakers_override():
+    book = SMALL_CODEBOOK.replace("        keywords: [debrief, offload]",
+                                  "        keywords: [debrief, offload]\n"
+                                  "        speakers: [interviewer]")
+    tr, sug = run("Interviewer: Can you debrief?\n\nDana: I debrief at home.", book)
+    assert [(s.code_id, s.segment_index) for s in sug] == [("no_debrief", 0)]
+
+
+def test_refuses_to_suggest_before_fit():
+    with pytest.raises(NotFittedError):
+        list(RuleSuggester().suggest([]))

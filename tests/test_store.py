@@ -1,0 +1,98 @@
+"""The project store on a real SQLite file: imports, dedupe, transactions, audit events."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from qualkit.errors import StoreError
+from qualkit.model import Coding, ImportedDocument, Suggestion, Transcript
+from qualkit.segment import parse_turns
+from qualkit.store import Store
+
+
+def doc(name: str, text: str, codings: list[Coding] | None = None) -> ImportedDocument:
+    return ImportedDocument(Transcript(name, text, parse_turns(text), {"region": "North"},
+                                       source=f"{name}.txt", format="txt"), codings or [])
+
+
+TEXT = "Interviewer: How is it?\n\nDana: I work alone and nobody else is around.\n"
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(f"sqlite:///{tmp_path / 'q.db'}")
+    yield s
+    s.close()
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(store, tmp_path):
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_import_round_trips_and_does_not_duplicate(store):
+    assert store.add_document(doc("p01", TEXT), "ann").status == "added"
+    again = store.add_document(doc("p01", TEXT), "ann")
+    assert again.status == "unchanged"
+    renamed = store.add_document(doc("copy_of_p01", TEXT), "ann")
+    assert renamed.status == "unchanged" and "p01" in renamed.note
+    assert store.transcript_names() == ["p01"]
+    back = store.load_transcript("p01")
+    original = doc("p01", TEXT).transcript
+    assert back.text == original.text and back.segments == original.segments
+    assert back.attributes == {"region": "North"}
+
+
+def test_same_name_different_text_is_refused(store):
+    store.add_document(doc("p01", TEXT), "ann")
+    with pytest.raises(StoreError, match="different transcript named 'p01'.*rename the file"):
+        store.add_document(doc("p01", TEXT + "\nDana: more.\n"), "ann")
+
+
+def test_failed_import_leaves_nothing_behind(store, tmp_path):
+    bad = Coding(code_id="x", transcript="p01", start=0, end=5, coder="ann")
+    bad.start = None  # violates NOT NULL in the middle of the transaction
+    with pytest.raises(Exception):
+        store.add_document(doc("p01", TEXT, [bad]), "ann")
+    conn = sqlite3.connect(tmp_path / "q.db")
+    counts = [conn.execute(f"select count(*) from {t}").fetchone()[0]
+              for t in ("transcripts", "segments", "codings", "events")]
+    assert counts == [0, 0, 0, 0]
+
+
+def test_every_change_writes_an_audit_event(store):
+    store.add_document(doc("p01", TEXT), "ann")
+    store.replace_suggestions("p01", [Suggestion("working_alone", "p01", 1, 31, 43, 0.6,
+                                                 "rules", "matched")], "bot")
+    store.set_meta("codebook", "x", "ann")
+    events = store.events()
+    assert [(e.actor, e.action, e.entity, e.entity_id) for e in events] == [
+        ("ann", "set", "meta", "codebook"), ("bot", "suggest", "transcript", "p01"),
+        ("ann", "import", "transcript", "p01")]
+    assert events[1].detail == {"added": 1, "removed": 0}
+    assert all(e.at.tzinfo is not None or e.at is not None for e in events)
+
+
+def test_replace_suggestions_keeps_decisions_and_does_not_resuggest(store):
+    store.add_document(doc("p01", TEXT, [Coding("working_alone", "p01", 31, 43, "ann",
+                                                "rejected", segment_index=1)]), "ann")
+    sugg = [Suggestion("working_alone", "p01", 1, 31, 43, 0.6, "rules"),
+            Suggestion("no_debrief", "p01", 1, 31, 43, 0.6, "rules")]
+    assert store.replace_suggestions("p01", sugg, "bot") == 1
+    assert store.replace_suggestions("p01", sugg, "bot") == 1  # replaced, not added twice
+    by_status = {(c.code_id, c.status) for c in store.codings("p01")}
+    assert by_status == {("working_alone", "rejected"), ("no_debrief", "suggested")}
+    assert store.status_counts()["by_status"] == {"suggested": 1, "accepted": 0, "rejected": 1}
+
+
+def test_unknown_transcript_is_a_clear_error(store):
+    with pytest.raises(StoreError, match="no transcript named 'nope'"):
+        store.load_transcript("nope")
+
+
+def test_bad_database_url_is_a_clear_error():
+    with pytest.raises(StoreError, match="cannot open database"):
+        Store("nosuchdialect://x")
