@@ -24,8 +24,8 @@ export_app = typer.Typer(help="Export the project.", no_args_is_help=True)
 app.add_typer(codebook_app, name="codebook")
 app.add_typer(export_app, name="export")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 ProjectOpt = Annotated[Optional[Path], typer.Option(
     "--project", "-p", help="Project folder (default: the current folder).")]

@@ -26,6 +26,19 @@ COLOR_RE = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 PathKey = tuple[Any, ...]
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML 1.2 booleans: only true/false. Under YAML 1.1 the keyword `no`, the pattern value
+    `on` and the answer `yes` would silently turn into booleans."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+for _first in "tTfF":
+    _Loader.add_implicit_resolver("tag:yaml.org,2002:bool",
+                                  re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), [_first])
+
+
 def _line_index(node: yaml.Node | None, path: PathKey, lines: dict[PathKey, int],
                 problems: list[Problem]) -> None:
     """Record the 1-based line of every node by its path, and flag duplicate mapping keys."""
@@ -218,7 +231,7 @@ def _pattern_errors(pattern: list[dict[str, Any]]) -> list[str]:
 def parse_codebook(text: str, path: str | None = None) -> Codebook:
     """Parse and validate codebook YAML; raise CodebookError listing every problem."""
     problems: list[Problem] = []
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None

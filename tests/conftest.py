@@ -29,7 +29,7 @@ codes:
       - id: no_debrief
         name: No one to debrief with
         definition: Nobody to talk difficult work through with.
-        keywords: [debrief, offload]
+        keywords: [no one to debrief with, debrief, offload]
   - id: talk_type
     name: Talk type
     exclusive: true

@@ -66,8 +66,8 @@ def test_exclusive_parent_yields_one_child():
 
 
 def test_code_level_speakers_override():
-    book = SMALL_CODEBOOK.replace("        keywords: [debrief, offload]",
-                                  "        keywords: [debrief, offload]\n"
+    book = SMALL_CODEBOOK.replace("        keywords: [no one to debrief with, debrief, offload]",
+                                  "        keywords: [no one to debrief with, debrief, offload]\n"
                                   "        speakers: [interviewer]")
     tr, sug = run("Interviewer: Can you debrief?\n\nDana: I debrief at home.", book)
     assert [(s.code_id, s.segment_index) for s in sug] == [("no_debrief", 0)]

@@ -1,0 +1,126 @@
+"""The `qualkit` commands end to end on real files, and their error messages."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from qualkit.cli import app
+
+from .conftest import SMALL_CODEBOOK
+
+runner = CliRunner()
+
+INTERVIEW = """---
+participant: P09
+works_alone: "yes"
+---
+Interviewer: Tell me about a normal week.
+
+Helen: Honestly, I work alone most of the time. There's no one to debrief with after a bad visit.
+
+Interviewer: Do you enjoy it?
+
+Helen: I love the clients. I never felt like a lone worker when the team was bigger.
+"""
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    (tmp_path / "cb.yaml").write_text(SMALL_CODEBOOK)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "p09_helen.txt").write_text(INTERVIEW)
+    return tmp_path
+
+
+def test_init_import_code_status_export(folder: Path):
+    proj = str(folder / "proj")
+    r = invoke("init", proj, "--codebook", str(folder / "cb.yaml"), "--coder", "ann")
+    assert r.exit_code == 0 and "Small test codebook" in r.output
+    r = invoke("import", str(folder / "in"), "--project", proj)
+    assert r.exit_code == 0, r.output
+    assert "1 added, 0 already in the project, 0 failed" in r.output
+    r = invoke("import", str(folder / "in"), "-p", proj)
+    assert "0 added, 1 already in the project" in r.output
+    r = invoke("code", "-p", proj)
+    assert r.exit_code == 0, r.output
+    assert "1 transcripts coded; 3 new suggestions" in r.output
+    r = invoke("status", "-p", proj, "--list")
+    assert "Transcripts: 1   Segments: 4" in r.output
+    assert "Codings: 3 suggested, 0 accepted, 0 rejected" in r.output
+    assert "p09_helen" in r.output
+    out = folder / "table.csv"
+    r = invoke("export", "table", "-o", str(out), "-p", proj, "--include", "suggested")
+    assert r.exit_code == 0, r.output
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [r["codes"] for r in rows] == ["", "working_alone;no_debrief", "", "upbeat"]
+    assert rows[1]["works_alone"] == "yes" and rows[1]["speaker"] == "Helen"
+    assert rows[1]["coder"] == "rules"
+    xlsx = folder / "table.xlsx"
+    assert invoke("export", "table", "-o", str(xlsx), "-p", proj).exit_code == 0
+    assert xlsx.stat().st_size > 0
+
+
+def test_code_remembers_a_new_codebook(folder: Path):
+    proj = folder / "proj"
+    invoke("init", str(proj))
+    invoke("import", str(folder / "in"), "-p", str(proj))
+    r = invoke("code", "-p", str(proj))
+    assert r.exit_code == 1 and "no codebook yet" in r.output
+    r = invoke("code", "-p", str(proj), "--codebook", str(folder / "cb.yaml"))
+    assert r.exit_code == 0
+    assert (proj / "codebook.yaml").read_text() == SMALL_CODEBOOK
+    assert invoke("code", "-p", str(proj), "-t", "p09_helen").exit_code == 0
+    r = invoke("code", "-p", str(proj), "-t", "nobody")
+    assert r.exit_code == 1 and "no transcript named 'nobody'" in r.output
+
+
+def test_codebook_check(folder: Path):
+    r = invoke("codebook", "check", str(folder / "cb.yaml"))
+    assert r.exit_code == 0 and "OK" in r.output and "6 codes (2 themes)" in r.output
+    bad = folder / "bad.yaml"
+    bad.write_text("name: x\ncodes:\n  - id: a\n    name: A\n    colour: red\n  - id: a\n")
+    r = invoke("codebook", "check", str(bad))
+    assert r.exit_code == 1
+    assert "bad.yaml:5: codes[0].colour: unknown field 'colour'" in r.output
+    assert "bad.yaml:6: codes[1].id: duplicate id 'a'" in r.output
+    assert "bad.yaml:6: codes[1].name: 'name' is required" in r.output
+
+
+def test_user_mistakes_exit_1_with_one_clear_line(folder: Path, monkeypatch):
+    monkeypatch.chdir(folder)
+    r = invoke("status")
+    assert r.exit_code == 1 and "no qualkit project here" in r.output and "qualkit init" in r.output
+    proj = str(folder / "proj")
+    invoke("init", proj)
+    (folder / "in" / "broken.txt").write_bytes(b"\x00\x01binary")
+    r = invoke("import", str(folder / "in"), "-p", proj)
+    assert r.exit_code == 1 and "1 added" in r.output and "broken.txt: this is a binary" in r.output
+    r = invoke("export", "table", "-o", str(folder / "x.pdf"), "-p", proj)
+    assert r.exit_code == 1 and "must end in .csv or .xlsx" in r.output
+    r = invoke("init", proj, "--codebook", str(folder / "nope.yaml"))
+    assert r.exit_code == 1 and "nope.yaml: file not found" in r.output
+
+
+def test_real_process_help_is_fast_and_errors_have_no_traceback(tmp_path: Path):
+    exe = [sys.executable, "-m", "qualkit.cli"]
+    r = subprocess.run(exe + ["--help"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "import" in r.stdout
+    r = subprocess.run(exe + ["status", "-p", str(tmp_path)], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr and "no qualkit project here" in r.stderr
+    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "qualkit.cli", "--help"],
+                       capture_output=True, text=True, timeout=60)
+    heavy = {"torch", "spacy", "sqlalchemy", "bertopic", "sentence_transformers", "streamlit"}
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in r.stderr.splitlines()}
+    assert not heavy & imported
