@@ -76,3 +76,29 @@ def test_code_level_speakers_override():
 def test_refuses_to_suggest_before_fit():
     with pytest.raises(NotFittedError):
         list(RuleSuggester().suggest([]))
+
+
+EQUIV_BOOK = SMALL_CODEBOOK.replace(
+    "          - [{LOWER: nobody}, {LOWER: else}]",
+    "          - [{LOWER: nobody}, {LOWER: else}]\n"
+    "          - [{LEMMA: feel}, {LOWER: {IN: [so, very, really]}, OP: '?'}, {LEMMA: isolate}]\n"
+    "          - [{LEMMA: {IN: [drive, travel]}}, {IS_PUNCT: false, OP: '*'}, {LOWER: miles}]")
+
+EQUIV_TEXT = ("Dana: Nobody else comes. I FEEL so isolated. She feels isolated too. "
+              "I drove forty long miles. I'm travelling miles. They WORKED ALONE. "
+              "I debriefed nobody. We offloaded to each other, Nobody Else could help.")
+
+
+def test_spelling_expansion_matches_exactly_what_lemma_matching_matches():
+    book = parse_codebook(EQUIV_BOOK)
+    tr = Transcript("t", EQUIV_TEXT, parse_turns(EQUIV_TEXT))
+    fast = RuleSuggester().fit(book)
+    slow = RuleSuggester(expand_lemmas=False).fit(book)
+    assert fast.lookup_ and not slow.lookup_
+    [(_, a)] = list(fast.suggest([tr]))
+    [(_, b)] = list(slow.suggest([tr]))
+    assert a == b
+    rationale = a[0].rationale
+    for phrase in ('"Nobody else"', '"FEEL so isolated"', '"feels isolated"',
+                   '"drove forty long miles"', '"travelling miles"'):
+        assert phrase in rationale

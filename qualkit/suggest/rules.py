@@ -6,6 +6,7 @@ A simple negation guard drops matches that follow a negation cue in the same cla
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -59,50 +60,175 @@ def sentence_span(text: str, char_start: int, char_end: int) -> tuple[int, int]:
     return s + (len(chunk) - len(chunk.lstrip())), e - (len(chunk) - len(chunk.rstrip()))
 
 
+MAX_SPELLINGS = 2000
+
+
+def _spellings(nlp: Any, keywords: list[str]) -> list[Any]:
+    """Docs for every spelling of each keyword whose words have the keyword's lemmas."""
+    from spacy.tokens import Doc
+
+    from ..nlp import forms_of, lemma_of
+
+    docs = []
+    for keyword in keywords:
+        options = [sorted(forms_of(lemma_of(t.text))) or [t.lower_] for t in nlp.tokenizer(keyword)]
+        combos = list(itertools.islice(itertools.product(*options), MAX_SPELLINGS))
+        docs.extend(Doc(nlp.vocab, words=list(words)) for words in combos)
+    return docs
+
+
+def _as_phrases(pattern: list[dict[str, Any]]) -> list[list[str]] | None:
+    """The word sequences a pattern of plain LOWER tokens (optionally OP '?') matches, or None."""
+    options: list[list[str | None]] = []
+    for token in pattern:
+        op = token.get("OP")
+        if set(token) - {"LOWER", "OP"} or op not in (None, "?"):
+            return None
+        values = _token_values(token)
+        if values is None:
+            return None
+        options.append(sorted(values) + ([None] if op == "?" else []))
+    combos = itertools.islice(itertools.product(*options), MAX_SPELLINGS + 1)
+    phrases = [[w for w in combo if w is not None] for combo in combos]
+    if len(phrases) > MAX_SPELLINGS or any(not p for p in phrases):
+        return None
+    return phrases
+
+
+def _lemma_to_lower(pattern: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """Rewrite LEMMA predicates as LOWER-in-spellings; None if a predicate cannot be rewritten."""
+    from ..nlp import forms_of, lemma_of
+
+    out = []
+    for token in pattern:
+        if "LEMMA" not in token:
+            out.append(token)
+            continue
+        if "LOWER" in token:
+            return None
+        value = token["LEMMA"]
+        rest = {k: v for k, v in token.items() if k != "LEMMA"}
+        if isinstance(value, str):
+            rest["LOWER"] = {"IN": sorted(forms_of(lemma_of(value)))}
+        elif isinstance(value, dict) and set(value) <= {"IN", "NOT_IN"}:
+            rest["LOWER"] = {op: sorted(set().union(*(forms_of(lemma_of(v)) for v in values)))
+                             for op, values in value.items()}
+        else:
+            return None
+        out.append(rest)
+    return out
+
+
+REQUIRED_OPS = re.compile(r"^(?:\+|!?\{[1-9]\d*(?:,\d*)?\}|1)$")
+
+
+def _triggers(nlp: Any, patterns: list[list[dict[str, Any]]]) -> frozenset[int] | None:
+    """Lower-case word hashes of which every pattern needs at least one, or None if some pattern
+    has no such word (then the Matcher runs on every doc)."""
+    strings = nlp.vocab.strings
+    out: set[int] = set()
+    for pattern in patterns:
+        best: set[str] | None = None
+        for token in pattern:
+            op = token.get("OP")
+            if op is not None and not REQUIRED_OPS.match(str(op)):
+                continue
+            values = _token_values(token)
+            if values is not None and (best is None or len(values) < len(best)):
+                best = values
+        if best is None:
+            return None
+        out.update(strings.add(v) for v in best)
+    return frozenset(out)
+
+
+def _token_values(token: dict[str, Any]) -> set[str] | None:
+    """The lower-case words a token pattern can match, if that is a finite set."""
+    for attr in ("LOWER", "ORTH", "TEXT"):
+        value = token.get(attr)
+        if isinstance(value, str):
+            return {value.lower()}
+        if isinstance(value, dict) and set(value) == {"IN"}:
+            return {str(v).lower() for v in value["IN"]}
+    return None
+
+
 class RuleSuggester:
     """Keyword and pattern matching against a codebook."""
 
     name = "rules"
 
-    def __init__(self, nlp: Any = None, batch_size: int = 256) -> None:
+    def __init__(self, nlp: Any = None, batch_size: int = 256, expand_lemmas: bool = True) -> None:
         self.nlp = nlp
         self.batch_size = batch_size
+        self.expand_lemmas = expand_lemmas
 
     def fit(self, codebook: Codebook, codings: Iterable[Coding] = ()) -> "RuleSuggester":
         from spacy.matcher import Matcher, PhraseMatcher
+        from spacy.tokens import Doc
 
-        from ..nlp import load_pipeline
+        from ..nlp import is_lookup_pipeline, load_pipeline
 
         nlp = self.nlp if self.nlp is not None else load_pipeline()
-        phrase = PhraseMatcher(nlp.vocab, attr="LEMMA")
+        codes = codebook.all_codes()
+        patterns = {c.id: [_lemma_to_lower(p) for p in c.patterns] for c in codes if c.patterns}
+        # With lookup lemmas, matching on lemmas equals matching on the spellings of those
+        # lemmas, so only the tokenizer has to run. Otherwise run the whole pipeline.
+        lookup = self.expand_lemmas and is_lookup_pipeline(nlp) and all(
+            p is not None for ps in patterns.values() for p in ps)
+        phrase = PhraseMatcher(nlp.vocab, attr="LOWER" if lookup else "LEMMA")
+        pattern_phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
         matcher = Matcher(nlp.vocab, validate=True)
-        keyword_docs = []
-        for code in codebook.all_codes():
+        matcher_patterns: list[list[dict[str, Any]]] = []
+        for code in codes:
             if code.keywords:
-                docs = list(nlp.pipe([k.strip() for k in code.keywords]))
-                phrase.add(code.id, docs)
-                keyword_docs.extend(docs)
-            if code.patterns:
-                matcher.add(code.id, code.patterns)
+                keywords = [k.strip() for k in code.keywords]
+                phrase.add(code.id, _spellings(nlp, keywords) if lookup
+                           else list(nlp.pipe(keywords)))
+            for pattern in (patterns.get(code.id, []) if lookup else code.patterns):
+                # Fixed word sequences go to the PhraseMatcher, which costs almost nothing;
+                # only patterns with open-ended parts need the per-token Matcher.
+                fixed = _as_phrases(pattern) if lookup else None
+                if fixed is not None:
+                    pattern_phrases.add(code.id, [Doc(nlp.vocab, words=w) for w in fixed])
+                else:
+                    matcher.add(code.id, [pattern])
+                    matcher_patterns.append(pattern)
         self.nlp_ = nlp
+        self.lookup_ = lookup
         self.codebook_ = codebook
         self.phrase_ = phrase
-        self.matcher_ = matcher
-        self.speakers_ = {c.id: codebook.speakers_for(c.id) for c in codebook.all_codes()}
+        self.pattern_phrases_ = pattern_phrases if len(pattern_phrases) else None
+        self.matcher_ = matcher if len(matcher) else None
+        self.triggers_ = _triggers(nlp, matcher_patterns)
+        self.speakers_ = {c.id: codebook.speakers_for(c.id) for c in codes}
+        self._allowed_cache: dict[tuple[str, str], frozenset[str]] = {}
         self.exclusive_ = {child.id: parent.id for child, parent in codebook.walk()
                            if parent is not None and parent.exclusive}
         return self
 
-    def _codable(self, segment: Segment) -> bool:
-        return any(speaker_matches(allowed, segment) for allowed in self.speakers_.values())
+    def _docs(self, texts: Iterable[str]) -> Iterator[Any]:
+        if self.lookup_:
+            return self.nlp_.tokenizer.pipe(texts, batch_size=self.batch_size)
+        return self.nlp_.pipe(texts, batch_size=self.batch_size)
+
+    def _allowed(self, segment: Segment) -> frozenset[str]:
+        """Codes that may apply to this segment's speaker (cached per speaker and role)."""
+        key = (segment.speaker, segment.role)
+        found = self._allowed_cache.get(key)
+        if found is None:
+            found = frozenset(c for c, allowed in self.speakers_.items()
+                              if speaker_matches(allowed, segment))
+            self._allowed_cache[key] = found
+        return found
 
     def suggest(self, transcripts: Iterable[Transcript]
                 ) -> Iterator[tuple[Transcript, list[Suggestion]]]:
         """Stream (transcript, suggestions) pairs; segments go through nlp.pipe in batches."""
-        check_fitted(self, "matcher_")
+        check_fitted(self, "phrase_")
         for transcript in transcripts:
-            segments = [s for s in transcript.segments if s.text.strip() and self._codable(s)]
-            docs = self.nlp_.pipe((s.text for s in segments), batch_size=self.batch_size)
+            segments = [s for s in transcript.segments if s.text.strip() and self._allowed(s)]
+            docs = self._docs(s.text for s in segments)
             out: list[Suggestion] = []
             for segment, doc in zip(segments, docs):
                 out.extend(self._suggest_segment(transcript.name, segment, doc))
@@ -111,13 +237,27 @@ class RuleSuggester:
     def _hits(self, doc: Any) -> list[_Hit]:
         strings = self.nlp_.vocab.strings
         hits = [_Hit(strings[m], s, e, doc[s:e].text, "keyword") for m, s, e in self.phrase_(doc)]
-        hits += [_Hit(strings[m], s, e, doc[s:e].text, "pattern") for m, s, e in self.matcher_(doc)]
+        if self.pattern_phrases_ is not None:
+            hits += [_Hit(strings[m], s, e, doc[s:e].text, "pattern")
+                     for m, s, e in self.pattern_phrases_(doc)]
+        if self.matcher_ is not None and self._may_match(doc):
+            hits += [_Hit(strings[m], s, e, doc[s:e].text, "pattern")
+                     for m, s, e in self.matcher_(doc)]
         return hits
+
+    def _may_match(self, doc: Any) -> bool:
+        """Run the (slow, per-token) Matcher only on docs holding a word some pattern needs."""
+        if self.triggers_ is None:
+            return True
+        from spacy.attrs import LOWER
+
+        return not self.triggers_.isdisjoint(doc.to_array(LOWER).tolist())
 
     def _suggest_segment(self, transcript: str, segment: Segment, doc: Any) -> list[Suggestion]:
         by_code: dict[str, list[_Hit]] = defaultdict(list)
+        allowed = self._allowed(segment)
         for hit in self._hits(doc):
-            if not speaker_matches(self.speakers_.get(hit.code_id, []), segment):
+            if hit.code_id not in allowed:
                 continue
             if negated(doc, hit.start):
                 continue
