@@ -10,7 +10,7 @@ import itertools
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from ..model import Codebook, Coding, Segment, Suggestion, Transcript, speaker_matches
 from .base import check_fitted
@@ -35,25 +35,34 @@ class _Hit:
     kind: str  # "keyword" or "pattern"
 
 
-def negated(doc: Any, start: int, window: int = NEGATION_WINDOW) -> bool:
-    """True if a negation cue precedes token ``start`` within the same clause."""
+def negated(word: Callable[[int], str], start: int, count: int,
+            window: int = NEGATION_WINDOW) -> bool:
+    """True if a negation cue precedes token ``start`` within the same clause.
+
+    ``word(i)`` gives the i-th of ``count`` tokens, lower-cased; punctuation ends the clause.
+    """
     i = start - 1
     steps = 0
     while i >= 0 and steps < window:
-        low = doc[i].lower_
-        if low in CLAUSE_BREAKS or doc[i].is_punct:
+        low = word(i)
+        if low in CLAUSE_BREAKS or not any(ch.isalnum() for ch in low):
             return False
         if low in NEGATORS:
-            following = doc[i + 1].lower_ if i + 1 < len(doc) else ""
+            following = word(i + 1) if i + 1 < count else ""
             return (low, following) not in NOT_NEGATING
         i -= 1
         steps += 1
     return False
 
 
-def sentence_span(text: str, char_start: int, char_end: int) -> tuple[int, int]:
+def sentence_bounds(text: str) -> list[int]:
+    return [0] + [m.end() for m in SENTENCE_END.finditer(text)] + [len(text)]
+
+
+def sentence_span(text: str, char_start: int, char_end: int,
+                  bounds: list[int] | None = None) -> tuple[int, int]:
     """The sentence(s) of ``text`` that contain [char_start, char_end), trimmed."""
-    bounds = [0] + [m.end() for m in SENTENCE_END.finditer(text)] + [len(text)]
+    bounds = sentence_bounds(text) if bounds is None else bounds
     s = max(b for b in bounds if b <= char_start)
     e = min((b for b in bounds if b >= char_end), default=len(text))
     chunk = text[s:e]
@@ -234,16 +243,14 @@ class RuleSuggester:
                 out.extend(self._suggest_segment(transcript.name, segment, doc))
             yield transcript, out
 
-    def _hits(self, doc: Any) -> list[_Hit]:
-        strings = self.nlp_.vocab.strings
-        hits = [_Hit(strings[m], s, e, doc[s:e].text, "keyword") for m, s, e in self.phrase_(doc)]
+    def _matches(self, doc: Any) -> list[tuple[int, int, int, str]]:
+        """(code hash, start token, end token, kind) for every keyword and pattern match."""
+        found = [(m, s, e, "keyword") for m, s, e in self.phrase_(doc)]
         if self.pattern_phrases_ is not None:
-            hits += [_Hit(strings[m], s, e, doc[s:e].text, "pattern")
-                     for m, s, e in self.pattern_phrases_(doc)]
+            found += [(m, s, e, "pattern") for m, s, e in self.pattern_phrases_(doc)]
         if self.matcher_ is not None and self._may_match(doc):
-            hits += [_Hit(strings[m], s, e, doc[s:e].text, "pattern")
-                     for m, s, e in self.matcher_(doc)]
-        return hits
+            found += [(m, s, e, "pattern") for m, s, e in self.matcher_(doc)]
+        return found
 
     def _may_match(self, doc: Any) -> bool:
         """Run the (slow, per-token) Matcher only on docs holding a word some pattern needs."""
@@ -254,14 +261,28 @@ class RuleSuggester:
         return not self.triggers_.isdisjoint(doc.to_array(LOWER).tolist())
 
     def _suggest_segment(self, transcript: str, segment: Segment, doc: Any) -> list[Suggestion]:
-        by_code: dict[str, list[_Hit]] = defaultdict(list)
+        matches = self._matches(doc)
+        if not matches:
+            return []
         allowed = self._allowed(segment)
-        for hit in self._hits(doc):
-            if hit.code_id not in allowed:
+        strings = self.nlp_.vocab.strings
+        text = segment.text
+        count = len(doc)
+
+        def word(i: int) -> str:
+            return doc[i].lower_
+
+        def char(i: int, end: bool = False) -> int:
+            token = doc[i]
+            return token.idx + (len(token) if end else 0)
+
+        by_code: dict[str, list[_Hit]] = defaultdict(list)
+        for match_id, start, end, kind in sorted(matches, key=lambda m: m[1]):
+            code_id = strings[match_id]
+            if code_id not in allowed or negated(word, start, count):
                 continue
-            if negated(doc, hit.start):
-                continue
-            by_code[hit.code_id].append(hit)
+            phrase = text[char(start):char(end - 1, end=True)]
+            by_code[code_id].append(_Hit(code_id, start, end, phrase, kind))
         # Exclusive parents: keep only the child with the most evidence.
         best: dict[str, tuple[int, str]] = {}
         for code_id, hits in by_code.items():
@@ -271,18 +292,19 @@ class RuleSuggester:
                 if parent not in best or strength > best[parent][0]:
                     best[parent] = (strength, code_id)
         keep = {code for _, code in best.values()}
+        bounds = sentence_bounds(text) if by_code else []
         out = []
         for code_id, hits in by_code.items():
             if code_id in self.exclusive_ and code_id not in keep:
                 continue
-            hits.sort(key=lambda h: h.start)
             first, last = hits[0], hits[-1]
-            s, _ = sentence_span(segment.text, doc[first.start].idx, doc[first.end - 1].idx + 1)
-            _, e = sentence_span(segment.text, doc[last.start].idx, doc[last.end - 1].idx + 1)
+            s, _ = sentence_span(text, char(first.start), char(first.start) + 1, bounds)
+            _, e = sentence_span(text, char(last.end - 1), char(last.end - 1) + 1, bounds)
             distinct = list(dict.fromkeys(f'{h.kind} "{h.phrase}"' for h in hits))
             score = min(0.95, 0.5 + 0.15 * len(distinct))
             out.append(Suggestion(code_id=code_id, transcript=transcript,
                                   segment_index=segment.index, start=segment.start + s,
                                   end=segment.start + e, score=round(score, 3),
-                                  source=self.name, rationale="matched " + ", ".join(distinct[:5])))
+                                  source=self.name,
+                                  rationale="matched " + ", ".join(distinct[:5])))
         return out
