@@ -140,6 +140,8 @@ def code(
         help="Use (and remember) this codebook; default: the project's codebook.")] = None,
     transcript: Annotated[Optional[list[str]], typer.Option(
         "--transcript", "-t", help="Only these transcripts (repeatable).")] = None,
+    suggesters: Annotated[str, typer.Option(
+        help="Comma-separated: rules, semantic, learned.")] = "rules,semantic,learned",
     project: ProjectOpt = None,
     db: DbOpt = None,
     coder: CoderOpt = None,
@@ -152,11 +154,39 @@ def code(
     actor = coder or default_actor()
     if codebook is not None:
         proj.set_codebook(codebook, actor)
-    report = _run_with_bar("Coding", lambda cb: code_project(proj, transcript, actor, cb))
+    chosen = tuple(s.strip() for s in suggesters.split(",") if s.strip())
+    report = _run_with_bar("Coding", lambda cb: code_project(proj, transcript, actor, cb,
+                                                             chosen))
+    learned = f"; learned from {report.examples} decisions" if report.examples else ""
     out.print(f"{report.transcripts} transcripts coded; {report.suggestions} new suggestions "
-              f"stored for review")
+              f"stored for review ({report.embedded} texts embedded{learned})")
     for code_id, n in sorted(report.by_code.items(), key=lambda kv: -kv[1]):
         out.print(f"  {n:5}  {code_id}", highlight=False)
+
+
+@app.command()
+@friendly
+def evaluate(
+    codebook: Annotated[Path, typer.Option(help="Codebook YAML.")],
+    test: Annotated[Path, typer.Option(help="Gold-standard coded-segments table (.csv/.xlsx).")],
+    train: Annotated[Optional[Path], typer.Option(
+        help="Coded-segments table to learn from; without it, the codebook alone.")] = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the figures as JSON.")
+                        ] = None,
+) -> None:
+    """Measure the suggesters against a gold-standard table: precision, recall, F1, kappa."""
+    from .codebook import load_codebook
+    from .codedtable import read_coded_table
+    from .evaluate import evaluate as run, format_evaluation, write_json
+
+    book = load_codebook(codebook)
+    test_docs = read_coded_table(test)
+    train_docs = read_coded_table(train) if train else []
+    result = _run_with_bar("Evaluating", lambda cb: run(book, test_docs, train_docs, progress=cb))
+    out.print(format_evaluation(result), highlight=False)
+    if json_out:
+        write_json(result, json_out)
+        out.print(f"Wrote {json_out}")
 
 
 @codebook_app.command("check")

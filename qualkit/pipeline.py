@@ -54,21 +54,36 @@ def import_paths(project: Project, paths: Iterable[str | Path], actor: str,
     return report
 
 
+SUGGESTERS = ("rules", "semantic", "learned")
+
+
 @dataclass
 class CodeReport:
     transcripts: int = 0
     suggestions: int = 0
     by_code: dict[str, int] = field(default_factory=dict)
+    examples: int = 0
+    embedded: int = 0
 
 
 def code_project(project: Project, names: list[str] | None = None, actor: str = "qualkit",
-                 progress: Progress | None = None) -> CodeReport:
+                 progress: Progress | None = None,
+                 suggesters: tuple[str, ...] = SUGGESTERS) -> CodeReport:
     """Run the suggesters over all (or the named) transcripts and store their suggestions.
 
-    Pending suggestions are replaced; decisions a person made are kept and not re-suggested.
+    The learned suggester trains on the decisions already made in the project. Pending
+    suggestions are replaced; decisions a person made are kept and not suggested again.
     """
-    from .suggest.rules import RuleSuggester
+    from .embed import Embedder
+    from .suggest.base import views_of
+    from .suggest.combine import CombinedSuggester
+    from .suggest.semantic import chunks
+    from .suggest.training import examples_from_project
 
+    unknown = [s for s in suggesters if s not in SUGGESTERS]
+    if unknown:
+        raise QualkitError(f"unknown suggester {unknown[0]!r}",
+                           hint=f"choose from {', '.join(SUGGESTERS)}")
     codebook = project.codebook()
     store = project.store
     names = store.transcript_names() if names is None else names
@@ -77,14 +92,27 @@ def code_project(project: Project, names: list[str] | None = None, actor: str = 
     if missing:
         raise QualkitError(f"no transcript named {missing[0]!r} in this project",
                            hint="`qualkit status --list` shows the transcript names")
-    suggester = RuleSuggester().fit(codebook)
     report = CodeReport()
-    for i, (transcript, suggestions) in enumerate(
-            suggester.suggest(store.iter_transcripts(names))):
+    embedder = Embedder(store)
+    examples = examples_from_project(store, codebook) if "learned" in suggesters else []
+    report.examples = len(examples)
+    if "semantic" in suggesters or examples:
+        # Embed everything once up front, with progress; the suggesters then read the cache.
+        texts: list[str] = []
+        for transcript in store.iter_transcripts(names):
+            for seg in transcript.segments:
+                texts.append(seg.text)
+                texts.extend(seg.text[a:b] for a, b in chunks(seg.text))
+        embedder.encode(texts, progress)
+        report.embedded = embedder.computed
+    suggester = CombinedSuggester(embedder, semantic="semantic" in suggesters,
+                                  learned="learned" in suggesters).fit(codebook, examples)
+    for i, transcript in enumerate(store.iter_transcripts(names)):
         if progress:
             progress(i, len(names), transcript.name)
-        report.suggestions += store.replace_suggestions(transcript.name, suggestions, actor,
-                                                        sources=[suggester.name])
+        views = views_of(transcript)
+        suggestions = suggester.decide(suggester.score(views), views)
+        report.suggestions += store.replace_suggestions(transcript.name, suggestions, actor)
         report.transcripts += 1
         for s in suggestions:
             report.by_code[s.code_id] = report.by_code.get(s.code_id, 0) + 1

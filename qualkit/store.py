@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable, Iterator
 
-from sqlalchemy import (JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint, create_engine, delete, event, func, select)
+from sqlalchemy import (JSON, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String,
+                        Text, UniqueConstraint, create_engine, delete, event, func, select)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import (DeclarativeBase, Mapped, Session, mapped_column, relationship,
@@ -85,6 +85,15 @@ class CodingRow(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     transcript: Mapped[TranscriptRow] = relationship()
     __mapper_args__ = {"version_id_col": version}
+
+
+class EmbeddingRow(Base):
+    """Sentence embeddings by model and text hash: a second run recomputes nothing."""
+
+    __tablename__ = "embeddings"
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    text_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class EventRow(Base):
@@ -323,6 +332,25 @@ class Store:
             rows = s.scalars(select(EventRow).order_by(EventRow.id.desc()).limit(limit)).all()
             return [Event(r.at, r.actor, r.action, r.entity, r.entity_id, dict(r.detail or {}))
                     for r in rows]
+
+    # -- embeddings cache --------------------------------------------------------------------
+    def get_embeddings(self, model: str, hashes: list[str]) -> dict[str, bytes]:
+        """Cached vectors (raw float32 bytes) for the hashes that have one."""
+        found: dict[str, bytes] = {}
+        with self.transaction() as s:
+            for i in range(0, len(hashes), 500):
+                chunk = hashes[i:i + 500]
+                found.update(s.execute(select(EmbeddingRow.text_hash, EmbeddingRow.vector).where(
+                    EmbeddingRow.model == model, EmbeddingRow.text_hash.in_(chunk))).all())
+        return found
+
+    def put_embeddings(self, model: str, vectors: dict[str, bytes]) -> None:
+        """Add vectors; a cache, so no audit event (it records no decision)."""
+        with self.transaction() as s:
+            known = set(s.scalars(select(EmbeddingRow.text_hash).where(
+                EmbeddingRow.model == model, EmbeddingRow.text_hash.in_(list(vectors)))))
+            s.add_all(EmbeddingRow(model=model, text_hash=h, vector=v)
+                      for h, v in vectors.items() if h not in known)
 
     @staticmethod
     def _transcript_id(s: Session, name: str) -> int:

@@ -51,7 +51,7 @@ def test_init_import_code_status_export(folder: Path):
     assert "1 added, 0 already in the project, 0 failed" in r.output
     r = invoke("import", str(folder / "in"), "-p", proj)
     assert "0 added, 1 already in the project" in r.output
-    r = invoke("code", "-p", proj)
+    r = invoke("code", "-p", proj, "--suggesters", "rules")
     assert r.exit_code == 0, r.output
     assert "1 transcripts coded; 3 new suggestions" in r.output
     r = invoke("status", "-p", proj, "--list")

@@ -1,31 +1,142 @@
-"""The one small interface every suggester follows (after scikit-learn's estimators).
+"""What every suggester shares: the fit/score contract, segment views, and the decision step.
 
-``__init__`` only stores settings; ``fit`` validates and learns, setting attributes that end in
-``_``; ``suggest`` refuses to run before ``fit``. Suggesters return Suggestions; the store and
-the review module are the only places that write.
+The contract follows scikit-learn's estimators: ``__init__`` only stores settings; ``fit``
+validates and learns, setting attributes that end in ``_``; ``score`` refuses to run before
+``fit``. Suggesters compute and never write: the store and the review module are the only
+places that change a project.
 """
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator, Protocol
+from dataclasses import dataclass, field
+from typing import Iterable, Protocol, Sequence
+
+import numpy as np
 
 from ..errors import QualkitError
-from ..model import Codebook, Coding, Suggestion, Transcript
+from ..model import Codebook, Segment, Suggestion, Transcript, speaker_matches
 
 
 class NotFittedError(QualkitError):
-    """A suggester was asked for suggestions before it was fitted."""
-
-
-class Suggester(Protocol):
-    name: str
-
-    def fit(self, codebook: Codebook, codings: Iterable[Coding] = ()) -> "Suggester": ...
-
-    def suggest(self, transcripts: Iterable[Transcript]
-                ) -> Iterator[tuple[Transcript, list[Suggestion]]]: ...
+    """A suggester was asked for scores before it was fitted."""
 
 
 def check_fitted(suggester: object, attribute: str) -> None:
     if not hasattr(suggester, attribute):
         raise NotFittedError(f"{type(suggester).__name__} is not fitted yet; call fit() first")
+
+
+@dataclass
+class SegmentView:
+    """A segment with the context suggesters may look at (neighbouring turns, position)."""
+
+    transcript: str
+    segment: Segment
+    previous: Segment | None = None
+    following: Segment | None = None
+    position: float = 0.0  # 0 at the first segment, 1 at the last
+
+
+@dataclass
+class Example:
+    """A segment with a person's decisions: codes applied (positive) and ruled out (negative)."""
+
+    view: SegmentView
+    positive: frozenset[str] = frozenset()
+    negative: frozenset[str] = frozenset()
+
+
+def views_of(transcript: Transcript) -> list[SegmentView]:
+    segs = transcript.segments
+    n = max(len(segs) - 1, 1)
+    return [SegmentView(transcript.name, s, segs[i - 1] if i > 0 else None,
+                        segs[i + 1] if i + 1 < len(segs) else None, i / n)
+            for i, s in enumerate(segs)]
+
+
+@dataclass
+class Scores:
+    """Per segment and code, a score in [0, 1] with the evidence behind it."""
+
+    codes: list[str]
+    values: np.ndarray  # shape (n_views, n_codes)
+    rationale: dict[tuple[int, int], str] = field(default_factory=dict)
+    spans: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
+
+    @classmethod
+    def empty(cls, n: int, codes: list[str]) -> "Scores":
+        return cls(list(codes), np.zeros((n, len(codes)), dtype=np.float64))
+
+
+class Suggester(Protocol):
+    name: str
+
+    def fit(self, codebook: Codebook, examples: Sequence[Example] = ()) -> "Suggester": ...
+
+    def score(self, views: Sequence[SegmentView]) -> Scores: ...
+
+
+@dataclass
+class Scope:
+    """Which codes may be suggested for which segments, from the codebook."""
+
+    codebook: Codebook
+    codes: list[str] = field(init=False)
+    exclusive: dict[str, list[str]] = field(init=False)  # parent id -> child ids
+
+    def __post_init__(self) -> None:
+        self.codes = self.codebook.ids()
+        self._speakers = {c: self.codebook.speakers_for(c) for c in self.codes}
+        self.exclusive = {c.id: [k.id for k in c.children] for c in self.codebook.all_codes()
+                          if c.exclusive}
+        self._cache: dict[tuple[str, str], np.ndarray] = {}
+
+    def mask(self, segment: Segment) -> np.ndarray:
+        """Boolean row: the codes that apply to this segment's speaker."""
+        key = (segment.speaker, segment.role)
+        row = self._cache.get(key)
+        if row is None:
+            row = np.array([speaker_matches(self._speakers[c], segment) for c in self.codes])
+            self._cache[key] = row
+        return row
+
+
+def decide(scores: Scores, views: Sequence[SegmentView], scope: Scope, source: str,
+           thresholds: dict[str, float] | None = None, exhaustive: Iterable[str] = (),
+           default_threshold: float = 0.5) -> list[Suggestion]:
+    """Turn scores into suggestions: in-scope codes over their threshold; one child at most per
+    exclusive parent (the best); exactly one for parents known to be exhaustive."""
+    if scores.codes != scope.codes:
+        raise ValueError("scores must cover the codebook's codes in codebook order")
+    thresholds = thresholds or {}
+    index = {c: i for i, c in enumerate(scores.codes)}
+    limit = np.array([thresholds.get(c, default_threshold) for c in scores.codes])
+    exhaustive = set(exhaustive)
+    grouped = {c for kids in scope.exclusive.values() for c in kids}
+    out: list[Suggestion] = []
+    for row, view in enumerate(views):
+        if not view.segment.text.strip():
+            continue
+        allowed = scope.mask(view.segment)
+        values = scores.values[row]
+        chosen: list[int] = []
+        for parent, kids in scope.exclusive.items():
+            cols = [index[k] for k in kids if allowed[index[k]]]
+            if not cols:
+                continue
+            best = max(cols, key=lambda j: values[j])
+            if values[best] >= limit[best] or (parent in exhaustive and values[best] > 0):
+                chosen.append(best)
+        for code, j in index.items():
+            if code in grouped or not allowed[j]:
+                continue
+            if values[j] >= limit[j] and values[j] > 0:
+                chosen.append(j)
+        seg = view.segment
+        for j in chosen:
+            start, end = scores.spans.get((row, j), (seg.start, seg.end))
+            out.append(Suggestion(code_id=scores.codes[j], transcript=view.transcript,
+                                  segment_index=seg.index, start=start, end=end,
+                                  score=round(float(values[j]), 4), source=source,
+                                  rationale=scores.rationale.get((row, j), "")))
+    return out

@@ -10,10 +10,10 @@ import itertools
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from ..model import Codebook, Coding, Segment, Suggestion, Transcript, speaker_matches
-from .base import check_fitted
+from ..model import Codebook, Segment, Suggestion, Transcript, speaker_matches
+from .base import Example, Scope, Scores, SegmentView, check_fitted, decide, views_of
 
 NEGATORS = frozenset({"not", "n't", "never", "no", "nobody", "nothing", "hardly", "barely",
                       "neither", "nor", "without", "cannot", "none", "nt"})
@@ -172,7 +172,7 @@ class RuleSuggester:
         self.batch_size = batch_size
         self.expand_lemmas = expand_lemmas
 
-    def fit(self, codebook: Codebook, codings: Iterable[Coding] = ()) -> "RuleSuggester":
+    def fit(self, codebook: Codebook, examples: Sequence[Example] = ()) -> "RuleSuggester":
         from spacy.matcher import Matcher, PhraseMatcher
         from spacy.tokens import Doc
 
@@ -211,9 +211,10 @@ class RuleSuggester:
         self.matcher_ = matcher if len(matcher) else None
         self.triggers_ = _triggers(nlp, matcher_patterns)
         self.speakers_ = {c.id: codebook.speakers_for(c.id) for c in codes}
+        self.scope_ = Scope(codebook)
+        self.codes_ = self.scope_.codes
+        self.column_ = {c: j for j, c in enumerate(self.codes_)}
         self._allowed_cache: dict[tuple[str, str], frozenset[str]] = {}
-        self.exclusive_ = {child.id: parent.id for child, parent in codebook.walk()
-                           if parent is not None and parent.exclusive}
         return self
 
     def _docs(self, texts: Iterable[str]) -> Iterator[Any]:
@@ -231,17 +232,25 @@ class RuleSuggester:
             self._allowed_cache[key] = found
         return found
 
+    def score(self, views: Sequence[SegmentView]) -> Scores:
+        """Rule evidence per segment and code: 0.5 for one distinct match, +0.15 per further
+        distinct match (at most 0.95), with the matched phrases and their sentences."""
+        check_fitted(self, "phrase_")
+        scores = Scores.empty(len(views), self.codes_)
+        rows = [i for i, v in enumerate(views) if v.segment.text.strip()
+                and self._allowed(v.segment)]
+        docs = self._docs(views[i].segment.text for i in rows)
+        for row, doc in zip(rows, docs):
+            self._score_segment(scores, row, views[row].segment, doc)
+        return scores
+
     def suggest(self, transcripts: Iterable[Transcript]
                 ) -> Iterator[tuple[Transcript, list[Suggestion]]]:
-        """Stream (transcript, suggestions) pairs; segments go through nlp.pipe in batches."""
+        """Stream (transcript, suggestions) pairs from rule evidence alone."""
         check_fitted(self, "phrase_")
         for transcript in transcripts:
-            segments = [s for s in transcript.segments if s.text.strip() and self._allowed(s)]
-            docs = self._docs(s.text for s in segments)
-            out: list[Suggestion] = []
-            for segment, doc in zip(segments, docs):
-                out.extend(self._suggest_segment(transcript.name, segment, doc))
-            yield transcript, out
+            views = views_of(transcript)
+            yield transcript, decide(self.score(views), views, self.scope_, self.name)
 
     def _matches(self, doc: Any) -> list[tuple[int, int, int, str]]:
         """(code hash, start token, end token, kind) for every keyword and pattern match."""
@@ -260,10 +269,10 @@ class RuleSuggester:
 
         return not self.triggers_.isdisjoint(doc.to_array(LOWER).tolist())
 
-    def _suggest_segment(self, transcript: str, segment: Segment, doc: Any) -> list[Suggestion]:
+    def _score_segment(self, scores: Scores, row: int, segment: Segment, doc: Any) -> None:
         matches = self._matches(doc)
         if not matches:
-            return []
+            return
         allowed = self._allowed(segment)
         strings = self.nlp_.vocab.strings
         text = segment.text
@@ -283,28 +292,15 @@ class RuleSuggester:
                 continue
             phrase = text[char(start):char(end - 1, end=True)]
             by_code[code_id].append(_Hit(code_id, start, end, phrase, kind))
-        # Exclusive parents: keep only the child with the most evidence.
-        best: dict[str, tuple[int, str]] = {}
+        if not by_code:
+            return
+        bounds = sentence_bounds(text)
         for code_id, hits in by_code.items():
-            parent = self.exclusive_.get(code_id)
-            if parent is not None:
-                strength = len({h.phrase.lower() for h in hits})
-                if parent not in best or strength > best[parent][0]:
-                    best[parent] = (strength, code_id)
-        keep = {code for _, code in best.values()}
-        bounds = sentence_bounds(text) if by_code else []
-        out = []
-        for code_id, hits in by_code.items():
-            if code_id in self.exclusive_ and code_id not in keep:
-                continue
+            col = self.column_[code_id]
             first, last = hits[0], hits[-1]
             s, _ = sentence_span(text, char(first.start), char(first.start) + 1, bounds)
             _, e = sentence_span(text, char(last.end - 1), char(last.end - 1) + 1, bounds)
             distinct = list(dict.fromkeys(f'{h.kind} "{h.phrase}"' for h in hits))
-            score = min(0.95, 0.5 + 0.15 * len(distinct))
-            out.append(Suggestion(code_id=code_id, transcript=transcript,
-                                  segment_index=segment.index, start=segment.start + s,
-                                  end=segment.start + e, score=round(score, 3),
-                                  source=self.name,
-                                  rationale="matched " + ", ".join(distinct[:5])))
-        return out
+            scores.values[row, col] = min(0.95, 0.5 + 0.15 * (len(distinct) - 1))
+            scores.rationale[(row, col)] = "matched " + ", ".join(distinct[:5])
+            scores.spans[(row, col)] = (segment.start + s, segment.start + e)
