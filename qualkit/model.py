@@ -186,6 +186,8 @@ class Coding:
     score: float | None = None
     rationale: str = ""
     id: int | None = None
+    version: int | None = None  # for optimistic locking: changes name the version they saw
+    suggestion_id: int | None = None  # the machine suggestion this decision was made on
 
 
 @dataclass

@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import (DeclarativeBase, Mapped, Session, mapped_column, relationship,
                             sessionmaker)
 
-from .errors import StoreError
+from .errors import ConflictError, StoreError
 from .model import Coding, ImportedDocument, Segment, Suggestion, Transcript, utcnow
 
 SCHEMA_VERSION = "1"
@@ -83,8 +83,24 @@ class CodingRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # A person's decision on a machine suggestion points at it; the suggestion row itself stays,
+    # so a second coder can decide on it independently (blind double coding).
+    suggestion_id: Mapped[int | None] = mapped_column(
+        ForeignKey("codings.id", ondelete="SET NULL"), nullable=True, index=True)
     transcript: Mapped[TranscriptRow] = relationship()
     __mapper_args__ = {"version_id_col": version}
+
+
+class MemoRow(Base):
+    """A coder's memo on a whole transcript."""
+
+    __tablename__ = "memos"
+    __table_args__ = (UniqueConstraint("transcript_id", "coder"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    transcript_id: Mapped[int] = mapped_column(ForeignKey("transcripts.id", ondelete="CASCADE"))
+    coder: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class EmbeddingRow(Base):
@@ -265,38 +281,52 @@ class Store:
 
     # -- codings ---------------------------------------------------------------------------
     def replace_suggestions(self, transcript: str, suggestions: list[Suggestion],
-                            actor: str, sources: Iterable[str] | None = None) -> int:
-        """Swap a transcript's pending machine suggestions for new ones, in one transaction.
+                            actor: str) -> int:
+        """Bring a transcript's machine suggestions up to date, in one transaction.
 
-        Decided codings (accepted or rejected by a person) are never touched, and a suggestion
-        for a code a person already decided on that segment is not made again.
+        A suggestion already present is updated in place (score, span, rationale); one no longer
+        made is removed unless someone has decided on it; a new one is added unless a person has
+        already decided on that code for that segment. Returns how many were added.
         """
         with self.transaction() as s:
             tid = self._transcript_id(s, transcript)
-            stmt = delete(CodingRow).where(CodingRow.transcript_id == tid,
-                                           CodingRow.status == "suggested",
-                                           CodingRow.source != "manual")
-            if sources is not None:
-                stmt = stmt.where(CodingRow.source.in_(list(sources)))
-            removed = s.execute(stmt).rowcount
-            decided = set(s.execute(select(CodingRow.segment_idx, CodingRow.code_id).where(
-                CodingRow.transcript_id == tid, CodingRow.status != "suggested")).all())
-            pending = set(s.execute(select(CodingRow.segment_idx, CodingRow.code_id).where(
-                CodingRow.transcript_id == tid, CodingRow.status == "suggested")).all())
-            added = 0
+            rows = s.scalars(select(CodingRow).where(CodingRow.transcript_id == tid)).all()
+            machine = {(r.segment_idx, r.code_id): r for r in rows if r.status == "suggested"}
+            decided = {(r.segment_idx, r.code_id) for r in rows if r.status != "suggested"}
+            linked = {r.suggestion_id for r in rows if r.suggestion_id is not None}
             now = utcnow()
+            added = updated = 0
+            wanted: set[tuple[int | None, str]] = set()
             for sug in suggestions:
                 key = (sug.segment_index, sug.code_id)
-                if key in decided or key in pending:
+                if key in wanted:
                     continue
-                pending.add(key)
+                wanted.add(key)
+                row = machine.get(key)
+                if row is not None:
+                    if (row.start_char, row.end_char, row.score, row.rationale, row.source) != (
+                            sug.start, sug.end, sug.score, sug.rationale, sug.source):
+                        row.start_char, row.end_char = sug.start, sug.end
+                        row.score, row.rationale = sug.score, sug.rationale
+                        row.source = row.coder = sug.source
+                        row.updated_at = now
+                        updated += 1
+                    continue
+                if key in decided:
+                    continue
                 s.add(CodingRow(transcript_id=tid, segment_idx=sug.segment_index,
                                 code_id=sug.code_id, start_char=sug.start, end_char=sug.end,
                                 status="suggested", coder=sug.source, source=sug.source,
                                 score=sug.score, rationale=sug.rationale, created_at=now,
                                 updated_at=now))
                 added += 1
-            self.log(s, actor, "suggest", "transcript", transcript, added=added, removed=removed)
+            removed = 0
+            for key, row in machine.items():
+                if key not in wanted and row.id not in linked:
+                    s.delete(row)
+                    removed += 1
+            self.log(s, actor, "suggest", "transcript", transcript, added=added,
+                     updated=updated, removed=removed)
             return added
 
     def codings(self, transcript: str | None = None, status: str | None = None,
@@ -317,6 +347,9 @@ class Store:
         with self.transaction() as s:
             by_status = dict(s.execute(select(CodingRow.status, func.count())
                                        .group_by(CodingRow.status)).all())
+            decided = s.scalar(select(func.count(func.distinct(CodingRow.suggestion_id)))
+                               .where(CodingRow.suggestion_id.is_not(None))) or 0
+            by_status["suggested"] = by_status.get("suggested", 0) - decided
             by_code = s.execute(select(CodingRow.code_id, CodingRow.status, func.count())
                                 .group_by(CodingRow.code_id, CodingRow.status)).all()
             return {
@@ -332,6 +365,156 @@ class Store:
             rows = s.scalars(select(EventRow).order_by(EventRow.id.desc()).limit(limit)).all()
             return [Event(r.at, r.actor, r.action, r.entity, r.entity_id, dict(r.detail or {}))
                     for r in rows]
+
+    # -- decisions (the review module decides what is allowed; this only records it) -----------
+    def get_coding(self, coding_id: int) -> Coding:
+        with self.transaction() as s:
+            row = s.get(CodingRow, coding_id)
+            if row is None:
+                raise StoreError(f"coding {coding_id} no longer exists",
+                                 hint="someone may have removed it; reload the page")
+            return _coding(row, row.transcript.name)
+
+    def decisions_on(self, suggestion_id: int) -> list[Coding]:
+        with self.transaction() as s:
+            rows = s.scalars(select(CodingRow).where(CodingRow.suggestion_id == suggestion_id))
+            return [_coding(r, r.transcript.name) for r in rows]
+
+    def create_coding(self, coding: Coding, actor: str, action: str,
+                      suggestion_id: int | None = None) -> Coding:
+        """Record a person's coding (a decision on a suggestion, or a code applied by hand)."""
+        with self.transaction() as s:
+            tid = self._transcript_id(s, coding.transcript)
+            if suggestion_id is not None:
+                if s.get(CodingRow, suggestion_id) is None:
+                    raise ConflictError("that suggestion no longer exists (it was re-run)",
+                                        hint="reload to see the current suggestions")
+                mine = s.scalars(select(CodingRow.id).where(
+                    CodingRow.suggestion_id == suggestion_id, CodingRow.coder == coding.coder)
+                ).first()
+                if mine is not None:
+                    raise ConflictError(f"{coding.coder} has already decided on this suggestion "
+                                        "(in another tab or window?)",
+                                        hint="reload to see the decision; undo it to change it")
+            else:
+                same = s.scalars(select(CodingRow.id).where(
+                    CodingRow.transcript_id == tid, CodingRow.code_id == coding.code_id,
+                    CodingRow.coder == coding.coder, CodingRow.start_char == coding.start,
+                    CodingRow.end_char == coding.end, CodingRow.status == coding.status)).first()
+                if same is not None:
+                    raise ConflictError(f"{coding.coder} already coded this passage with "
+                                        f"{coding.code_id!r}")
+            row = _coding_row(coding, tid)
+            row.suggestion_id = suggestion_id
+            s.add(row)
+            s.flush()
+            self.log(s, actor, action, "coding", row.id, created=row.id,
+                     transcript=coding.transcript, code=coding.code_id, status=coding.status,
+                     start=coding.start, end=coding.end, suggestion=suggestion_id)
+            return _coding(row, coding.transcript)
+
+    def update_coding(self, coding_id: int, expected_version: int | None, actor: str,
+                      action: str, **changes: Any) -> Coding:
+        """Change fields of a coding; refuses if it changed since ``expected_version``."""
+        fields = {"code_id": "code_id", "start": "start_char", "end": "end_char",
+                  "memo": "memo", "status": "status"}
+        with self.transaction() as s:
+            row = self._current(s, coding_id, expected_version)
+            before = {k: getattr(row, fields[k]) for k in changes}
+            for key, value in changes.items():
+                setattr(row, fields[key], value)
+            row.updated_at = utcnow()
+            s.flush()
+            self.log(s, actor, action, "coding", row.id, before=before, after=changes)
+            return _coding(row, row.transcript.name)
+
+    def delete_coding(self, coding_id: int, expected_version: int | None, actor: str,
+                      action: str = "remove") -> None:
+        with self.transaction() as s:
+            row = self._current(s, coding_id, expected_version)
+            saved = {"transcript": row.transcript.name, "segment_idx": row.segment_idx,
+                     "code_id": row.code_id, "start": row.start_char, "end": row.end_char,
+                     "status": row.status, "coder": row.coder, "source": row.source,
+                     "score": row.score, "rationale": row.rationale, "memo": row.memo,
+                     "suggestion_id": row.suggestion_id}
+            s.delete(row)
+            self.log(s, actor, action, "coding", coding_id, deleted=saved)
+
+    def undo_last(self, actor: str) -> Event | None:
+        """Reverse ``actor``'s most recent change that has not been undone yet."""
+        reversible = ("accept", "reject", "recode", "code", "span", "memo", "remove")
+        with self.transaction() as s:
+            undone = {int(e.detail.get("undoes", 0)) for e in s.scalars(select(EventRow).where(
+                EventRow.actor == actor, EventRow.action == "undo"))}
+            candidates = s.scalars(select(EventRow).where(
+                EventRow.actor == actor, EventRow.action.in_(reversible))
+                .order_by(EventRow.id.desc()).limit(200))
+            target = next((e for e in candidates if e.id not in undone), None)
+            if target is None:
+                return None
+            detail = target.detail or {}
+            if "created" in detail:
+                row = s.get(CodingRow, int(detail["created"]))
+                if row is not None:
+                    s.delete(row)
+            elif "before" in detail:
+                row = s.get(CodingRow, int(target.entity_id))
+                if row is None:
+                    raise ConflictError("cannot undo: that coding was removed since")
+                names = {"code_id": "code_id", "start": "start_char", "end": "end_char",
+                         "memo": "memo", "status": "status"}
+                for key, value in detail["before"].items():
+                    setattr(row, names[key], value)
+                row.updated_at = utcnow()
+            elif "deleted" in detail:
+                d = detail["deleted"]
+                tid = self._transcript_id(s, d["transcript"])
+                s.add(CodingRow(id=int(target.entity_id), transcript_id=tid,
+                                segment_idx=d["segment_idx"], code_id=d["code_id"],
+                                start_char=d["start"], end_char=d["end"], status=d["status"],
+                                coder=d["coder"], source=d["source"], score=d["score"],
+                                rationale=d["rationale"], memo=d["memo"],
+                                suggestion_id=d["suggestion_id"]))
+            elif "memo_before" in detail:
+                tid = self._transcript_id(s, target.entity_id)
+                memo = s.scalars(select(MemoRow).where(MemoRow.transcript_id == tid,
+                                                       MemoRow.coder == actor)).first()
+                if memo is not None:
+                    memo.text = detail["memo_before"]
+            self.log(s, actor, "undo", target.entity, target.entity_id, undoes=target.id,
+                     action_undone=target.action)
+            return Event(target.at, target.actor, target.action, target.entity,
+                         target.entity_id, dict(detail))
+
+    def set_transcript_memo(self, transcript: str, coder: str, text: str) -> None:
+        with self.transaction() as s:
+            tid = self._transcript_id(s, transcript)
+            memo = s.scalars(select(MemoRow).where(MemoRow.transcript_id == tid,
+                                                   MemoRow.coder == coder)).first()
+            before = memo.text if memo else ""
+            if memo is None:
+                s.add(MemoRow(transcript_id=tid, coder=coder, text=text))
+            else:
+                memo.text, memo.updated_at = text, utcnow()
+            self.log(s, coder, "memo", "transcript", transcript, memo_before=before)
+
+    def transcript_memos(self, transcript: str) -> dict[str, str]:
+        """Memos on a transcript, by coder."""
+        with self.transaction() as s:
+            tid = self._transcript_id(s, transcript)
+            return {m.coder: m.text for m in s.scalars(
+                select(MemoRow).where(MemoRow.transcript_id == tid)) if m.text}
+
+    @staticmethod
+    def _current(s: Session, coding_id: int, expected_version: int | None) -> CodingRow:
+        row = s.get(CodingRow, coding_id)
+        if row is None:
+            raise ConflictError("that coding no longer exists (removed elsewhere)",
+                                hint="reload to see the current codings")
+        if expected_version is not None and row.version != expected_version:
+            raise ConflictError(f"this coding was changed by {row.coder} since you loaded it; "
+                                "nothing was overwritten", hint="reload and try again")
+        return row
 
     # -- embeddings cache --------------------------------------------------------------------
     def get_embeddings(self, model: str, hashes: list[str]) -> dict[str, bytes]:
@@ -380,4 +563,5 @@ def _coding(row: CodingRow, transcript: str) -> Coding:
     return Coding(code_id=row.code_id, transcript=transcript, start=row.start_char,
                   end=row.end_char, coder=row.coder, status=row.status,  # type: ignore[arg-type]
                   segment_index=row.segment_idx, time=row.updated_at, memo=row.memo,
-                  source=row.source, score=row.score, rationale=row.rationale, id=row.id)
+                  source=row.source, score=row.score, rationale=row.rationale, id=row.id,
+                  version=row.version, suggestion_id=row.suggestion_id)

@@ -72,7 +72,7 @@ def test_every_change_writes_an_audit_event(store):
     assert [(e.actor, e.action, e.entity, e.entity_id) for e in events] == [
         ("ann", "set", "meta", "codebook"), ("bot", "suggest", "transcript", "p01"),
         ("ann", "import", "transcript", "p01")]
-    assert events[1].detail == {"added": 1, "removed": 0}
+    assert events[1].detail == {"added": 1, "updated": 0, "removed": 0}
     assert all(e.at.tzinfo is not None or e.at is not None for e in events)
 
 
@@ -82,10 +82,17 @@ def test_replace_suggestions_keeps_decisions_and_does_not_resuggest(store):
     sugg = [Suggestion("working_alone", "p01", 1, 31, 43, 0.6, "rules"),
             Suggestion("no_debrief", "p01", 1, 31, 43, 0.6, "rules")]
     assert store.replace_suggestions("p01", sugg, "bot") == 1
-    assert store.replace_suggestions("p01", sugg, "bot") == 1  # replaced, not added twice
+    first = store.codings("p01", status="suggested")
+    sugg[1].score = 0.7
+    assert store.replace_suggestions("p01", sugg, "bot") == 0  # updated in place, not added
+    again = store.codings("p01", status="suggested")
+    assert [c.id for c in again] == [c.id for c in first] and again[0].score == 0.7
     by_status = {(c.code_id, c.status) for c in store.codings("p01")}
     assert by_status == {("working_alone", "rejected"), ("no_debrief", "suggested")}
     assert store.status_counts()["by_status"] == {"suggested": 1, "accepted": 0, "rejected": 1}
+    assert store.events(1)[0].detail == {"added": 0, "updated": 1, "removed": 0}
+    assert store.replace_suggestions("p01", [], "bot") == 0  # no longer suggested: removed
+    assert store.codings("p01", status="suggested") == []
 
 
 def test_unknown_transcript_is_a_clear_error(store):

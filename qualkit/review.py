@@ -1,0 +1,167 @@
+"""The one mutation API the CLI and the app share: accept, reject, recode, narrow or widen a
+span, code by hand, memos, undo, and the review queue.
+
+A decision on a machine suggestion is a new coding by the person who made it, linked to the
+suggestion, which stays for other coders to decide on independently (blind double coding).
+Every change goes through the store in one transaction with an audit event; a change to a
+coding that someone else changed since it was loaded is refused, never silently overwritten.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Iterable
+
+from .errors import QualkitError
+from .model import Codebook, Coding, utcnow
+from .store import Store
+
+
+class ReviewError(QualkitError):
+    """A review action that cannot be done as asked."""
+
+
+def _coder(coder: str) -> str:
+    if not coder or not coder.strip():
+        raise ReviewError("say who is coding first", field="coder",
+                          hint="enter your name (or pass --coder)")
+    return coder.strip()
+
+
+def _check_code(codebook: Codebook | None, code_id: str) -> None:
+    if codebook is not None and codebook.get(code_id) is None:
+        raise ReviewError(f"no code {code_id!r} in the codebook", field="code",
+                          hint="pick a code from the codebook or add it there first")
+
+
+def _suggestion(store: Store, suggestion_id: int) -> Coding:
+    sug = store.get_coding(suggestion_id)
+    if sug.status != "suggested":
+        raise ReviewError(f"coding {suggestion_id} is not a machine suggestion")
+    return sug
+
+
+def accept(store: Store, suggestion_id: int, coder: str, code_id: str | None = None,
+           start: int | None = None, end: int | None = None, memo: str = "",
+           codebook: Codebook | None = None) -> Coding:
+    """Accept a suggestion, optionally with another code (recode) or a narrower/wider span."""
+    coder = _coder(coder)
+    sug = _suggestion(store, suggestion_id)
+    code = code_id or sug.code_id
+    _check_code(codebook, code)
+    span = (sug.start if start is None else start, sug.end if end is None else end)
+    if span != (sug.start, sug.end):
+        transcript = store.load_transcript(sug.transcript)
+        span = _valid_span(transcript.text, *span)
+    decision = replace(sug, code_id=code, start=span[0], end=span[1], coder=coder,
+                       status="accepted", memo=memo, time=utcnow(), id=None, version=None)
+    action = "recode" if code != sug.code_id else "accept"
+    return store.create_coding(decision, coder, action, suggestion_id=sug.id)
+
+
+def reject(store: Store, suggestion_id: int, coder: str, memo: str = "") -> Coding:
+    coder = _coder(coder)
+    sug = _suggestion(store, suggestion_id)
+    decision = replace(sug, coder=coder, status="rejected", memo=memo, time=utcnow(), id=None,
+                       version=None)
+    return store.create_coding(decision, coder, "reject", suggestion_id=sug.id)
+
+
+def _valid_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """Trim whitespace from a span and check it lies inside the text and is not empty."""
+    if not (0 <= start < end <= len(text)):
+        raise ReviewError(f"span [{start}, {end}) is outside the transcript "
+                          f"(0 to {len(text)})", field="span")
+    piece = text[start:end]
+    start += len(piece) - len(piece.lstrip())
+    end -= len(piece) - len(piece.rstrip())
+    if end <= start:
+        raise ReviewError("the selected passage is empty", field="span",
+                          hint="select some words to code")
+    return start, end
+
+
+def code_passage(store: Store, transcript: str, start: int, end: int, code_id: str,
+                 coder: str, memo: str = "", codebook: Codebook | None = None) -> Coding:
+    """Code a passage by hand."""
+    coder = _coder(coder)
+    _check_code(codebook, code_id)
+    tr = store.load_transcript(transcript)
+    start, end = _valid_span(tr.text, start, end)
+    segment = next((s.index for s in tr.segments if s.start <= start < s.end), None)
+    coding = Coding(code_id=code_id, transcript=transcript, start=start, end=end, coder=coder,
+                    status="accepted", segment_index=segment, memo=memo, source="manual")
+    return store.create_coding(coding, coder, "code")
+
+
+def _own(store: Store, coding_id: int, coder: str) -> Coding:
+    coding = store.get_coding(coding_id)
+    if coding.status == "suggested":
+        raise ReviewError("a suggestion is changed by accepting it (with a new code or span)")
+    if coding.coder != coder:
+        raise ReviewError(f"this coding belongs to {coding.coder}; only they can change it",
+                          hint="add your own coding instead")
+    return coding
+
+
+def set_span(store: Store, coding_id: int, start: int, end: int, coder: str,
+             version: int | None = None) -> Coding:
+    """Narrow or widen one of your codings."""
+    coder = _coder(coder)
+    coding = _own(store, coding_id, coder)
+    start, end = _valid_span(store.load_transcript(coding.transcript).text, start, end)
+    return store.update_coding(coding_id, version, coder, "span", start=start, end=end)
+
+
+def set_code(store: Store, coding_id: int, code_id: str, coder: str, version: int | None = None,
+             codebook: Codebook | None = None) -> Coding:
+    coder = _coder(coder)
+    _check_code(codebook, code_id)
+    _own(store, coding_id, coder)
+    return store.update_coding(coding_id, version, coder, "recode", code_id=code_id)
+
+
+def set_memo(store: Store, coding_id: int, memo: str, coder: str,
+             version: int | None = None) -> Coding:
+    coder = _coder(coder)
+    _own(store, coding_id, coder)
+    return store.update_coding(coding_id, version, coder, "memo", memo=memo)
+
+
+def remove(store: Store, coding_id: int, coder: str, version: int | None = None) -> None:
+    coder = _coder(coder)
+    _own(store, coding_id, coder)
+    store.delete_coding(coding_id, version, coder)
+
+
+def undo(store: Store, coder: str) -> str:
+    """Undo your last change; says what was undone."""
+    event = store.undo_last(_coder(coder))
+    if event is None:
+        return "nothing to undo"
+    return f"undid {event.action} on {event.entity} {event.entity_id}"
+
+
+def pending(store: Store, coder: str, transcript: str | None = None) -> list[Coding]:
+    """Suggestions this coder has not decided on yet, the most uncertain first (active
+    learning: a confidence near 0.5 is where a decision teaches the models most)."""
+    codings = store.codings(transcript=transcript)
+    decided = {c.suggestion_id for c in codings if c.coder == coder and c.suggestion_id}
+    todo = [c for c in codings if c.status == "suggested" and c.id not in decided]
+    return sorted(todo, key=lambda c: (abs((c.score if c.score is not None else 0.5) - 0.5),
+                                       c.transcript, c.start))
+
+
+def visible(codings: Iterable[Coding], coder: str, blind: bool) -> list[Coding]:
+    """What one coder sees: suggestions they have not decided on, and decisions (only their
+    own when blind)."""
+    codings = list(codings)
+    mine = {c.suggestion_id for c in codings if c.coder == coder and c.suggestion_id}
+    out = []
+    for c in codings:
+        if c.status == "suggested":
+            if c.id not in mine:
+                out.append(c)
+        elif not blind or c.coder == coder:
+            out.append(c)
+    return out
