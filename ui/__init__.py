@@ -1,0 +1,1 @@
+"""Streamlit pages for qualkit. Thin: widgets in, library calls, results out."""

@@ -1,0 +1,144 @@
+"""Coding view: read a transcript with its codes, decide on suggestions, code by hand, memo."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from qualkit import review
+from ui.common import Context, load_context, mark, require_coder, run, show_flash, sidebar
+from ui.transcript_component import transcript_view
+
+
+def _filters(infos: list) -> list:
+    attrs = sorted({k for i in infos for k, v in i.attributes.items()
+                    if isinstance(v, (str, int, float, bool))})
+    if not attrs:
+        return infos
+    with st.expander("Filter by participant attributes"):
+        cols = st.columns(min(3, len(attrs)))
+        chosen = {}
+        for n, attr in enumerate(attrs):
+            values = sorted({str(i.attributes.get(attr)) for i in infos if attr in i.attributes})
+            chosen[attr] = cols[n % len(cols)].multiselect(attr, values, key=f"filter_{attr}")
+    return [i for i in infos if all(not v or str(i.attributes.get(a)) in v
+                                    for a, v in chosen.items())]
+
+
+def _selection_panel(ctx: Context, name: str, coder: str) -> None:
+    sel = st.session_state.get("selection")
+    if not sel or sel.get("transcript") != name:
+        st.caption("Select words in the transcript to code them by hand.")
+        return
+    st.markdown("**Selected passage**")
+    st.caption(f"“{sel['text'][:300]}”")
+    choices = ctx.code_choices()
+    code = st.selectbox("Code", choices, format_func=ctx.code_label, key="hand_code")
+    memo = st.text_input("Memo (optional)", key="hand_memo")
+    if st.button("Code selection", type="primary", key="hand_apply"):
+        st.session_state.pop("selection", None)
+        run(lambda: review.code_passage(ctx.store, name, sel["start"], sel["end"], code, coder,
+                                        memo, ctx.codebook), f"Coded as {ctx.name(code)}.")
+
+
+def _coding_panel(ctx: Context, coding_id: int, coder: str) -> None:
+    try:
+        c = ctx.store.get_coding(coding_id)
+    except Exception:  # removed meanwhile
+        st.session_state.pop("selected", None)
+        return
+    st.markdown(f"**{ctx.code_label(c.code_id)}** · {c.status}"
+                + (f" · {c.score:.0%}" if c.score is not None and c.status == "suggested" else "")
+                + f" · {c.coder}")
+    if c.rationale:
+        st.caption(c.rationale)
+    choices = ctx.code_choices()
+    if c.status == "suggested":
+        a, b = st.columns(2)
+        if a.button("Accept", type="primary", key="sel_accept"):
+            run(lambda: review.accept(ctx.store, c.id, coder, codebook=ctx.codebook), "Accepted.")
+        if b.button("Reject", key="sel_reject"):
+            run(lambda: review.reject(ctx.store, c.id, coder), "Rejected.")
+        other = st.selectbox("Change the code to", choices, format_func=ctx.code_label,
+                             index=choices.index(c.code_id) if c.code_id in choices else 0,
+                             key="sel_recode")
+        if st.button("Accept with this code", key="sel_recode_btn"):
+            run(lambda: review.accept(ctx.store, c.id, coder, code_id=other,
+                                      codebook=ctx.codebook), f"Accepted as {ctx.name(other)}.")
+        sel = st.session_state.get("selection")
+        if sel and sel.get("transcript") == c.transcript:
+            if st.button("Accept with the selected words as span", key="sel_span"):
+                run(lambda: review.accept(ctx.store, c.id, coder, start=sel["start"],
+                                          end=sel["end"], codebook=ctx.codebook),
+                    "Accepted with the new span.")
+    elif c.coder == coder:
+        memo = st.text_area("Memo", value=c.memo, key=f"memo_{c.id}_{c.version}")
+        if st.button("Save memo", key="sel_memo"):
+            run(lambda: review.set_memo(ctx.store, c.id, memo, coder, c.version))
+        sel = st.session_state.get("selection")
+        if sel and sel.get("transcript") == c.transcript and st.button(
+                "Use the selected words as span", key="sel_setspan"):
+            run(lambda: review.set_span(ctx.store, c.id, sel["start"], sel["end"], coder,
+                                        c.version), "Span changed.")
+        if st.button("Remove this coding", key="sel_remove"):
+            st.session_state.pop("selected", None)
+            run(lambda: review.remove(ctx.store, c.id, coder, c.version), "Removed.")
+
+
+def render() -> None:
+    ctx = load_context()
+    sidebar(ctx)
+    st.title("Coding")
+    show_flash()
+    coder = require_coder(ctx)
+    infos = ctx.store.transcripts()
+    if not infos:
+        st.info("No transcripts yet: import some on the Project page or with `qualkit import`.")
+        return
+    shown = _filters(infos)
+    if not shown:
+        st.warning("No transcript matches these filters.")
+        return
+    labels = {i.name: f"{i.name} ({i.segments} turns)" for i in shown}
+    name = st.selectbox("Transcript", list(labels), format_func=labels.get, key="transcript")
+    transcript = ctx.store.load_transcript(name)
+    if transcript.attributes:
+        st.caption(" · ".join(f"{k}: {v}" for k, v in transcript.attributes.items()
+                              if not isinstance(v, (dict, list))))
+    codings = review.visible(ctx.store.codings(transcript=name), coder, ctx.blind)
+    pending = sum(c.status == "suggested" for c in codings)
+    st.caption(f"{pending} suggestions to review · {len(codings) - pending} decisions shown"
+               + (" (yours only: blind)" if ctx.blind else ""))
+    with st.sidebar:
+        st.divider()
+        selected = st.session_state.get("selected")
+        if selected:
+            _coding_panel(ctx, selected, coder)
+            st.divider()
+        _selection_panel(ctx, name, coder)
+        st.divider()
+        memos = ctx.store.transcript_memos(name)
+        memo = st.text_area("Transcript memo", value=memos.get(coder, ""),
+                            key=f"tmemo_{name}")
+        if st.button("Save transcript memo"):
+            run(lambda: ctx.store.set_transcript_memo(name, coder, memo), "Memo saved.")
+        for other, text in memos.items():
+            if other != coder and not ctx.blind:
+                st.caption(f"{other}: {text}")
+    segments = [{"i": s.index, "start": s.start, "end": s.end, "speaker": s.speaker,
+                 "ts": s.timestamp, "text": s.text, "role": s.role}
+                for s in transcript.segments]
+    result = transcript_view(segments, [mark(ctx, c) for c in codings], key=f"view_{name}",
+                             selected=st.session_state.get("selected"))
+    if result.selection:
+        st.session_state["selection"] = {**result.selection, "transcript": name}
+        st.rerun()
+    action = result.action
+    if action:
+        op, cid = action.get("op"), action.get("id")
+        if op == "select":
+            st.session_state["selected"] = cid
+            st.rerun()
+        elif op == "accept":
+            run(lambda: review.accept(ctx.store, cid, coder, codebook=ctx.codebook), "Accepted.")
+        elif op == "reject":
+            run(lambda: review.reject(ctx.store, cid, coder), "Rejected.")

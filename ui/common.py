@@ -1,0 +1,143 @@
+"""What every page shares: the open project, the codebook, who is coding, and messages."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import streamlit as st
+
+from qualkit.errors import QualkitError
+from qualkit.model import Codebook, Coding
+from qualkit.project import Project, open_project
+
+DEFAULT_COLOR = "#888888"
+
+
+def project_root() -> Path:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--project", default=os.environ.get("QUALKIT_PROJECT", "."))
+    args, _ = parser.parse_known_args(sys.argv[1:])
+    return Path(args.project).resolve()
+
+
+@st.cache_resource(show_spinner=False)
+def _project(root: str) -> Project:
+    """One open database per server process, shared by every session (SQLite WAL handles
+    concurrent readers; every write is its own transaction)."""
+    return open_project(root)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _codebook(path: str, mtime: float) -> Codebook:
+    from qualkit.codebook import load_codebook
+
+    return load_codebook(path)
+
+
+@dataclass
+class Context:
+    project: Project
+    codebook: Codebook | None
+    coder: str
+    blind: bool
+
+    @property
+    def store(self):  # noqa: ANN201 - the qualkit Store
+        return self.project.store
+
+    def name(self, code_id: str) -> str:
+        code = self.codebook.get(code_id) if self.codebook else None
+        return code.name if code else code_id
+
+    def color(self, code_id: str) -> str:
+        if not self.codebook:
+            return DEFAULT_COLOR
+        code = self.codebook.get(code_id)
+        while code is not None:
+            if code.color:
+                return code.color
+            code = self.codebook.parent_of(code.id)
+        return DEFAULT_COLOR
+
+    def code_choices(self) -> list[str]:
+        """Codes one can apply (leaves first in codebook order; themes too, at the end)."""
+        if not self.codebook:
+            return []
+        codes = self.codebook.all_codes()
+        return [c.id for c in codes if not c.is_theme] + [c.id for c in codes if c.is_theme]
+
+    def code_label(self, code_id: str) -> str:
+        parent = self.codebook.parent_of(code_id) if self.codebook else None
+        return f"{parent.name} › {self.name(code_id)}" if parent else self.name(code_id)
+
+
+def load_context() -> Context:
+    root = project_root()
+    try:
+        project = _project(str(root))
+    except QualkitError as exc:
+        st.error(str(exc))
+        st.stop()
+    book = None
+    path = project.codebook_path
+    if path.exists():
+        try:
+            book = _codebook(str(path), path.stat().st_mtime)
+        except QualkitError as exc:
+            st.error(str(exc))
+    return Context(project, book, st.session_state.get("coder", "").strip(),
+                   bool(st.session_state.get("blind", False)))
+
+
+def sidebar(ctx: Context) -> None:
+    """Who is coding (asked first), blind mode and undo."""
+    with st.sidebar:
+        st.text_input("Your name (coder)", key="coder",
+                      help="Every decision is stored with this name and the time.")
+        st.toggle("Blind coding: hide other coders' decisions", key="blind")
+        coder = st.session_state.get("coder", "").strip()
+        if coder and st.button("Undo my last change", icon=":material/undo:"):
+            from qualkit import review
+
+            run(lambda: review.undo(ctx.store, coder))
+
+
+def require_coder(ctx: Context) -> str:
+    if not ctx.coder:
+        st.info("Enter your name in the sidebar to start coding: every decision is stored "
+                "with the coder's name.")
+        st.stop()
+    return ctx.coder
+
+
+def flash(message: str, kind: str = "success") -> None:
+    st.session_state["_flash"] = (kind, message)
+
+
+def show_flash() -> None:
+    item = st.session_state.pop("_flash", None)
+    if item:
+        kind, message = item
+        getattr(st, kind)(message)
+
+
+def run(action: Callable[[], Any], done: str | None = None) -> None:
+    """Do one library action; show its outcome (or its error) after the rerun."""
+    try:
+        result = action()
+    except QualkitError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(done or (result if isinstance(result, str) else "Saved."))
+    st.rerun()
+
+
+def mark(ctx: Context, c: Coding) -> dict[str, Any]:
+    return {"id": c.id, "start": c.start, "end": c.end, "code": c.code_id,
+            "label": ctx.name(c.code_id), "color": ctx.color(c.code_id), "status": c.status,
+            "score": c.score, "rationale": c.rationale or c.memo, "coder": c.coder}

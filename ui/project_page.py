@@ -1,0 +1,128 @@
+"""Project: import transcripts, choose the codebook, run batch coding, download exports."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from qualkit.errors import QualkitError
+from ui.common import flash, load_context, show_flash, sidebar
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _progress_bar(text: str):
+    bar = st.progress(0.0, text=text)
+
+    def update(done: int, total: int, item: str) -> None:
+        bar.progress(min(done / total, 1.0) if total else 0.0,
+                     text=f"{text} {item}" if item else text)
+
+    return bar, update
+
+
+def _import(ctx, files) -> None:
+    from qualkit.pipeline import import_paths
+
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for f in files:
+            path = Path(tmp) / Path(f.name).name
+            path.write_bytes(f.getvalue())
+            paths.append(path)
+        bar, update = _progress_bar("Importing…")
+        report = import_paths(ctx.project, paths, ctx.coder or "app", update)
+        bar.empty()
+    message = f"{report.added} added, {report.unchanged} already in the project."
+    if report.errors:
+        flash(message + " Problems: " + " ".join(report.errors), "error")
+    else:
+        flash(message)
+
+
+def _set_codebook(ctx, data: bytes, name: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        book = ctx.project.set_codebook(path, ctx.coder or "app")
+    flash(f"Codebook set: {book.name} {book.version}.")
+
+
+def render() -> None:
+    ctx = load_context()
+    sidebar(ctx)
+    st.title("Project")
+    show_flash()
+    counts = ctx.store.status_counts()
+    st.caption(f"{ctx.project.root} · {counts['transcripts']} transcripts, "
+               f"{counts['segments']} turns · codings: {counts['by_status']['suggested']} "
+               f"suggested, {counts['by_status']['accepted']} accepted, "
+               f"{counts['by_status']['rejected']} rejected")
+
+    st.subheader("Import transcripts")
+    files = st.file_uploader("Transcripts (.txt .md .docx .vtt .srt) or coded tables "
+                             "(.csv .xlsx)", accept_multiple_files=True,
+                             type=["txt", "md", "docx", "vtt", "srt", "csv", "xlsx"])
+    if files and st.button("Import", type="primary"):
+        _import(ctx, files)
+        st.rerun()
+
+    st.subheader("Codebook")
+    st.write(f"Current: **{ctx.codebook.name} {ctx.codebook.version}**" if ctx.codebook
+             else "No codebook yet.")
+    shipped = sorted((REPO / "codebooks").glob("*.yaml"))
+    options = {p.name: p for p in shipped}
+    pick = st.selectbox("Use a codebook from codebooks/", ["—"] + list(options))
+    upload = st.file_uploader("…or upload a codebook (.yaml)", type=["yaml", "yml"])
+    if st.button("Set codebook"):
+        try:
+            if upload is not None:
+                _set_codebook(ctx, upload.getvalue(), upload.name)
+            elif pick in options:
+                _set_codebook(ctx, options[pick].read_bytes(), pick)
+        except QualkitError as exc:
+            flash(str(exc), "error")
+        st.rerun()
+
+    st.subheader("Batch coding")
+    chosen = st.multiselect("Suggesters", ["rules", "semantic", "learned"],
+                            default=["rules", "semantic", "learned"])
+    if st.button("Run suggesters on all transcripts", disabled=ctx.codebook is None):
+        from qualkit.pipeline import code_project
+
+        bar, update = _progress_bar("Coding…")
+        try:
+            report = code_project(ctx.project, actor=ctx.coder or "app", progress=update,
+                                  suggesters=tuple(chosen))
+            flash(f"{report.transcripts} transcripts coded; {report.suggestions} new "
+                  "suggestions.")
+        except QualkitError as exc:
+            flash(str(exc), "error")
+        bar.empty()
+        st.rerun()
+
+    st.subheader("Downloads")
+    include = st.radio("Codings", ["accepted", "suggested", "all"], horizontal=True)
+    statuses = {"accepted": ("accepted",), "suggested": ("suggested",),
+                "all": ("accepted", "suggested")}[include]
+    if st.button("Prepare coded-segments table"):
+        from qualkit.codedtable import write_coded_table
+        from qualkit.tables import project_rows
+
+        with tempfile.TemporaryDirectory() as tmp:
+            for ext in ("csv", "xlsx"):
+                path = Path(tmp) / f"coded_segments.{ext}"
+                write_coded_table(project_rows(ctx.store, statuses), path)
+                st.session_state[f"download_{ext}"] = path.read_bytes()
+    for ext, mime in (("csv", "text/csv"), ("xlsx", "application/vnd.openxmlformats-"
+                                                    "officedocument.spreadsheetml.sheet")):
+        if f"download_{ext}" in st.session_state:
+            st.download_button(f"Download coded_segments.{ext}", st.session_state[f"download_{ext}"],
+                               file_name=f"coded_segments.{ext}", mime=mime)
+
+    st.subheader("Recent changes")
+    events = ctx.store.events(15)
+    st.dataframe([{"when": e.at.strftime("%Y-%m-%d %H:%M"), "who": e.actor, "what": e.action,
+                   "on": f"{e.entity} {e.entity_id}"} for e in events], hide_index=True)

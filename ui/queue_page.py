@@ -1,0 +1,80 @@
+"""Review queue: pending suggestions one at a time, the most uncertain first."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from qualkit import review
+from ui.common import load_context, mark, require_coder, run, show_flash, sidebar
+from ui.transcript_component import transcript_view
+
+
+def _retrain(ctx, coder: str) -> None:
+    from qualkit.pipeline import code_project
+
+    bar = st.progress(0.0, text="Training on your decisions…")
+
+    def progress(done: int, total: int, item: str) -> None:
+        bar.progress(min(done / total, 1.0) if total else 0.0, text=f"{item or 'working'}…")
+
+    report = code_project(ctx.project, actor=coder, progress=progress)
+    bar.empty()
+    return (f"Retrained on {report.examples} decisions; {report.suggestions} new suggestions "
+            f"across {report.transcripts} transcripts.")
+
+
+def render() -> None:
+    ctx = load_context()
+    sidebar(ctx)
+    st.title("Review queue")
+    show_flash()
+    coder = require_coder(ctx)
+    with st.sidebar:
+        st.divider()
+        if st.button("Retrain and re-suggest", help="Train the learned suggester on every "
+                     "decision made so far and refresh the suggestions."):
+            run(lambda: _retrain(ctx, coder))
+    skipped = st.session_state.setdefault("skipped", set())
+    queue = [c for c in review.pending(ctx.store, coder) if c.id not in skipped]
+    st.caption(f"{len(queue)} suggestions waiting for you, most uncertain first. Keys: "
+               "a accept · r reject (with the suggestion focused).")
+    if not queue:
+        st.success("Nothing left to review." + (" (Some were skipped.)" if skipped else ""))
+        if skipped and st.button("Show skipped again"):
+            skipped.clear()
+            st.rerun()
+        return
+    c = queue[0]
+    transcript = ctx.store.load_transcript(c.transcript)
+    seg = next((s for s in transcript.segments if s.index == c.segment_index), None)
+    around = [s for s in transcript.segments
+              if seg is not None and seg.index - 1 <= s.index <= seg.index]
+    st.markdown(f"**{ctx.code_label(c.code_id)}** · confidence {c.score or 0:.0%} · "
+                f"{c.transcript}, turn {c.segment_index}")
+    if c.rationale:
+        st.caption(c.rationale)
+    segments = [{"i": s.index, "start": s.start, "end": s.end, "speaker": s.speaker,
+                 "ts": s.timestamp, "text": s.text, "role": s.role} for s in around]
+    result = transcript_view(segments, [mark(ctx, c)], key=f"queue_{c.id}", selected=c.id,
+                             current=c.segment_index, focus=True)
+    cols = st.columns(4)
+    if cols[0].button("Accept", type="primary", key="q_accept"):
+        run(lambda: review.accept(ctx.store, c.id, coder, codebook=ctx.codebook), "Accepted.")
+    if cols[1].button("Reject", key="q_reject"):
+        run(lambda: review.reject(ctx.store, c.id, coder), "Rejected.")
+    if cols[2].button("Skip", key="q_skip"):
+        skipped.add(c.id)
+        st.rerun()
+    choices = ctx.code_choices()
+    other = cols[3].selectbox("Other code", choices, format_func=ctx.code_label,
+                              index=choices.index(c.code_id) if c.code_id in choices else 0,
+                              label_visibility="collapsed", key=f"q_other_{c.id}")
+    if other != c.code_id and st.button(f"Accept as {ctx.name(other)}", key="q_recode"):
+        run(lambda: review.accept(ctx.store, c.id, coder, code_id=other, codebook=ctx.codebook),
+            f"Accepted as {ctx.name(other)}.")
+    action = result.action
+    if action and action.get("id") == c.id:
+        if action.get("op") == "accept":
+            run(lambda: review.accept(ctx.store, c.id, coder, codebook=ctx.codebook), "Accepted.")
+        elif action.get("op") == "reject":
+            run(lambda: review.reject(ctx.store, c.id, coder), "Rejected.")
