@@ -1,4 +1,4 @@
-"""The Streamlit app, headless (AppTest), on a real project."""
+"""Every page of the Streamlit app, headless (AppTest), on a real project."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from qualkit.pipeline import code_project, import_paths
 from .conftest import REPO
 
 TEXT = ("Interviewer: How is it?\n\nDana: I work alone, <script>alert(1)</script> and nobody "
-        "else is there.\n")
+        "else is there. I love it though.\n")
 
 
 @pytest.fixture
@@ -18,21 +18,72 @@ def coded_project(project, tmp_path, monkeypatch):
     src = tmp_path / "p01_dana.txt"
     src.write_text(TEXT)
     import_paths(project, [src], "tester")
-    code_project(project, actor="tester")
+    code_project(project, actor="tester", suggesters=("rules",))
     monkeypatch.setenv("QUALKIT_PROJECT", str(project.root))
     return project
 
 
-def test_app_lists_transcripts_and_coded_segments(coded_project):
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
+def app(page: str | None = None, coder: str | None = "ann") -> AppTest:
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    if coder:
+        at.session_state["coder"] = coder
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_coding_page_asks_who_is_coding_first(coded_project):
+    at = app(coder=None)
+    assert "Enter your name" in at.info[0].value
+
+
+def test_coding_page_shows_the_transcript_and_its_suggestions(coded_project):
+    at = app()
+    assert at.selectbox(key="transcript").options == ["p01_dana (2 turns)"]
+    assert any("2 suggestions to review" in c.value for c in at.caption)
+    view = at.get("bidi_component")[0].proto
+    # The text travels as JSON data and is rendered with textContent, never as HTML.
+    assert "<script>alert(1)</script>" in view.json
+    assert "innerHTML" not in view.js_content and "<script" not in view.html_content
+
+
+def test_coding_page_codes_a_selection_by_hand(coded_project):
+    at = app()
+    text = coded_project.store.load_transcript("p01_dana").text
+    start = text.index("nobody else")
+    at.session_state["selection"] = {"start": start, "end": start + 11, "text": "nobody else",
+                                     "transcript": "p01_dana"}
+    at.run()
+    at.sidebar.selectbox(key="hand_code").set_value("no_debrief")
+    at.sidebar.button(key="hand_apply").click().run()
     assert not at.exception
-    assert at.selectbox[0].options == ["p01_dana (2 segments)"]
-    html = " ".join(m.value for m in at.markdown)
-    assert "Working alone" in html and "suggested" in html
-    assert "&lt;script&gt;" in html and "<script>" not in html  # transcript text is escaped
-    at.radio[0].set_value("accepted").run()
+    [c] = [c for c in coded_project.store.codings() if c.source == "manual"]
+    assert (c.coder, c.code_id, text[c.start:c.end]) == ("ann", "no_debrief", "nobody else")
+    assert "Coded as" in at.success[0].value
+
+
+def test_queue_page_accepts_and_rejects(coded_project):
+    at = app("ui/pages/queue.py")
+    assert any("2 suggestions waiting" in c.value for c in at.caption)
+    at.button(key="q_accept").click().run()
+    at.button(key="q_reject").click().run()
     assert not at.exception
-    assert at.metric[0].value == "0"
+    decided = sorted(c.status for c in coded_project.store.codings() if c.coder == "ann")
+    assert decided == ["accepted", "rejected"]
+    assert "Nothing left to review" in at.success[-1].value
+    at.sidebar.button[0].click().run()  # undo
+    assert sorted(c.status for c in coded_project.store.codings() if c.coder == "ann") == \
+        ["accepted"]
+
+
+def test_project_page_shows_counts_and_events(coded_project):
+    at = app("ui/pages/project.py")
+    assert any("1 transcripts, 2 turns" in c.value for c in at.caption)
+    assert len(at.dataframe) == 1
+    at.button[2].click().run()  # prepare the coded-segments table
+    assert not at.exception
 
 
 def test_app_without_project_says_what_to_do(tmp_path, monkeypatch):

@@ -41,9 +41,14 @@ function cps(s) { return Array.from(s).length; }
 
 export default function (component) {
   const { data, setTriggerValue, parentElement } = component;
-  const root = document.createElement("div");
-  root.className = "qk-transcript";
-  parentElement.replaceChildren(root);
+  // Keep the <style> Streamlit puts beside us: reuse our own root, never clear the parent.
+  let root = parentElement.querySelector(".qk-transcript");
+  if (!root) {
+    root = document.createElement("div");
+    root.className = "qk-transcript";
+    parentElement.appendChild(root);
+  }
+  root.replaceChildren();
   const marks = data.marks || [];
   const byId = {};
   marks.forEach((m) => { byId[m.id] = m; });

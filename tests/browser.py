@@ -1,0 +1,96 @@
+"""Start the real app on a project and drive it with Debian's Chromium through Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("QUALKIT_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic"]
+
+
+def chromium_available() -> bool:
+    return Path(CHROMIUM).exists() or shutil.which("chromium") is not None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serve(project: Path, log: Path) -> Iterator[str]:
+    """Run `streamlit run app.py` on 127.0.0.1 for the project; yield its URL."""
+    port = free_port()
+    env = dict(os.environ, QUALKIT_PROJECT=str(project), HF_HUB_OFFLINE="1")
+    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
+           "--server.address", "127.0.0.1", "--server.port", str(port),
+           "--server.headless", "true", "--browser.gatherUsageStats", "false",
+           "--server.fileWatcherType", "none"]
+    with log.open("w") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                try:
+                    with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    time.sleep(0.3)
+            else:
+                raise RuntimeError("the app did not start: " + log.read_text()[-2000:])
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@contextmanager
+def browser_page(width: int = 1400, height: int = 1000) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            yield page
+        finally:
+            browser.close()
+
+
+def set_coder(page: object, name: str) -> None:
+    box = page.get_by_role("textbox", name="Your name (coder)")
+    box.fill(name)
+    box.press("Enter")
+
+
+def select_text(page: object, needle: str) -> None:
+    """Select the first occurrence of ``needle`` inside one transcript piece, as a mouse would."""
+    page.evaluate(
+        """(needle) => {
+          const pieces = Array.from(document.querySelectorAll('.qk-piece'));
+          const piece = pieces.find(p => p.textContent.includes(needle));
+          const node = piece.firstChild;
+          const i = node.data.indexOf(needle);
+          const range = document.createRange();
+          range.setStart(node, i); range.setEnd(node, i + needle.length);
+          const sel = window.getSelection(); sel.removeAllRanges(); sel.addRange(range);
+          piece.dispatchEvent(new MouseEvent('mouseup', {bubbles: true}));
+        }""", needle)

@@ -1,0 +1,73 @@
+"""The real app in a real browser: accept, reject and hand-code, then check the store."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from qualkit.pipeline import code_project, import_paths
+
+from .browser import browser_page, chromium_available, select_text, serve, set_coder
+from .conftest import REPO
+
+pytestmark = pytest.mark.browser
+
+TEXT = """---
+participant: P01
+works_alone: "yes"
+---
+Interviewer: Tell me about a normal week.
+
+Dana: Honestly, I work alone most of the time. There's no one to debrief with after a bad visit.
+
+Interviewer: And the clients?
+
+Dana: I love the clients. The drive home over the moor gives me time to think.
+
+Dana: Someone once typed <img src=x onerror="window.__pwned=1"> into our case notes.
+"""
+
+
+@pytest.fixture
+def chromium():
+    if not chromium_available():
+        if os.environ.get("QUALKIT_REQUIRE_BROWSER") == "1":
+            pytest.fail("Chromium is required here but /usr/bin/chromium is missing")
+        pytest.skip("Chromium not installed (apt-get install chromium)")
+
+
+def test_accept_reject_and_hand_code_in_the_browser(chromium, project, tmp_path):
+    src = tmp_path / "p01_dana.txt"
+    src.write_text(TEXT)
+    import_paths(project, [src], "setup")
+    code_project(project, actor="setup", suggesters=("rules",))
+    assert len(project.store.codings(status="suggested")) == 3
+    coder = "Playwright Tester"
+    with serve(project.root, tmp_path / "app.log") as url, browser_page() as page:
+        page.goto(url)
+        set_coder(page, coder)
+        page.wait_for_selector(".qk-tag.qk-suggested")
+        page.locator(".qk-tag.qk-suggested .qk-accept").first.click()
+        page.wait_for_function("document.querySelectorAll('.qk-tag.qk-suggested').length == 2")
+        page.locator(".qk-tag.qk-suggested .qk-reject").first.click()
+        page.wait_for_function("document.querySelectorAll('.qk-tag.qk-suggested').length == 1")
+        select_text(page, "The drive home over the moor")
+        page.get_by_role("button", name="Code selection").click()
+        page.wait_for_function("document.querySelectorAll('.qk-tag.qk-accepted').length == 2")
+        # Transcript text is shown as text, never run as HTML.
+        assert page.evaluate("window.__pwned") is None
+        assert 'onerror="window.__pwned=1"' in page.locator(".qk-transcript").inner_text()
+        shot = tmp_path / "coding-view.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 10_000
+        if os.environ.get("QUALKIT_SCREENSHOTS"):
+            page.screenshot(path=os.environ["QUALKIT_SCREENSHOTS"], full_page=True)
+    decisions = [c for c in project.store.codings() if c.status != "suggested"]
+    assert len(decisions) == 3 and {c.coder for c in decisions} == {coder}
+    by_kind = sorted((c.status, c.source == "manual") for c in decisions)
+    assert by_kind == [("accepted", False), ("accepted", True), ("rejected", False)]
+    manual = next(c for c in decisions if c.source == "manual")
+    assert project.store.load_transcript("p01_dana").text[manual.start:manual.end] == \
+        "The drive home over the moor"
+    assert manual.code_id == project.codebook().ids()[1]  # the first code in the picker
