@@ -11,7 +11,7 @@ import hashlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from sqlalchemy import (JSON, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String,
                         Text, UniqueConstraint, create_engine, delete, event, func, select)
@@ -110,6 +110,16 @@ class EmbeddingRow(Base):
     model: Mapped[str] = mapped_column(String(200), primary_key=True)
     text_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class TopicRunRow(Base):
+    """A stored topic-model run, so the Topics page opens instantly after the first run."""
+
+    __tablename__ = "topic_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class EventRow(Base):
@@ -280,18 +290,22 @@ class Store:
             yield self.load_transcript(name)
 
     # -- codings ---------------------------------------------------------------------------
-    def replace_suggestions(self, transcript: str, suggestions: list[Suggestion],
-                            actor: str) -> int:
+    def replace_suggestions(self, transcript: str, suggestions: list[Suggestion], actor: str,
+                            owns: Callable[[str, str], bool] = lambda source, code: source
+                            != "topic") -> int:
         """Bring a transcript's machine suggestions up to date, in one transaction.
 
-        A suggestion already present is updated in place (score, span, rationale); one no longer
-        made is removed unless someone has decided on it; a new one is added unless a person has
-        already decided on that code for that segment. Returns how many were added.
+        Only suggestions this call ``owns`` (by source and code; by default all but those made
+        from promoted topics) are considered. One already present is updated in place (score,
+        span, rationale); one no longer made is removed unless someone has decided on it; a new
+        one is added unless a person has already decided on that code for that segment.
+        Returns how many were added.
         """
         with self.transaction() as s:
             tid = self._transcript_id(s, transcript)
             rows = s.scalars(select(CodingRow).where(CodingRow.transcript_id == tid)).all()
-            machine = {(r.segment_idx, r.code_id): r for r in rows if r.status == "suggested"}
+            machine = {(r.segment_idx, r.code_id): r for r in rows
+                       if r.status == "suggested" and owns(r.source, r.code_id)}
             decided = {(r.segment_idx, r.code_id) for r in rows if r.status != "suggested"}
             linked = {r.suggestion_id for r in rows if r.suggestion_id is not None}
             now = utcnow()
@@ -515,6 +529,24 @@ class Store:
             raise ConflictError(f"this coding was changed by {row.coder} since you loaded it; "
                                 "nothing was overwritten", hint="reload and try again")
         return row
+
+    # -- topic runs -----------------------------------------------------------------------------
+    def save_topic_run(self, result: dict[str, Any], actor: str) -> tuple[int, str]:
+        with self.transaction() as s:
+            row = TopicRunRow(actor=actor, result=result)
+            s.add(row)
+            s.flush()
+            self.log(s, actor, "topics", "topic_run", row.id,
+                     topics=len(result.get("topics", [])))
+            return row.id, row.created_at.isoformat(timespec="seconds")
+
+    def latest_topic_run(self) -> tuple[int, dict[str, Any]] | None:
+        with self.transaction() as s:
+            row = s.scalars(select(TopicRunRow).order_by(TopicRunRow.id.desc())).first()
+            if row is None:
+                return None
+            return row.id, {**row.result, "created_at": row.created_at.isoformat(
+                timespec="seconds")}
 
     # -- embeddings cache --------------------------------------------------------------------
     def get_embeddings(self, model: str, hashes: list[str]) -> dict[str, bytes]:

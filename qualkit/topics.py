@@ -1,0 +1,320 @@
+"""Emergent themes: BERTopic over participants' sentences proposes codes the codebook lacks.
+
+Documents are the sentence chunks of the coded speakers' turns (short sentences merged), so a
+long answer that touches two themes can feed two topics. Embeddings come from the project's
+cache (the semantic suggester's), the MiniLM model is always passed as an object (BERTopic would
+otherwise reach for the hub), and UMAP and HDBSCAN get a fixed random state and a minimum topic
+size scaled to the corpus. Outliers are re-assigned by embedding similarity. Each topic is
+compared with the codes its passages already carry: little overlap flags a candidate new code;
+two large overlaps hint at codes to merge or split.
+
+BERTopic, UMAP and HDBSCAN are imported only inside ``fit_topics``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .errors import QualkitError
+from .model import Code, Coding, Suggestion
+
+Progress = Callable[[int, int, str], None]
+# Spoken-English fillers that say nothing about a topic, removed from labels with the usual
+# English stop words.
+FILLERS = frozenset("""yeah yes yep like know mean really just think honestly bit sort kind
+actually basically erm um uh okay ok right fair lot lots things thing got get gets getting going
+goes say says said quite don didn doesn isn wasn aren ll ve re maybe probably obviously
+definitely literally stuff guess suppose course way time sure let""".split())
+CANDIDATE_OVERLAP = 0.35  # below this share of passages carrying a code: a candidate new code
+STRADDLE_SHARE = 0.25  # two codes each on at least this share: the topic straddles them
+
+
+class TopicError(QualkitError):
+    """Topics cannot be found or promoted as asked."""
+
+
+@dataclass
+class TopicSettings:
+    unassigned_only: bool = False  # only passages without an accepted code
+    min_topic_size: int | None = None  # None: scaled to the corpus
+    seed: int = 0
+    fast: bool = False  # PCA + KMeans instead of UMAP + HDBSCAN (tests, very small corpora)
+    n_topics: int | None = None  # for the fast path (default: about one per 40 passages)
+
+
+@dataclass
+class Passage:
+    transcript: str
+    segment: int
+    start: int
+    end: int
+    speaker: str
+    text: str
+    topic: int = -1
+
+
+@dataclass
+class Topic:
+    id: int
+    label: str
+    keywords: list[tuple[str, float]]
+    size: int
+    participants: int
+    extracts: list[int]  # indexes into TopicRun.passages, most representative first
+    overlap: dict[str, int]  # code id -> passages of this topic that carry it
+    coded_share: float  # share of the topic's passages carrying any code
+    candidate: bool
+    straddles: list[str] = field(default_factory=list)
+
+    @property
+    def hint(self) -> str:
+        if self.candidate:
+            return "candidate new code"
+        if len(self.straddles) >= 2:
+            return f"straddles {' and '.join(self.straddles)}: merge or split?"
+        return ""
+
+
+@dataclass
+class TopicRun:
+    settings: TopicSettings
+    passages: list[Passage]
+    topics: list[Topic]
+    participants: int  # N: transcripts in the run
+    figures: dict[str, str] = field(default_factory=dict)  # plotly JSON by name
+    id: int | None = None
+    created_at: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.pop("id")
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], run_id: int | None = None) -> "TopicRun":
+        return cls(settings=TopicSettings(**data["settings"]),
+                   passages=[Passage(**p) for p in data["passages"]],
+                   topics=[Topic(**{**t, "keywords": [tuple(k) for k in t["keywords"]]})
+                           for t in data["topics"]],
+                   participants=data["participants"], figures=data.get("figures", {}),
+                   id=run_id, created_at=data.get("created_at", ""))
+
+    def topic(self, topic_id: int) -> Topic:
+        found = next((t for t in self.topics if t.id == topic_id), None)
+        if found is None:
+            raise TopicError(f"no topic {topic_id} in this run",
+                             hint="list the topics with `qualkit topics`")
+        return found
+
+
+def min_topic_size(n: int) -> int:
+    """About 1% of the passages, at least 8 and at most 100: 5 interviews to 500 work."""
+    return int(min(100, max(8, round(n / 100))))
+
+
+def collect_passages(transcripts: Sequence[Any], codings: Sequence[Coding], codebook: Any,
+                     unassigned_only: bool) -> list[Passage]:
+    """Sentence chunks of the turns the codebook codes (or, without speakers, participants')."""
+    from .suggest.base import Scope
+    from .suggest.semantic import chunks
+
+    scope = Scope(codebook) if codebook is not None else None
+    accepted: dict[str, list[Coding]] = {}
+    for c in codings:
+        if c.status == "accepted":
+            accepted.setdefault(c.transcript, []).append(c)
+    out: list[Passage] = []
+    for tr in transcripts:
+        for seg in tr.segments:
+            if not seg.text.strip():
+                continue
+            if scope is not None and not scope.mask(seg).any():
+                continue
+            if scope is None and seg.role == "interviewer":
+                continue
+            for a, b in chunks(seg.text):
+                start, end = seg.start + a, seg.start + b
+                if unassigned_only and any(c.start < end and start < c.end
+                                           for c in accepted.get(tr.name, ())):
+                    continue
+                out.append(Passage(tr.name, seg.index, start, end, seg.speaker,
+                                   seg.text[a:b]))
+    return out
+
+
+def fit_topics(passages: list[Passage], embeddings: np.ndarray, settings: TopicSettings,
+               embedding_model: Any = None) -> tuple[Any, list[int]]:
+    """Fit BERTopic; returns the model and each passage's topic (-1: none)."""
+    from bertopic import BERTopic
+    from bertopic.vectorizers import ClassTfidfTransformer
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    n = len(passages)
+    size = settings.min_topic_size or min_topic_size(n)
+    if settings.fast:
+        from sklearn.cluster import KMeans
+        from sklearn.decomposition import PCA
+
+        k = settings.n_topics or max(2, n // 40)
+        reducer: Any = PCA(n_components=min(5, embeddings.shape[1], n - 1),
+                           random_state=settings.seed)
+        clusterer: Any = KMeans(n_clusters=k, n_init=10, random_state=settings.seed)
+    else:
+        from hdbscan import HDBSCAN
+        from umap import UMAP
+
+        # 50 neighbours: themes, not the near-duplicate phrasings inside one theme.
+        reducer = UMAP(n_neighbors=min(50, max(2, n - 1)), n_components=5, min_dist=0.0,
+                       metric="cosine", random_state=settings.seed, low_memory=True)
+        clusterer = HDBSCAN(min_cluster_size=size, min_samples=max(2, size // 2),
+                            metric="euclidean", cluster_selection_method="eom",
+                            prediction_data=True)
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    vectorizer = CountVectorizer(stop_words=sorted(ENGLISH_STOP_WORDS | FILLERS),
+                                 ngram_range=(1, 2),
+                                 # BERTopic fits this on one joined document per topic, so
+                                 # min_df counts topics: anything above 1 keeps only words
+                                 # shared between topics.
+                                 min_df=1,
+                                 token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z'-]+\b")
+    model = BERTopic(embedding_model=embedding_model, umap_model=reducer,
+                     hdbscan_model=clusterer, vectorizer_model=vectorizer,
+                     ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
+                     min_topic_size=size, top_n_words=10, verbose=False)
+    docs = [p.text for p in passages]
+    topics, _ = model.fit_transform(docs, embeddings=embeddings)
+    if -1 in topics and len(set(topics)) > 1:
+        topics = model.reduce_outliers(docs, topics, strategy="embeddings",
+                                       embeddings=embeddings, threshold=0.3)
+        model.update_topics(docs, topics=topics, vectorizer_model=vectorizer,
+                            ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True))
+    return model, [int(t) for t in topics]
+
+
+def describe(model: Any, passages: list[Passage], topics: list[int], embeddings: np.ndarray,
+             codings: Sequence[Coding], participants: int, n_extracts: int = 5) -> list[Topic]:
+    """Labels, keywords, prevalence, representative extracts and overlap with codes."""
+    coded: dict[str, list[Coding]] = {}
+    for c in codings:
+        if c.status in ("accepted", "suggested"):
+            coded.setdefault(c.transcript, []).append(c)
+    out = []
+    for topic_id in sorted(set(topics) - {-1}):
+        members = [i for i, t in enumerate(topics) if t == topic_id]
+        words = [(w, round(float(s), 4)) for w, s in (model.get_topic(topic_id) or []) if w]
+        centre = embeddings[members].mean(axis=0)
+        closeness = embeddings[members] @ centre
+        extracts = [members[i] for i in np.argsort(-closeness)[:n_extracts]]
+        overlap: Counter[str] = Counter()
+        carrying = 0
+        for i in members:
+            p = passages[i]
+            codes = {c.code_id for c in coded.get(p.transcript, ())
+                     if c.start < p.end and p.start < c.end}
+            overlap.update(codes)
+            carrying += bool(codes)
+        share = carrying / len(members)
+        big = [c for c, k in overlap.most_common(3) if k >= STRADDLE_SHARE * len(members)]
+        label = " · ".join(w for w, _ in words[:3]) or f"topic {topic_id}"
+        out.append(Topic(topic_id, label, words, len(members),
+                         len({passages[i].transcript for i in members}), extracts,
+                         dict(overlap.most_common()), round(share, 3),
+                         share < CANDIDATE_OVERLAP, big[:2] if len(big) >= 2 else []))
+    return sorted(out, key=lambda t: -t.size)
+
+
+def figures(model: Any, n_topics: int) -> dict[str, str]:
+    """BERTopic's interactive topic map and bar charts as plotly JSON (stored with the run)."""
+    out: dict[str, str] = {}
+    try:
+        out["barchart"] = model.visualize_barchart(top_n_topics=min(12, n_topics)).to_json()
+    except Exception:  # noqa: BLE001 - a figure BERTopic cannot draw is left out
+        pass
+    if n_topics >= 3:
+        try:
+            out["map"] = model.visualize_topics().to_json()
+        except Exception:  # noqa: BLE001 - e.g. too few topics for its 2-D layout
+            pass
+    return out
+
+
+def run_topics(project: Any, settings: TopicSettings | None = None, actor: str = "qualkit",
+               progress: Progress | None = None) -> TopicRun:
+    """Find topics in a project and store the run."""
+    from .embed import Embedder, load_model
+
+    settings = settings or TopicSettings()
+    store = project.store
+    codebook = project.codebook() if project.codebook_path.exists() else None
+    transcripts = list(store.iter_transcripts())
+    codings = store.codings()
+    passages = collect_passages(transcripts, codings, codebook, settings.unassigned_only)
+    if len(passages) < 20:
+        raise TopicError(f"only {len(passages)} passages to model; topics need at least 20",
+                         hint="import more transcripts, or drop --unassigned-only")
+    embedder = Embedder(store)
+    embeddings = embedder.encode([p.text for p in passages], progress)
+    if progress:
+        progress(0, 1, "topic model")
+    model, topics = fit_topics(passages, embeddings, settings,
+                               None if settings.fast else load_model())
+    for p, t in zip(passages, topics):
+        p.topic = t
+    found = describe(model, passages, topics, embeddings, codings, len(transcripts))
+    run = TopicRun(settings, passages, found, len(transcripts), figures(model, len(found)))
+    run.id, run.created_at = store.save_topic_run(run.to_dict(), actor)
+    if progress:
+        progress(1, 1, "")
+    return run
+
+
+def latest_run(project: Any) -> TopicRun | None:
+    found = project.store.latest_topic_run()
+    return TopicRun.from_dict(found[1], found[0]) if found else None
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:40] or "topic"
+
+
+def draft_code(run: TopicRun, topic: Topic, name: str | None = None,
+               code_id: str | None = None) -> Code:
+    """A code drafted from a topic: keywords, a definition to edit, examples from extracts."""
+    words = [w for w, _ in topic.keywords[:6]]
+    name = name or " / ".join(words[:2]).capitalize()
+    return Code(id=code_id or slug(name), name=name,
+                definition=(f"Draft from topic modelling: passages about {', '.join(words[:5])}. "
+                            "Edit this definition before coding with it."),
+                examples=[run.passages[i].text for i in topic.extracts[:3]],
+                keywords=words[:5])
+
+
+def promote(project: Any, run: TopicRun, topic_id: int, actor: str, name: str | None = None,
+            code_id: str | None = None, parent: str | None = None) -> tuple[Code, int]:
+    """Add the topic as a code and suggest it on the topic's passages, for a person to review.
+
+    Nothing is applied: the passages get suggestions (source 'topic'), never codings."""
+    from .codebook_edit import add_code, apply_change
+
+    topic = run.topic(topic_id)
+    code = draft_code(run, topic, name, code_id)
+    change = add_code(project.codebook(), parent, code)
+    apply_change(project, change, actor)
+    by_transcript: dict[str, list[Suggestion]] = {}
+    for p in run.passages:
+        if p.topic == topic_id:
+            by_transcript.setdefault(p.transcript, []).append(Suggestion(
+                code.id, p.transcript, p.segment, p.start, p.end, 0.5, "topic",
+                f"topic '{topic.label}' (run {run.id})"))
+    added = 0
+    for transcript, suggestions in by_transcript.items():
+        added += project.store.replace_suggestions(
+            transcript, suggestions, actor,
+            owns=lambda source, code_id: source == "topic" and code_id == code.id)
+    return code, added

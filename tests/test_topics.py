@@ -1,0 +1,115 @@
+"""Topic suggestions: the fast path (PCA + KMeans) for the logic, and one real UMAP/HDBSCAN run
+that must recover planted themes as separate topics."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from qualkit.model import Coding, ImportedDocument, Transcript
+from qualkit.segment import TextBuilder
+from qualkit.topics import TopicSettings, latest_run, min_topic_size, promote, run_topics
+
+# Planted themes: templates with interchangeable words, so passages vary like real talk.
+THEMES = {
+    "funding": ("{o}our {money} {ends} in {month} and nobody knows if the {deal} will be renewed.",
+                {"money": ["funding", "grant", "budget", "money"],
+                 "ends": ["runs out", "stops", "ends", "finishes"],
+                 "month": ["March", "April", "the spring", "the new year"],
+                 "deal": ["contract", "tender", "grant", "commission"]}),
+    "travel": ("{o}I {drive} {hours} between {places} to see one {who}.",
+               {"drive": ["drive", "travel", "spend", "lose"],
+                "hours": ["two hours", "most of the morning", "ninety minutes", "ages"],
+                "places": ["villages", "farms", "market towns", "hamlets on the moor"],
+                "who": ["client", "participant", "person", "family"]}),
+    "pets": ("{o}my {pet} {does} {when} every {day}.",
+             {"pet": ["dog", "cat", "old spaniel", "rescue kitten"],
+              "does": ["waits by the door", "sleeps on the sofa", "needs a walk",
+                       "wants feeding"],
+              "when": ["as soon as I get in", "after tea", "first thing", "at bedtime"],
+              "day": ["evening", "morning", "day", "night"]}),
+}
+OPENERS = ["Honestly, ", "To be fair, ", "", "I mean, ", "Well, ", "You know, "]
+
+
+def sentence(rng: random.Random, theme: str) -> str:
+    template, slots = THEMES[theme]
+    text = template.format(o=rng.choice(OPENERS), **{k: rng.choice(v) for k, v in slots.items()})
+    return text[0].upper() + text[1:]
+
+
+def corpus(n_transcripts: int = 6, per_theme: int = 8, seed: int = 1):
+    rng = random.Random(seed)
+    docs, truth = [], []
+    for t in range(n_transcripts):
+        b = TextBuilder()
+        items = [theme for theme in THEMES for _ in range(per_theme)]
+        rng.shuffle(items)
+        for theme in items:
+            b.add("Interviewer", "And then?")
+            b.add(f"P{t}", sentence(rng, theme))
+            truth.append(theme)
+        docs.append(ImportedDocument(Transcript(f"t{t}", b.text, b.segments,
+                                                {"works_alone": "yes" if t % 2 else "no"})))
+    return docs, truth
+
+
+@pytest.fixture
+def topic_project(project):
+    docs, truth = corpus()
+    for doc in docs:
+        project.store.add_document(doc, "tester")
+    # the codebook's working_alone code already covers the travel passages in one transcript
+    tr = docs[0].transcript
+    for seg in tr.segments:
+        if " between " in seg.text:  # the travel template
+            project.store.create_coding(Coding("working_alone", "t0", seg.start, seg.end, "ann",
+                                               segment_index=seg.index), "ann", "code")
+    return project, truth
+
+
+def test_min_topic_size_scales_with_the_corpus():
+    assert min_topic_size(100) == 8 and min_topic_size(3_000) == 30
+    assert min_topic_size(1_000_000) == 100
+
+
+def test_fast_path_topics_overlap_and_promotion(topic_project):
+    project, truth = topic_project
+    run = run_topics(project, TopicSettings(fast=True, n_topics=3), actor="ann")
+    assert len(run.topics) == 3 and run.participants == 6
+    assert sum(t.size for t in run.topics) == len(run.passages) == len(truth)
+    labels = [p.topic for p in run.passages]
+    assert adjusted_rand_score(truth, labels) > 0.8
+    for topic in run.topics:
+        assert topic.keywords and topic.label and len(topic.extracts) == 5
+        assert topic.participants == 6
+        words = " ".join(w for w, _ in topic.keywords)
+        assert not {"the", "and", "to"} & set(words.split())  # stop words removed
+    travel = max(run.topics, key=lambda t: t.overlap.get("working_alone", 0))
+    assert travel.overlap["working_alone"] >= 6  # the coded travel passages of t0
+    assert sum(t.candidate for t in run.topics) >= 2  # funding and pets carry no code
+    assert all(t.hint == "candidate new code" for t in run.topics if t.candidate)
+    # stored: the page can open the latest run without recomputing
+    again = latest_run(project)
+    assert again.id == run.id and [t.label for t in again.topics] == [t.label for t in run.topics]
+    funding = next(t for t in run.topics if any(w in ("funding", "contract", "renewed", "grant")
+                                                for w, _ in t.keywords[:5]))
+    code, added = promote(project, run, funding.id, "ann", name="Funding insecurity")
+    assert code.id == "funding_insecurity" and project.codebook().get(code.id) is not None
+    assert added == funding.size
+    suggested = [c for c in project.store.codings(status="suggested") if c.code_id == code.id]
+    assert len(suggested) == funding.size and all(c.source == "topic" for c in suggested)
+    assert not [c for c in project.store.codings() if c.code_id == code.id
+                and c.status == "accepted"]  # nothing applied without a person
+
+
+@pytest.mark.slow
+def test_real_umap_hdbscan_recovers_planted_themes(topic_project):
+    project, truth = topic_project
+    run = run_topics(project, TopicSettings(seed=0), actor="ann")
+    labels = [p.topic for p in run.passages]
+    assert len(run.topics) >= 3
+    assert adjusted_rand_score(truth, labels) >= 0.8
+    assert "barchart" in run.figures
