@@ -189,6 +189,86 @@ def evaluate(
         out.print(f"Wrote {json_out}")
 
 
+topics_app = typer.Typer(help="Emergent themes: topics the codebook may lack.",
+                         invoke_without_command=True)
+app.add_typer(topics_app, name="topics")
+
+
+@topics_app.callback()
+@friendly
+def topics(
+    ctx: typer.Context,
+    unassigned_only: Annotated[bool, typer.Option(
+        help="Only passages without an accepted code.")] = False,
+    min_topic_size: Annotated[Optional[int], typer.Option(
+        help="Smallest topic (default: scaled to the corpus).")] = None,
+    seed: Annotated[int, typer.Option(help="Random state, for reproducible runs.")] = 0,
+    fast: Annotated[bool, typer.Option(
+        help="PCA + k-means instead of UMAP + HDBSCAN (quick look).")] = False,
+    show: Annotated[bool, typer.Option(help="Show the latest stored run instead.")] = False,
+    project: ProjectOpt = None,
+    db: DbOpt = None,
+    coder: CoderOpt = None,
+) -> None:
+    """Run BERTopic over the participants' passages and list topics with their evidence."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from .errors import QualkitError
+    from .project import default_actor
+    from .topics import TopicSettings, latest_run, run_topics
+
+    proj = _open(project, db)
+    if show:
+        run = latest_run(proj)
+        if run is None:
+            raise QualkitError("no topic run stored yet", hint="run `qualkit topics` first")
+    else:
+        settings = TopicSettings(unassigned_only=unassigned_only, min_topic_size=min_topic_size,
+                                 seed=seed, fast=fast)
+        run = _run_with_bar("Topics", lambda cb: run_topics(proj, settings,
+                                                            coder or default_actor(), cb))
+    out.print(f"Topic run {run.id} ({run.created_at}): {len(run.topics)} topics over "
+              f"{len(run.passages)} passages from {run.participants} transcripts")
+    for t in run.topics:
+        flag = f"  [bold]{t.hint}[/]" if t.hint else ""
+        out.print(f"\n[bold]Topic {t.id}: {t.label}[/]{flag}")
+        out.print(f"  {t.size} passages, {t.participants} of {run.participants} participants; "
+                  f"{t.coded_share:.0%} already carry a code"
+                  + (": " + ", ".join(f"{c} ({n})" for c, n in list(t.overlap.items())[:4])
+                     if t.overlap else ""), highlight=False)
+        out.print("  keywords: " + ", ".join(w for w, _ in t.keywords[:8]), highlight=False)
+        for i in t.extracts[:3]:
+            p = run.passages[i]
+            out.print(f"  - {p.speaker} ({p.transcript}): “{p.text[:160]}”", highlight=False)
+    out.print("\nPromote a topic to a code with: qualkit topics promote TOPIC_ID --name NAME")
+
+
+@topics_app.command("promote")
+@friendly
+def topics_promote(
+    topic_id: Annotated[int, typer.Argument(help="Topic number from the latest run.")],
+    name: Annotated[Optional[str], typer.Option(help="Code name (default: from keywords).")
+                    ] = None,
+    code_id: Annotated[Optional[str], typer.Option("--id", help="Code id (slug).")] = None,
+    parent: Annotated[Optional[str], typer.Option(help="Parent theme id.")] = None,
+    project: ProjectOpt = None,
+    db: DbOpt = None,
+    coder: CoderOpt = None,
+) -> None:
+    """Add a topic to the codebook as a code and suggest it on the topic's passages."""
+    from .errors import QualkitError
+    from .project import default_actor
+    from .topics import latest_run, promote
+
+    proj = _open(project, db)
+    run = latest_run(proj)
+    if run is None:
+        raise QualkitError("no topic run stored yet", hint="run `qualkit topics` first")
+    code, added = promote(proj, run, topic_id, coder or default_actor(), name, code_id, parent)
+    out.print(f"Added code {code.id!r} ({code.name}) to the codebook and {added} suggestions "
+              "for review. Edit its definition before coding with it.")
+
+
 @codebook_app.command("check")
 @friendly
 def codebook_check(file: Annotated[Path, typer.Argument(help="Codebook YAML file.")]) -> None:

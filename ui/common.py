@@ -137,6 +137,13 @@ def run(action: Callable[[], Any], done: str | None = None) -> None:
     st.rerun()
 
 
+def plain(text: str) -> str:
+    """Untrusted text for st.markdown: Markdown and HTML characters shown as they are."""
+    import re
+
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~])", r"\\\1", text)
+
+
 def mark(ctx: Context, c: Coding) -> dict[str, Any]:
     return {"id": c.id, "start": c.start, "end": c.end, "code": c.code_id,
             "label": ctx.name(c.code_id), "color": ctx.color(c.code_id), "status": c.status,
