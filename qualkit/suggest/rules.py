@@ -1,7 +1,7 @@
 """Rule suggester: codebook keywords matched on lemmas, plus spaCy Matcher patterns.
 
-A simple negation guard drops matches that follow a negation cue in the same clause
-("I never felt isolated" is not evidence of isolation).
+A simple negation guard drops keyword matches that follow a negation cue in the same clause
+("I never felt isolated" is not evidence of isolation); patterns are taken as written.
 """
 
 from __future__ import annotations
@@ -288,7 +288,9 @@ class RuleSuggester:
         by_code: dict[str, list[_Hit]] = defaultdict(list)
         for match_id, start, end, kind in sorted(matches, key=lambda m: m[1]):
             code_id = strings[match_id]
-            if code_id not in allowed or negated(word, start, count):
+            # Keywords are plain evidence and get the negation guard; a pattern is taken as
+            # written (its author can build negation into it, and "?" must stay a question).
+            if code_id not in allowed or (kind == "keyword" and negated(word, start, count)):
                 continue
             phrase = text[char(start):char(end - 1, end=True)]
             by_code[code_id].append(_Hit(code_id, start, end, phrase, kind))
