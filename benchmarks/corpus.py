@@ -92,3 +92,52 @@ def generate(n: int, seed: int = 7, turns: int = 40, sentences: int = 6,
             builder.add(f"P{i:04d}", " ".join(parts))
         yield Generated(Transcript(f"gen_{i:04d}", builder.text, builder.segments,
                                    {"generated": True}), planted)
+
+
+# Planted topics for topic-model benchmarks: each theme is a template with interchangeable
+# words, so passages vary like real talk while their theme is known.
+TOPIC_THEMES: dict[str, tuple[str, dict[str, list[str]]]] = {
+    "funding": ("{o}our {money} {ends} in {month} and nobody knows if the {deal} will be renewed.",
+                {"money": ["funding", "grant", "budget", "money"],
+                 "ends": ["runs out", "stops", "ends", "finishes"],
+                 "month": ["March", "April", "the spring", "the new year"],
+                 "deal": ["contract", "tender", "grant", "commission"]}),
+    "travel": ("{o}I {drive} {hours} between {places} to see one {who}.",
+               {"drive": ["drive", "travel", "spend", "lose"],
+                "hours": ["two hours", "most of the morning", "ninety minutes", "ages"],
+                "places": ["villages", "farms", "market towns", "hamlets on the moor"],
+                "who": ["client", "participant", "person", "family"]}),
+    "pets": ("{o}my {pet} {does} {when} every {day}.",
+             {"pet": ["dog", "cat", "old spaniel", "rescue kitten"],
+              "does": ["waits by the door", "sleeps on the sofa", "needs a walk", "wants feeding"],
+              "when": ["as soon as I get in", "after tea", "first thing", "at bedtime"],
+              "day": ["evening", "morning", "day", "night"]}),
+    "training": ("{o}the {course} on {topic} {was} {verdict}.",
+                 {"course": ["training", "e-learning module", "workshop", "induction session"],
+                  "topic": ["safeguarding", "data protection", "motivational interviewing",
+                            "trauma-informed practice"],
+                  "was": ["was", "felt", "turned out", "seemed"],
+                  "verdict": ["really useful", "a waste of a day", "too basic", "brilliant"]}),
+    "weather": ("{o}the {weather} {did} the {what} {when}.",
+                {"weather": ["rain", "snow", "storm", "flooding"],
+                 "did": ["closed", "cut off", "washed out", "blocked"],
+                 "what": ["road to the estate", "bridge", "car park", "bus route"],
+                 "when": ["last winter", "on Tuesday", "twice this month", "overnight"]}),
+}
+OPENERS = ["Honestly, ", "To be fair, ", "", "I mean, ", "Well, ", "You know, "]
+
+
+def topic_corpus(n_passages: int, themes: list[str] | None = None, seed: int = 0
+                 ) -> tuple[list[str], list[str]]:
+    """``n_passages`` sentences with their planted theme."""
+    rng = random.Random(seed)
+    names = themes or list(TOPIC_THEMES)
+    texts, truth = [], []
+    for i in range(n_passages):
+        theme = names[i % len(names)]
+        template, slots = TOPIC_THEMES[theme]
+        text = template.format(o=rng.choice(OPENERS), **{k: rng.choice(v)
+                                                         for k, v in slots.items()})
+        texts.append(text[0].upper() + text[1:])
+        truth.append(theme)
+    return texts, truth
