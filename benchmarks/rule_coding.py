@@ -29,6 +29,19 @@ def rss_mb() -> float:
     return pages * resource.getpagesize() / 2**20
 
 
+def sample_density(suggester: RuleSuggester) -> float:
+    """Rule suggestions per 1,000 coded words in sample_transcripts/, for comparison."""
+    from qualkit.readers import find_transcripts, read_path
+
+    words = found = 0
+    for path in find_transcripts([REPO / "sample_transcripts"]):
+        for doc in read_path(path):
+            words += sum(len(s.text.split()) for s in doc.transcript.segments
+                         if suggester._allowed(s))
+            found += sum(len(s) for _, s in suggester.suggest([doc.transcript]))
+    return 1000 * found / words if words else 0.0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--transcripts", type=int, default=1000)
@@ -86,6 +99,8 @@ def main() -> None:
     print(f"bare spaCy tokenization (nlp.pipe): {bare_wps:12,.0f} words/s")
     print(f"rule coding (qualkit):              {rules_wps:12,.0f} words/s "
           f"({suggestions:,} suggestions)")
+    print(f"suggestion density: {1000 * suggestions / words:.1f} per 1,000 words "
+          f"(sample study: {sample_density(suggester):.1f})")
     print(f"ratio rule coding / tokenization:   {rules_wps / bare_wps:12.0%}  (target >= 70%)")
     print("memory (RSS) while coding: " + ", ".join(f"{i} transcripts {mb:.0f} MB"
                                                     for i, mb in samples))

@@ -113,30 +113,29 @@ def decide(scores: Scores, views: Sequence[SegmentView], scope: Scope, source: s
     limit = np.array([thresholds.get(c, default_threshold) for c in scores.codes])
     exhaustive = set(exhaustive)
     grouped = {c for kids in scope.exclusive.values() for c in kids}
+    n = len(views)
+    if not n:
+        return []
+    values = scores.values
+    allowed = np.array([scope.mask(v.segment) for v in views]).reshape(n, len(index))
+    allowed &= np.array([bool(v.segment.text.strip()) for v in views])[:, None]
+    free = np.array([c not in grouped for c in scores.codes])
+    chosen = allowed & free & (values > 0) & (values >= limit)
+    rows_all = np.arange(n)
+    for parent, kids in scope.exclusive.items():
+        cols = np.array([index[k] for k in kids])
+        sub = np.where(allowed[:, cols], values[:, cols], -1.0)
+        best = sub.argmax(axis=1)
+        top = sub[rows_all, best]
+        ok = (top >= 0) & ((top >= limit[cols][best]) | ((parent in exhaustive) & (top > 0)))
+        chosen[rows_all[ok], cols[best[ok]]] = True
     out: list[Suggestion] = []
-    for row, view in enumerate(views):
-        if not view.segment.text.strip():
-            continue
-        allowed = scope.mask(view.segment)
-        values = scores.values[row]
-        chosen: list[int] = []
-        for parent, kids in scope.exclusive.items():
-            cols = [index[k] for k in kids if allowed[index[k]]]
-            if not cols:
-                continue
-            best = max(cols, key=lambda j: values[j])
-            if values[best] >= limit[best] or (parent in exhaustive and values[best] > 0):
-                chosen.append(best)
-        for code, j in index.items():
-            if code in grouped or not allowed[j]:
-                continue
-            if values[j] >= limit[j] and values[j] > 0:
-                chosen.append(j)
-        seg = view.segment
-        for j in chosen:
-            start, end = scores.spans.get((row, j), (seg.start, seg.end))
-            out.append(Suggestion(code_id=scores.codes[j], transcript=view.transcript,
-                                  segment_index=seg.index, start=start, end=end,
-                                  score=round(float(values[j]), 4), source=source,
-                                  rationale=scores.rationale.get((row, j), "")))
+    for row, j in zip(*np.nonzero(chosen)):
+        row, j = int(row), int(j)
+        seg = views[row].segment
+        start, end = scores.spans.get((row, j), (seg.start, seg.end))
+        out.append(Suggestion(code_id=scores.codes[j], transcript=views[row].transcript,
+                              segment_index=seg.index, start=start, end=end,
+                              score=round(float(values[row, j]), 4), source=source,
+                              rationale=scores.rationale.get((row, j), "")))
     return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -23,36 +24,84 @@ NOT_NEGATING = frozenset({("not", "only"), ("not", "just"), ("no", "doubt"), ("n
 CLAUSE_BREAKS = frozenset({".", ",", ";", ":", "!", "?", "—", "–", "-", "but", "though",
                            "although", "however", "yet", "because", "whereas", "except"})
 NEGATION_WINDOW = 5
+TURN_BREAK = "\n\n"
+PATTERN_KEY = "\x1fpattern"
 SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+")
 
 
 @dataclass
 class _Hit:
     code_id: str
-    start: int  # token index in the segment doc
+    start: int  # character offsets in the segment's text
     end: int
     phrase: str
     kind: str  # "keyword" or "pattern"
 
 
-def negated(word: Callable[[int], str], start: int, count: int,
+class _TokenView:
+    """Lazy access to the few token attributes the rule suggester needs, near its matches."""
+
+    def __init__(self, doc: Any) -> None:
+        self.doc = doc
+        self._cache: dict[int, tuple[int, bool, int, int]] = {}
+
+    def _get(self, i: int) -> tuple[int, bool, int, int]:
+        found = self._cache.get(i)
+        if found is None:
+            t = self.doc[i]
+            found = (t.lower, t.is_punct or t.is_space, t.idx, t.idx + len(t))
+            self._cache[i] = found
+        return found
+
+    def __len__(self) -> int:
+        return len(self.doc)
+
+    def lower(self, i: int) -> int:
+        return self._get(i)[0]
+
+    def breaks(self, i: int) -> bool:
+        return self._get(i)[1]
+
+    def idx(self, i: int) -> int:
+        return self._get(i)[2]
+
+    def end(self, i: int) -> int:
+        return self._get(i)[3]
+
+
+def negated(tokens: _TokenView, start: int, neg: "Negation",
             window: int = NEGATION_WINDOW) -> bool:
     """True if a negation cue precedes token ``start`` within the same clause.
 
-    ``word(i)`` gives the i-th of ``count`` tokens, lower-cased; punctuation ends the clause.
+    Punctuation, a turn break and words such as "but" end the clause.
     """
     i = start - 1
     steps = 0
     while i >= 0 and steps < window:
-        low = word(i)
-        if low in CLAUSE_BREAKS or not any(ch.isalnum() for ch in low):
+        low = tokens.lower(i)
+        if low in neg.breaks or tokens.breaks(i):
             return False
-        if low in NEGATORS:
-            following = word(i + 1) if i + 1 < count else ""
-            return (low, following) not in NOT_NEGATING
+        if low in neg.cues:
+            following = tokens.lower(i + 1) if i + 1 < len(tokens) else 0
+            return (low, following) not in neg.exceptions
         i -= 1
         steps += 1
     return False
+
+
+@dataclass
+class Negation:
+    """The negation word lists as string ids of one vocabulary (compared without strings)."""
+
+    cues: frozenset[int]
+    breaks: frozenset[int]
+    exceptions: frozenset[tuple[int, int]]
+
+    @classmethod
+    def for_vocab(cls, strings: Any) -> "Negation":
+        return cls(frozenset(strings.add(w) for w in NEGATORS),
+                   frozenset(strings.add(w) for w in CLAUSE_BREAKS),
+                   frozenset((strings.add(a), strings.add(b)) for a, b in NOT_NEGATING))
 
 
 def sentence_bounds(text: str) -> list[int]:
@@ -63,8 +112,9 @@ def sentence_span(text: str, char_start: int, char_end: int,
                   bounds: list[int] | None = None) -> tuple[int, int]:
     """The sentence(s) of ``text`` that contain [char_start, char_end), trimmed."""
     bounds = sentence_bounds(text) if bounds is None else bounds
-    s = max(b for b in bounds if b <= char_start)
-    e = min((b for b in bounds if b >= char_end), default=len(text))
+    s = bounds[bisect_right(bounds, char_start) - 1]
+    k = bisect_left(bounds, char_end)
+    e = bounds[k] if k < len(bounds) else len(text)
     chunk = text[s:e]
     return s + (len(chunk) - len(chunk.lstrip())), e - (len(chunk) - len(chunk.rstrip()))
 
@@ -167,9 +217,8 @@ class RuleSuggester:
 
     name = "rules"
 
-    def __init__(self, nlp: Any = None, batch_size: int = 256, expand_lemmas: bool = True) -> None:
+    def __init__(self, nlp: Any = None, expand_lemmas: bool = True) -> None:
         self.nlp = nlp
-        self.batch_size = batch_size
         self.expand_lemmas = expand_lemmas
 
     def fit(self, codebook: Codebook, examples: Sequence[Example] = ()) -> "RuleSuggester":
@@ -186,7 +235,9 @@ class RuleSuggester:
         lookup = self.expand_lemmas and is_lookup_pipeline(nlp) and all(
             p is not None for ps in patterns.values() for p in ps)
         phrase = PhraseMatcher(nlp.vocab, attr="LOWER" if lookup else "LEMMA")
-        pattern_phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
+        # In lookup mode keywords and fixed patterns share one PhraseMatcher (one pass per
+        # doc); a pattern's entries carry the code id plus PATTERN_KEY.
+        pattern_phrases = phrase if lookup else PhraseMatcher(nlp.vocab, attr="LOWER")
         matcher = Matcher(nlp.vocab, validate=True)
         matcher_patterns: list[list[dict[str, Any]]] = []
         for code in codes:
@@ -199,7 +250,8 @@ class RuleSuggester:
                 # only patterns with open-ended parts need the per-token Matcher.
                 fixed = _as_phrases(pattern) if lookup else None
                 if fixed is not None:
-                    pattern_phrases.add(code.id, [Doc(nlp.vocab, words=w) for w in fixed])
+                    pattern_phrases.add(code.id + PATTERN_KEY,
+                                        [Doc(nlp.vocab, words=w) for w in fixed])
                 else:
                     matcher.add(code.id, [pattern])
                     matcher_patterns.append(pattern)
@@ -207,20 +259,20 @@ class RuleSuggester:
         self.lookup_ = lookup
         self.codebook_ = codebook
         self.phrase_ = phrase
-        self.pattern_phrases_ = pattern_phrases if len(pattern_phrases) else None
+        self.pattern_phrases_ = pattern_phrases if len(pattern_phrases) and \
+            pattern_phrases is not phrase else None
         self.matcher_ = matcher if len(matcher) else None
         self.triggers_ = _triggers(nlp, matcher_patterns)
         self.speakers_ = {c.id: codebook.speakers_for(c.id) for c in codes}
+        self.negation_ = Negation.for_vocab(nlp.vocab.strings)
+        strings = nlp.vocab.strings
+        self.label_ = {**{strings.add(c.id): (c.id, "keyword") for c in codes},
+                       **{strings.add(c.id + PATTERN_KEY): (c.id, "pattern") for c in codes}}
         self.scope_ = Scope(codebook)
         self.codes_ = self.scope_.codes
         self.column_ = {c: j for j, c in enumerate(self.codes_)}
         self._allowed_cache: dict[tuple[str, str], frozenset[str]] = {}
         return self
-
-    def _docs(self, texts: Iterable[str]) -> Iterator[Any]:
-        if self.lookup_:
-            return self.nlp_.tokenizer.pipe(texts, batch_size=self.batch_size)
-        return self.nlp_.pipe(texts, batch_size=self.batch_size)
 
     def _allowed(self, segment: Segment) -> frozenset[str]:
         """Codes that may apply to this segment's speaker (cached per speaker and role)."""
@@ -234,14 +286,23 @@ class RuleSuggester:
 
     def score(self, views: Sequence[SegmentView]) -> Scores:
         """Rule evidence per segment and code: 0.5 for one distinct match, +0.15 per further
-        distinct match (at most 0.95), with the matched phrases and their sentences."""
+        distinct match (at most 0.95), with the matched phrases and their sentences.
+
+        The coded turns are joined (a blank line between them) and processed as one doc, so
+        the per-doc costs of spaCy are paid once per transcript, not once per turn."""
         check_fitted(self, "phrase_")
         scores = Scores.empty(len(views), self.codes_)
         rows = [i for i, v in enumerate(views) if v.segment.text.strip()
                 and self._allowed(v.segment)]
-        docs = self._docs(views[i].segment.text for i in rows)
-        for row, doc in zip(rows, docs):
-            self._score_segment(scores, row, views[row].segment, doc)
+        if not rows:
+            return scores
+        starts, pos = [], 0
+        for i in rows:
+            starts.append(pos)
+            pos += len(views[i].segment.text) + len(TURN_BREAK)
+        text = TURN_BREAK.join(views[i].segment.text for i in rows)
+        doc = self.nlp_.tokenizer(text) if self.lookup_ else self.nlp_(text)
+        self._score_doc(scores, views, rows, starts, doc)
         return scores
 
     def suggest(self, transcripts: Iterable[Transcript]
@@ -252,13 +313,14 @@ class RuleSuggester:
             views = views_of(transcript)
             yield transcript, decide(self.score(views), views, self.scope_, self.name)
 
-    def _matches(self, doc: Any) -> list[tuple[int, int, int, str]]:
-        """(code hash, start token, end token, kind) for every keyword and pattern match."""
-        found = [(m, s, e, "keyword") for m, s, e in self.phrase_(doc)]
+    def _matches(self, doc: Any) -> list[tuple[int, int, str, str]]:
+        """(start token, end token, code id, kind) for every keyword and pattern match."""
+        label = self.label_
+        found = [(s, e, *label[m]) for m, s, e in self.phrase_(doc)]
         if self.pattern_phrases_ is not None:
-            found += [(m, s, e, "pattern") for m, s, e in self.pattern_phrases_(doc)]
+            found += [(s, e, label[m][0], "pattern") for m, s, e in self.pattern_phrases_(doc)]
         if self.matcher_ is not None and self._may_match(doc):
-            found += [(m, s, e, "pattern") for m, s, e in self.matcher_(doc)]
+            found += [(s, e, label[m][0], "pattern") for m, s, e in self.matcher_(doc)]
         return found
 
     def _may_match(self, doc: Any) -> bool:
@@ -269,40 +331,34 @@ class RuleSuggester:
 
         return not self.triggers_.isdisjoint(doc.to_array(LOWER).tolist())
 
-    def _score_segment(self, scores: Scores, row: int, segment: Segment, doc: Any) -> None:
+    def _score_doc(self, scores: Scores, views: Sequence[SegmentView], rows: list[int],
+                   starts: list[int], doc: Any) -> None:
         matches = self._matches(doc)
         if not matches:
             return
-        allowed = self._allowed(segment)
-        strings = self.nlp_.vocab.strings
-        text = segment.text
-        count = len(doc)
-
-        def word(i: int) -> str:
-            return doc[i].lower_
-
-        def char(i: int, end: bool = False) -> int:
-            token = doc[i]
-            return token.idx + (len(token) if end else 0)
-
-        by_code: dict[str, list[_Hit]] = defaultdict(list)
-        for match_id, start, end, kind in sorted(matches, key=lambda m: m[1]):
-            code_id = strings[match_id]
+        tokens = _TokenView(doc)
+        hits: dict[tuple[int, str], list[_Hit]] = defaultdict(list)
+        for start, end, code_id, kind in sorted(matches):
+            k = bisect_right(starts, tokens.idx(start)) - 1
+            segment = views[rows[k]].segment
+            first, last = tokens.idx(start) - starts[k], tokens.end(end - 1) - starts[k]
+            if last > len(segment.text) or code_id not in self._allowed(segment):
+                continue  # a pattern reaching into the next turn, or a code not for this speaker
             # Keywords are plain evidence and get the negation guard; a pattern is taken as
             # written (its author can build negation into it, and "?" must stay a question).
-            if code_id not in allowed or (kind == "keyword" and negated(word, start, count)):
+            if kind == "keyword" and negated(tokens, start, self.negation_):
                 continue
-            phrase = text[char(start):char(end - 1, end=True)]
-            by_code[code_id].append(_Hit(code_id, start, end, phrase, kind))
-        if not by_code:
-            return
-        bounds = sentence_bounds(text)
-        for code_id, hits in by_code.items():
+            hits[(k, code_id)].append(_Hit(code_id, first, last, segment.text[first:last], kind))
+        bounds: dict[int, list[int]] = {}
+        for (k, code_id), found in hits.items():
+            segment = views[rows[k]].segment
+            text = segment.text
+            if k not in bounds:
+                bounds[k] = sentence_bounds(text)
             col = self.column_[code_id]
-            first, last = hits[0], hits[-1]
-            s, _ = sentence_span(text, char(first.start), char(first.start) + 1, bounds)
-            _, e = sentence_span(text, char(last.end - 1), char(last.end - 1) + 1, bounds)
-            distinct = list(dict.fromkeys(f'{h.kind} "{h.phrase}"' for h in hits))
-            scores.values[row, col] = min(0.95, 0.5 + 0.15 * (len(distinct) - 1))
-            scores.rationale[(row, col)] = "matched " + ", ".join(distinct[:5])
-            scores.spans[(row, col)] = (segment.start + s, segment.start + e)
+            s, _ = sentence_span(text, found[0].start, found[0].start + 1, bounds[k])
+            _, e = sentence_span(text, found[-1].end - 1, found[-1].end, bounds[k])
+            distinct = list(dict.fromkeys(f'{h.kind} "{h.phrase}"' for h in found))
+            scores.values[rows[k], col] = min(0.95, 0.5 + 0.15 * (len(distinct) - 1))
+            scores.rationale[(rows[k], col)] = "matched " + ", ".join(distinct[:5])
+            scores.spans[(rows[k], col)] = (segment.start + s, segment.start + e)
