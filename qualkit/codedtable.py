@@ -89,6 +89,8 @@ def _check_header(header: list[str], path: Path) -> None:
 def read_table_rows(path: str | Path) -> list[TableRow]:
     """Parse and check every row; errors name the file and row number."""
     p = Path(path)
+    if not p.is_file():
+        raise ReaderError("file not found", path=str(p), hint="check the path")
     source = _rows_from_xlsx(p) if p.suffix.lower() == ".xlsx" else _rows_from_csv(p)
     out: list[TableRow] = []
     for number, row in source:

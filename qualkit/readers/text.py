@@ -41,6 +41,8 @@ def decode_text(data: bytes, path: Path) -> str:
 def read_bytes(path: Path) -> bytes:
     try:
         return path.read_bytes()
+    except FileNotFoundError:
+        raise ReaderError("file not found", path=str(path), hint="check the path") from None
     except OSError as exc:
         raise ReaderError(f"cannot read the file: {exc.strerror}", path=str(path)) from None
 
