@@ -294,7 +294,7 @@ def status(
 
     proj = _open(project, db)
     counts = proj.store.status_counts()
-    book = proj.codebook() if proj.codebook_path.exists() else None
+    book = proj.codebook(check_patterns=False) if proj.codebook_path.exists() else None
     out.print(f"Project: {proj.root.resolve()}")
     out.print(f"Codebook: {book.name + ' ' + book.version if book else '(none yet)'}"
               + (f", {len(book.all_codes())} codes" if book else ""))

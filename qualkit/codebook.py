@@ -71,8 +71,9 @@ def _dotted(path: PathKey) -> str:
 
 
 class _Validator:
-    def __init__(self, lines: dict[PathKey, int]) -> None:
+    def __init__(self, lines: dict[PathKey, int], check_patterns: bool = True) -> None:
         self.lines = lines
+        self.check_patterns = check_patterns
         self.problems: list[Problem] = []
         self.seen_ids: dict[str, int | None] = {}
 
@@ -213,7 +214,7 @@ class _Validator:
                 self.add(path + (i,), "a pattern must be a non-empty list of token dicts, "
                          "e.g. [{LOWER: on}, {LOWER: my}, {LOWER: own}]")
                 continue
-            errors = _pattern_errors(pattern)
+            errors = _pattern_errors(pattern) if self.check_patterns else []
             for err in errors:
                 self.add(path + (i,), f"invalid spaCy pattern: {err}")
             if not errors:
@@ -228,8 +229,12 @@ def _pattern_errors(pattern: list[dict[str, Any]]) -> list[str]:
     return [str(e) for e in validate_token_pattern(pattern)]
 
 
-def parse_codebook(text: str, path: str | None = None) -> Codebook:
-    """Parse and validate codebook YAML; raise CodebookError listing every problem."""
+def parse_codebook(text: str, path: str | None = None, check_patterns: bool = True) -> Codebook:
+    """Parse and validate codebook YAML; raise CodebookError listing every problem.
+
+    ``check_patterns=False`` skips spaCy's token-pattern schema, whose import (spaCy, and
+    through thinc, torch) costs seconds: for reading an already validated codebook to show it.
+    """
     problems: list[Problem] = []
     loader = _Loader(text)
     try:
@@ -248,7 +253,7 @@ def parse_codebook(text: str, path: str | None = None) -> Codebook:
     if data is None:
         raise CodebookError([Problem("the file is empty; a codebook needs 'name' and 'codes'")],
                             path)
-    validator = _Validator(lines)
+    validator = _Validator(lines, check_patterns)
     book = validator.codebook(data)
     problems.extend(validator.problems)
     if problems:
@@ -257,7 +262,7 @@ def parse_codebook(text: str, path: str | None = None) -> Codebook:
     return book
 
 
-def load_codebook(path: str | Path) -> Codebook:
+def load_codebook(path: str | Path, check_patterns: bool = True) -> Codebook:
     """Read a codebook file; unreadable files become CodebookError too."""
     p = Path(path)
     try:
@@ -269,7 +274,7 @@ def load_codebook(path: str | Path) -> Codebook:
                             str(p)) from None
     except OSError as exc:
         raise CodebookError([Problem(f"cannot read: {exc.strerror}")], str(p)) from None
-    return parse_codebook(text, str(p))
+    return parse_codebook(text, str(p), check_patterns)
 
 
 class _FlowList(list):  # type: ignore[type-arg]

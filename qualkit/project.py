@@ -38,12 +38,14 @@ class Project:
     def codebook_path(self) -> Path:
         return self.root / CODEBOOK_FILE
 
-    def codebook(self) -> Codebook:
+    def codebook(self, check_patterns: bool = True) -> Codebook:
+        """The project's codebook; ``check_patterns=False`` to read it for display only (the
+        spaCy pattern check was done when it was set, and imports spaCy and torch)."""
         if not self.codebook_path.exists():
             raise QualkitError("this project has no codebook yet", path=str(self.root),
                                hint="run `qualkit code --codebook FILE` or "
                                     "`qualkit init --codebook FILE`")
-        return load_codebook(self.codebook_path)
+        return load_codebook(self.codebook_path, check_patterns)
 
     def set_codebook(self, source: str | Path, actor: str) -> Codebook:
         """Validate a codebook file and make it the project's codebook."""

@@ -36,7 +36,7 @@ def _project(root: str) -> Project:
 def _codebook(path: str, mtime: float) -> Codebook:
     from qualkit.codebook import load_codebook
 
-    return load_codebook(path)
+    return load_codebook(path, check_patterns=False)  # validated when it was set
 
 
 @dataclass
