@@ -530,6 +530,21 @@ class Store:
                                 "nothing was overwritten", hint="reload and try again")
         return row
 
+    # -- codebook changes applied to codings
+    def recode_codings(self, mapping: dict[str, str], actor: str, reason: str) -> int:
+        """Move codings from old to new code ids (rename, merge), in one transaction."""
+        changed = 0
+        with self.transaction() as s:
+            for old, new in mapping.items():
+                rows = s.scalars(select(CodingRow).where(CodingRow.code_id == old)).all()
+                for row in rows:
+                    row.code_id = new
+                    row.updated_at = utcnow()
+                changed += len(rows)
+            self.log(s, actor, "recode", "codebook", "", mapping=mapping, reason=reason,
+                     codings=changed)
+        return changed
+
     # -- topic runs -----------------------------------------------------------------------------
     def save_topic_run(self, result: dict[str, Any], actor: str) -> tuple[int, str]:
         with self.transaction() as s:

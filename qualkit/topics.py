@@ -45,6 +45,8 @@ class TopicSettings:
     seed: int = 0
     fast: bool = False  # PCA + KMeans instead of UMAP + HDBSCAN (tests, very small corpora)
     n_topics: int | None = None  # for the fast path (default: about one per 40 passages)
+    nr_topics: int | str | None = "auto"  # BERTopic's topic reduction: merge similar topics
+    neighbours: int = 50  # UMAP neighbourhood: larger finds themes rather than phrasings
 
 
 @dataclass
@@ -113,8 +115,11 @@ class TopicRun:
 
 
 def min_topic_size(n: int) -> int:
-    """About 1% of the passages, at least 8 and at most 100: 5 interviews to 500 work."""
-    return int(min(100, max(8, round(n / 100))))
+    """About 1.5% of the passages, at least 10 and at most 150: from 5 interviews to 500.
+
+    Clusters this small can split one theme into its phrasings; BERTopic's topic reduction
+    ("auto") then merges topics whose words overlap, so themes come out whole."""
+    return int(min(150, max(10, round(n / 70))))
 
 
 def collect_passages(transcripts: Sequence[Any], codings: Sequence[Coding], codebook: Any,
@@ -168,8 +173,8 @@ def fit_topics(passages: list[Passage], embeddings: np.ndarray, settings: TopicS
         from hdbscan import HDBSCAN
         from umap import UMAP
 
-        # 50 neighbours: themes, not the near-duplicate phrasings inside one theme.
-        reducer = UMAP(n_neighbors=min(50, max(2, n - 1)), n_components=5, min_dist=0.0,
+        reducer = UMAP(n_neighbors=min(settings.neighbours, max(2, n - 1)), n_components=5,
+                       min_dist=0.0,
                        metric="cosine", random_state=settings.seed, low_memory=True)
         clusterer = HDBSCAN(min_cluster_size=size, min_samples=max(2, size // 2),
                             metric="euclidean", cluster_selection_method="eom",
@@ -182,8 +187,10 @@ def fit_topics(passages: list[Passage], embeddings: np.ndarray, settings: TopicS
                                  # min_df counts topics: anything above 1 keeps only words
                                  # shared between topics.
                                  min_df=1,
-                                 token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z'-]+\b")
+                                 # words only: "she's" and "you're" are not topic words
+                                 token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z-]+\b")
     model = BERTopic(embedding_model=embedding_model, umap_model=reducer,
+                     nr_topics=None if settings.fast else settings.nr_topics,
                      hdbscan_model=clusterer, vectorizer_model=vectorizer,
                      ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
                      min_topic_size=size, top_n_words=10, verbose=False)

@@ -71,8 +71,8 @@ def topic_project(project):
 
 
 def test_min_topic_size_scales_with_the_corpus():
-    assert min_topic_size(100) == 8 and min_topic_size(3_000) == 30
-    assert min_topic_size(1_000_000) == 100
+    assert min_topic_size(100) == 10 and min_topic_size(3_000) == 43
+    assert min_topic_size(1_000_000) == 150
 
 
 def test_fast_path_topics_overlap_and_promotion(topic_project):
