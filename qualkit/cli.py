@@ -392,6 +392,8 @@ def demo(
     serve: Annotated[bool, typer.Option(help="Start the app when done.")] = True,
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8501,
     headless: Annotated[bool, typer.Option(help="Do not open a browser window.")] = False,
+    suggesters: Annotated[str, typer.Option(
+        help="Comma-separated: rules, semantic, learned.")] = "rules,semantic,learned",
 ) -> None:
     """Build a coded project from sample_transcripts/ and the keyworker codebook, then open it."""
     from .pipeline import code_project, import_paths
@@ -404,7 +406,8 @@ def demo(
         proj, [here / "sample_transcripts"], actor, cb))
     for line in imported.errors:
         err.print(f"[bold red]error:[/] {line}", highlight=False)
-    coded = _run_with_bar("Coding", lambda cb: code_project(proj, None, actor, cb))
+    chosen = tuple(s.strip() for s in suggesters.split(",") if s.strip())
+    coded = _run_with_bar("Coding", lambda cb: code_project(proj, None, actor, cb, chosen))
     out.print(f"Sample project in {proj.root.resolve()}: {imported.added} transcripts added "
               f"({imported.unchanged} already there), {coded.suggestions} new suggestions")
     proj.close()
