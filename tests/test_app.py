@@ -91,3 +91,21 @@ def test_app_without_project_says_what_to_do(tmp_path, monkeypatch):
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
     assert not at.exception
     assert "no qualkit project here" in at.error[0].value
+
+
+def test_themes_page_shows_frequencies_matrix_and_extracts(coded_project):
+    from qualkit import review
+
+    sug = coded_project.store.codings(status="suggested")[0]
+    review.accept(coded_project.store, sug.id, "ann")
+    at = app("ui/pages/themes.py")
+    freq = at.dataframe[0].value.set_index("code")
+    assert freq.loc[sug.code_id, "segments"] == 1 and freq.loc[sug.code_id, "of"] == 1
+    at.selectbox(key="ex_a").set_value(sug.code_id).run()
+    assert not at.exception
+    assert any("ann" in c.value for c in at.caption)
+
+
+def test_topics_page_without_a_run_says_how_to_start(coded_project):
+    at = app("ui/pages/topics.py")
+    assert "No topic run yet" in at.info[0].value

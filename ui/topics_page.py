@@ -47,7 +47,7 @@ def render() -> None:
 
         for tab, name in zip(st.tabs(["Topic map" if n == "map" else "Top words"
                                       for n in charts]), charts):
-            tab.plotly_chart(pio.from_json(latest.figures[name]), use_container_width=True)
+            tab.plotly_chart(pio.from_json(latest.figures[name]), width="stretch")
     for t in latest.topics:
         title = f"Topic {t.id}: {t.label} — {t.size} passages, {t.participants}/" \
                 f"{latest.participants} participants" + (f" · {t.hint}" if t.hint else "")

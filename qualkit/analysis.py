@@ -1,0 +1,150 @@
+"""Themes across participants: frequencies, coverage, framework matrices, co-occurrence and
+extracts. Pure functions over plain data; ``AnalysisData.from_store`` gathers that data once.
+
+A participant is a transcript; N is every transcript in the project, coded or not. Only
+accepted codings count unless asked otherwise. A theme counts a segment or participant where
+any of its codes appears.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import pandas as pd
+
+from .model import Codebook, Coding
+
+
+@dataclass
+class Extract:
+    transcript: str
+    participant: str
+    speaker: str
+    start: int
+    end: int
+    text: str
+    code_id: str
+    coder: str
+    memo: str
+
+
+@dataclass
+class AnalysisData:
+    codings: list[Coding]
+    attributes: dict[str, dict[str, Any]]  # transcript -> attributes
+    codebook: Codebook | None = None
+    text_of: Callable[[str], str] | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_store(cls, store: Any, codebook: Codebook | None,
+                   statuses: Sequence[str] = ("accepted",),
+                   coders: Sequence[str] | None = None) -> "AnalysisData":
+        codings = [c for c in store.codings() if c.status in statuses
+                   and (coders is None or c.coder in coders)]
+        attributes = {t.name: dict(t.attributes) for t in store.transcripts()}
+        cache: dict[str, str] = {}
+
+        def text_of(name: str) -> str:
+            if name not in cache:
+                cache[name] = store.load_transcript(name).text
+            return cache[name]
+
+        return cls(codings, attributes, codebook, text_of)
+
+    def code_order(self) -> list[str]:
+        ids = self.codebook.ids() if self.codebook else []
+        return ids + sorted({c.code_id for c in self.codings} - set(ids))
+
+    def members(self, code_id: str) -> set[str]:
+        """The code and, for a theme, every code under it."""
+        if self.codebook is None or self.codebook.get(code_id) is None:
+            return {code_id}
+        out, todo = set(), [self.codebook.get(code_id)]
+        while todo:
+            code = todo.pop()
+            out.add(code.id)
+            todo.extend(code.children)
+        return out
+
+    def units(self, code_id: str) -> set[tuple[str, int | None, int]]:
+        """(transcript, segment, start) units carrying the code (one per segment when known)."""
+        ids = self.members(code_id)
+        return {(c.transcript, c.segment_index, -1 if c.segment_index is not None else c.start)
+                for c in self.codings if c.code_id in ids}
+
+
+def frequencies(data: AnalysisData) -> pd.DataFrame:
+    """Per code: coded segments, transcripts, and coverage (participants out of N)."""
+    n = len(data.attributes)
+    rows = []
+    for code in data.code_order():
+        units = data.units(code)
+        people = {u[0] for u in units}
+        rows.append({"code": code, "name": _name(data, code), "segments": len(units),
+                     "participants": len(people), "of": n,
+                     "coverage": round(len(people) / n, 3) if n else 0.0})
+    return pd.DataFrame(rows)
+
+
+def framework_matrix(data: AnalysisData, by: str | None = None) -> pd.DataFrame:
+    """Rows: transcripts (or values of an attribute); columns: codes; cells: coded segments."""
+    groups = {name: str(attrs.get(by, "(none)")) if by else name
+              for name, attrs in data.attributes.items()}
+    index = sorted(set(groups.values()))
+    table = pd.DataFrame(0, index=index, columns=data.code_order())
+    for code in data.code_order():
+        for transcript, _, _ in data.units(code):
+            if transcript in groups:
+                table.loc[groups[transcript], code] += 1
+    table.index.name = by or "transcript"
+    return table
+
+
+def coverage_by_attribute(data: AnalysisData, attribute: str) -> pd.DataFrame:
+    """For each code and attribute value: participants mentioning it out of those with that
+    value (e.g. 5 of 6 who work alone)."""
+    values: dict[str, set[str]] = {}
+    for name, attrs in data.attributes.items():
+        values.setdefault(str(attrs.get(attribute, "(none)")), set()).add(name)
+    rows = []
+    for code in data.code_order():
+        people = {u[0] for u in data.units(code)}
+        row: dict[str, Any] = {"code": code, "name": _name(data, code)}
+        for value, names in sorted(values.items()):
+            row[f"{attribute}={value}"] = f"{len(people & names)}/{len(names)}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def cooccurrence(data: AnalysisData, codes: Sequence[str] | None = None) -> pd.DataFrame:
+    """Segments carrying both codes (diagonal: segments carrying the code)."""
+    codes = list(codes or data.code_order())
+    units = {c: {(u[0], u[1]) for u in data.units(c)} for c in codes}
+    return pd.DataFrame([[len(units[a] & units[b]) for b in codes] for a in codes],
+                        index=codes, columns=codes)
+
+
+def extracts(data: AnalysisData, code_id: str, other: str | None = None,
+             limit: int | None = None) -> list[Extract]:
+    """The passages coded with a code (with ``other``: in segments that carry both)."""
+    ids = data.members(code_id)
+    both = {(u[0], u[1]) for u in data.units(other)} if other else None
+    out = []
+    for c in sorted(data.codings, key=lambda c: (c.transcript, c.start)):
+        if c.code_id not in ids or (both is not None and (c.transcript, c.segment_index)
+                                    not in both):
+            continue
+        attrs = data.attributes.get(c.transcript, {})
+        text = data.text_of(c.transcript)[c.start:c.end] if data.text_of else ""
+        out.append(Extract(c.transcript, str(attrs.get("pseudonym") or attrs.get(
+            "participant") or c.transcript), "", c.start, c.end, text, c.code_id, c.coder,
+            c.memo))
+        if limit and len(out) >= limit:
+            break
+    return out
+
+
+def _name(data: AnalysisData, code_id: str) -> str:
+    code = data.codebook.get(code_id) if data.codebook else None
+    return code.name if code else code_id
