@@ -12,6 +12,7 @@ st.set_page_config(page_title="qualkit", layout="wide")
 pages = [
     st.Page("ui/pages/coding.py", title="Coding", icon=":material/edit_note:", default=True),
     st.Page("ui/pages/queue.py", title="Review queue", icon=":material/checklist:"),
+    st.Page("ui/pages/codebook.py", title="Codebook", icon=":material/account_tree:"),
     st.Page("ui/pages/themes.py", title="Themes", icon=":material/insights:"),
     st.Page("ui/pages/topics.py", title="Topics", icon=":material/bubble_chart:"),
     st.Page("ui/pages/project.py", title="Project", icon=":material/folder:"),

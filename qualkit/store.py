@@ -545,6 +545,16 @@ class Store:
                      codings=changed)
         return changed
 
+    def code_counts(self) -> dict[str, dict[str, int]]:
+        """Codings per code id and status."""
+        with self.transaction() as s:
+            out: dict[str, dict[str, int]] = {}
+            for code, status, n in s.execute(select(CodingRow.code_id, CodingRow.status,
+                                                    func.count())
+                                             .group_by(CodingRow.code_id, CodingRow.status)):
+                out.setdefault(code, {})[status] = n
+            return out
+
     # -- topic runs -----------------------------------------------------------------------------
     def save_topic_run(self, result: dict[str, Any], actor: str) -> tuple[int, str]:
         with self.transaction() as s:

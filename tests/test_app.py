@@ -109,3 +109,16 @@ def test_themes_page_shows_frequencies_matrix_and_extracts(coded_project):
 def test_topics_page_without_a_run_says_how_to_start(coded_project):
     at = app("ui/pages/topics.py")
     assert "No topic run yet" in at.info[0].value
+
+
+def test_codebook_page_shows_the_tree_and_merges_codes(coded_project):
+    at = app("ui/pages/codebook.py")
+    assert any("Working alone" in e.label for e in at.expander)
+    at.multiselect[0].set_value(["no_debrief"])
+    [target] = [s for s in at.selectbox if s.label == "into"]
+    target.set_value("working_alone")
+    [button] = [b for b in at.button if b.label == "Merge"]
+    button.click().run()
+    assert not at.exception
+    assert "Merged no_debrief into 'working_alone'" in at.success[0].value
+    assert coded_project.codebook().get("no_debrief") is None

@@ -1,0 +1,137 @@
+"""Codebook: the code tree with definitions, rules, examples and counts; refine it in place.
+
+Every change is validated, applied to existing codings (renames and merges move them) and saved
+back to the project's codebook YAML.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from qualkit import codebook_edit as edit
+from qualkit.model import Code
+from ui.common import load_context, run, show_flash, sidebar
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _apply(ctx, change) -> str:
+    edit.apply_change(ctx.project, change, ctx.coder or "app")
+    return change.description + "."
+
+
+def _tree(ctx, counts) -> None:
+    def show(code, depth: int) -> None:
+        n = counts.get(code.id, {})
+        tally = f"{n.get('accepted', 0)} accepted · {n.get('suggested', 0)} suggested"
+        with st.expander(("  " * depth) + f"{code.name} ({code.id}) — {tally}",
+                         expanded=depth == 0 and False):
+            st.markdown(f"<span style='color:{ctx.color(code.id)}'>■</span> "
+                        f"**{code.name}** · `{code.id}`", unsafe_allow_html=True)
+            if code.definition:
+                st.write(code.definition)
+            for label, items in (("Include", code.include), ("Exclude", code.exclude),
+                                 ("Examples", code.examples), ("Keywords", code.keywords)):
+                if items:
+                    st.caption(label + ": " + " · ".join(items))
+            if code.children:
+                st.caption("Codes: " + ", ".join(c.name for c in code.children)
+                           + (" (one per segment)" if code.exclusive else ""))
+        for child in code.children:
+            show(child, depth + 1)
+
+    for code in ctx.codebook.codes:
+        show(code, 0)
+
+
+def render() -> None:
+    ctx = load_context()
+    sidebar(ctx)
+    st.title("Codebook")
+    show_flash()
+    if ctx.codebook is None:
+        st.info("No codebook yet: choose one on the Project page.")
+        return
+    book = ctx.codebook
+    st.caption(f"{book.name} · version {book.version} · {len(book.all_codes())} codes. "
+               f"Saved to {ctx.project.codebook_path}.")
+    counts = ctx.store.code_counts()
+    _tree(ctx, counts)
+    ids = book.ids()
+    label = ctx.code_label
+
+    st.subheader("Edit a code")
+    code_id = st.selectbox("Code", ids, format_func=label, key="edit_code")
+    code = book.get(code_id)
+    with st.form("edit_form"):
+        name = st.text_input("Name", code.name)
+        new_id = st.text_input("Id", code.id)
+        color = st.color_picker("Colour", code.color or ctx.color(code.id))
+        definition = st.text_area("Definition", code.definition)
+        include = st.text_area("Include (one per line)", "\n".join(code.include))
+        exclude = st.text_area("Exclude (one per line)", "\n".join(code.exclude))
+        examples = st.text_area("Examples (one per line)", "\n".join(code.examples))
+        keywords = st.text_area("Keywords (one per line)", "\n".join(code.keywords))
+        if st.form_submit_button("Save code", type="primary"):
+            def save() -> str:
+                first = edit.rename_code(book, code_id, name, new_id.strip() or code_id)
+                current = new_id.strip() or code_id
+                later = edit.recolour(first.codebook, current, color)
+                final = edit.edit_code(later.codebook, current, definition=definition,
+                                       include=_lines(include), exclude=_lines(exclude),
+                                       examples=_lines(examples), keywords=_lines(keywords))
+                final.recode, final.description = first.recode, f"Saved '{name}'"
+                return _apply(ctx, final)
+            run(save)
+
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Add a code")
+        with st.form("add_form"):
+            parent = st.selectbox("Under", ["(top level)"] + ids,
+                                  format_func=lambda c: c if c == "(top level)" else label(c))
+            add_id = st.text_input("Id (e.g. funding_worries)")
+            add_name = st.text_input("Name")
+            add_def = st.text_area("Definition")
+            if st.form_submit_button("Add code"):
+                run(lambda: _apply(ctx, edit.add_code(
+                    book, None if parent == "(top level)" else parent,
+                    Code(id=add_id.strip(), name=add_name.strip(), definition=add_def))))
+        st.subheader("Move a code")
+        with st.form("move_form"):
+            mover = st.selectbox("Code", ids, format_func=label)
+            dest = st.selectbox("New parent", ["(top level)"] + ids,
+                                format_func=lambda c: c if c == "(top level)" else label(c))
+            if st.form_submit_button("Move"):
+                run(lambda: _apply(ctx, edit.move_code(
+                    book, mover, None if dest == "(top level)" else dest)))
+    with right:
+        st.subheader("Merge codes")
+        with st.form("merge_form"):
+            sources = st.multiselect("Merge these", ids, format_func=label)
+            target = st.selectbox("into", ids, format_func=label)
+            if st.form_submit_button("Merge"):
+                run(lambda: _apply(ctx, edit.merge_codes(book, sources, target)))
+        st.subheader("Split a code")
+        with st.form("split_form"):
+            splitting = st.selectbox("Code", ids, format_func=label)
+            parts = st.text_area("New codes, one per line as id: name")
+            children = st.checkbox("Add them under this code")
+            if st.form_submit_button("Split"):
+                def split() -> str:
+                    new = [Code(id=p.split(":", 1)[0].strip(),
+                                name=(p.split(":", 1)[1] if ":" in p else p).strip())
+                           for p in _lines(parts)]
+                    return _apply(ctx, edit.split_code(book, splitting, new, children))
+                run(split)
+        st.subheader("Delete a code")
+        with st.form("delete_form"):
+            victim = st.selectbox("Code", ids, format_func=label)
+            to = st.selectbox("Move its codings to", ["(none)"] + ids, format_func=lambda c:
+                              c if c == "(none)" else label(c))
+            if st.form_submit_button("Delete"):
+                run(lambda: _apply(ctx, edit.delete_code(
+                    book, victim, None if to == "(none)" else to,
+                    {k: sum(v.values()) for k, v in counts.items()})))
