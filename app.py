@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.common import load_context, sidebar
+
 st.set_page_config(page_title="qualkit", layout="wide")
 pages = [
     st.Page("ui/pages/coding.py", title="Coding", icon=":material/edit_note:", default=True),
@@ -17,4 +19,8 @@ pages = [
     st.Page("ui/pages/topics.py", title="Topics", icon=":material/bubble_chart:"),
     st.Page("ui/pages/project.py", title="Project", icon=":material/folder:"),
 ]
-st.navigation(pages).run()
+page = st.navigation(pages)
+# The sidebar lives here, in the entry script, so who is coding survives page changes
+# (widgets on a page are that page's own).
+sidebar(load_context())
+page.run()

@@ -63,6 +63,9 @@ def test_accept_reject_and_hand_code_in_the_browser(chromium, project, tmp_path)
         assert shot.stat().st_size > 10_000
         if os.environ.get("QUALKIT_SCREENSHOTS"):
             page.screenshot(path=os.environ["QUALKIT_SCREENSHOTS"], full_page=True)
+        # Who is coding survives a change of page.
+        page.get_by_role("link", name="Review queue").click()
+        page.get_by_text("suggestions waiting for you").wait_for(timeout=30000)
     decisions = [c for c in project.store.codings() if c.status != "suggested"]
     assert len(decisions) == 3 and {c.coder for c in decisions} == {coder}
     by_kind = sorted((c.status, c.source == "manual") for c in decisions)

@@ -10,7 +10,7 @@ import streamlit as st
 
 from qualkit import codebook_edit as edit
 from qualkit.model import Code
-from ui.common import load_context, run, show_flash, sidebar
+from ui.common import load_context, run, show_flash
 
 
 def _lines(text: str) -> list[str]:
@@ -26,8 +26,8 @@ def _tree(ctx, counts) -> None:
     def show(code, depth: int) -> None:
         n = counts.get(code.id, {})
         tally = f"{n.get('accepted', 0)} accepted · {n.get('suggested', 0)} suggested"
-        with st.expander(("  " * depth) + f"{code.name} ({code.id}) — {tally}",
-                         expanded=depth == 0 and False):
+        prefix = " " * (depth - 1) + "↳ " if depth else ""
+        with st.expander(f"{prefix}{code.name} ({code.id}) — {tally}"):
             st.markdown(f"<span style='color:{ctx.color(code.id)}'>■</span> "
                         f"**{code.name}** · `{code.id}`", unsafe_allow_html=True)
             if code.definition:
@@ -48,7 +48,6 @@ def _tree(ctx, counts) -> None:
 
 def render() -> None:
     ctx = load_context()
-    sidebar(ctx)
     st.title("Codebook")
     show_flash()
     if ctx.codebook is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from qualkit import review
-from ui.common import Context, load_context, mark, require_coder, run, show_flash, sidebar
+from ui.common import Context, load_context, mark, require_coder, run, show_flash
 from ui.transcript_component import transcript_view
 
 
@@ -86,7 +86,6 @@ def _coding_panel(ctx: Context, coding_id: int, coder: str) -> None:
 
 def render() -> None:
     ctx = load_context()
-    sidebar(ctx)
     st.title("Coding")
     show_flash()
     coder = require_coder(ctx)

@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from qualkit.errors import QualkitError
-from ui.common import flash, load_context, show_flash, sidebar
+from ui.common import flash, load_context, show_flash
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -52,7 +52,6 @@ def _set_codebook(ctx, data: bytes, name: str) -> None:
 
 def render() -> None:
     ctx = load_context()
-    sidebar(ctx)
     st.title("Project")
     show_flash()
     counts = ctx.store.status_counts()

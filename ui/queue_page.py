@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from qualkit import review
-from ui.common import load_context, mark, require_coder, run, show_flash, sidebar
+from ui.common import load_context, mark, require_coder, run, show_flash
 from ui.transcript_component import transcript_view
 
 
@@ -25,7 +25,6 @@ def _retrain(ctx, coder: str) -> None:
 
 def render() -> None:
     ctx = load_context()
-    sidebar(ctx)
     st.title("Review queue")
     show_flash()
     coder = require_coder(ctx)

@@ -6,7 +6,7 @@ import streamlit as st
 
 from qualkit.analysis import (AnalysisData, cooccurrence, coverage_by_attribute, extracts,
                               framework_matrix, frequencies)
-from ui.common import load_context, plain, show_flash, sidebar
+from ui.common import load_context, plain, show_flash
 
 
 def _show_extracts(items: list) -> None:
@@ -20,7 +20,6 @@ def _show_extracts(items: list) -> None:
 
 def render() -> None:
     ctx = load_context()
-    sidebar(ctx)
     st.title("Themes")
     show_flash()
     which = st.radio("Count", ["accepted codings", "accepted and suggested"], horizontal=True)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.common import load_context, plain, run, show_flash, sidebar
+from ui.common import load_context, plain, run, show_flash
 
 
 def render() -> None:
     ctx = load_context()
-    sidebar(ctx)
     st.title("Topics")
     show_flash()
     st.caption("BERTopic over the participants' passages: themes the codebook may lack. Topics "
