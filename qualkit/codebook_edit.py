@@ -192,11 +192,22 @@ def delete_code(book: Codebook, code_id: str, reassign_to: str | None = None,
     return CodebookChange(new, f"Deleted '{code_id}'", removed=[code_id])
 
 
-def apply_change(project: Any, change: CodebookChange, actor: str) -> int:
+def apply_change(project: Any, change: CodebookChange, actor: str,
+                 base: Codebook | None = None) -> int:
     """Make the change real: validate, recode codings, save the YAML. Returns codings recoded.
 
     The YAML is validated before anything is touched; codings are recoded in one transaction;
-    if saving the file then fails, the recoding is reversed, so the two never disagree."""
+    if saving the file then fails, the recoding is reversed, so the two never disagree. With
+    ``base`` (the codebook the edit started from), a codebook changed meanwhile by someone
+    else is not overwritten."""
+    from .codebook import load_codebook
+    from .errors import ConflictError
+
+    if base is not None and project.codebook_path.exists():
+        current = load_codebook(project.codebook_path, check_patterns=False)
+        if dump_codebook(current) != dump_codebook(base):
+            raise ConflictError("the codebook was changed by someone else since you opened it; "
+                                "nothing was overwritten", hint="reload and make the change again")
     text = dump_codebook(change.codebook)
     parse_codebook(text, str(project.codebook_path))
     changed = 0

@@ -83,3 +83,14 @@ def test_a_refused_change_leaves_yaml_and_codings_untouched(coded):
     assert coded.codebook_path.read_text() == text
     assert {c.code_id for c in coded.store.codings()} == {"working_alone", "no_debrief",
                                                           "upbeat"}
+
+
+def test_a_codebook_changed_elsewhere_is_not_overwritten(coded):
+    from qualkit.errors import ConflictError
+
+    opened = coded.codebook()  # one tab opens the codebook
+    edit.apply_change(coded, edit.recolour(opened, "upbeat", "#123456"), "ann", base=opened)
+    stale = edit.recolour(opened, "downbeat", "#654321")  # the other tab, from its old copy
+    with pytest.raises(ConflictError, match="changed by someone else"):
+        edit.apply_change(coded, stale, "bob", base=opened)
+    assert coded.codebook().get("upbeat").color == "#123456"

@@ -18,7 +18,7 @@ def _lines(text: str) -> list[str]:
 
 
 def _apply(ctx, change) -> str:
-    edit.apply_change(ctx.project, change, ctx.coder or "app")
+    edit.apply_change(ctx.project, change, ctx.coder or "app", base=ctx.codebook)
     return change.description + "."
 
 
