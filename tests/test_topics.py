@@ -8,49 +8,26 @@ import random
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
+from benchmarks.corpus import topic_corpus
 from qualkit.model import Coding, ImportedDocument, Transcript
 from qualkit.segment import TextBuilder
 from qualkit.topics import TopicSettings, latest_run, min_topic_size, promote, run_topics
 
-# Planted themes: templates with interchangeable words, so passages vary like real talk.
-THEMES = {
-    "funding": ("{o}our {money} {ends} in {month} and nobody knows if the {deal} will be renewed.",
-                {"money": ["funding", "grant", "budget", "money"],
-                 "ends": ["runs out", "stops", "ends", "finishes"],
-                 "month": ["March", "April", "the spring", "the new year"],
-                 "deal": ["contract", "tender", "grant", "commission"]}),
-    "travel": ("{o}I {drive} {hours} between {places} to see one {who}.",
-               {"drive": ["drive", "travel", "spend", "lose"],
-                "hours": ["two hours", "most of the morning", "ninety minutes", "ages"],
-                "places": ["villages", "farms", "market towns", "hamlets on the moor"],
-                "who": ["client", "participant", "person", "family"]}),
-    "pets": ("{o}my {pet} {does} {when} every {day}.",
-             {"pet": ["dog", "cat", "old spaniel", "rescue kitten"],
-              "does": ["waits by the door", "sleeps on the sofa", "needs a walk",
-                       "wants feeding"],
-              "when": ["as soon as I get in", "after tea", "first thing", "at bedtime"],
-              "day": ["evening", "morning", "day", "night"]}),
-}
-OPENERS = ["Honestly, ", "To be fair, ", "", "I mean, ", "Well, ", "You know, "]
-
-
-def sentence(rng: random.Random, theme: str) -> str:
-    template, slots = THEMES[theme]
-    text = template.format(o=rng.choice(OPENERS), **{k: rng.choice(v) for k, v in slots.items()})
-    return text[0].upper() + text[1:]
+THEMES = ["funding", "travel", "pets"]
 
 
 def corpus(n_transcripts: int = 6, per_theme: int = 8, seed: int = 1):
-    rng = random.Random(seed)
+    """Transcripts of planted-theme sentences (benchmarks/corpus.py), one sentence a turn."""
+    texts, themes = topic_corpus(n_transcripts * per_theme * len(THEMES), THEMES, seed)
+    order = list(range(len(texts)))
+    random.Random(seed).shuffle(order)
     docs, truth = [], []
     for t in range(n_transcripts):
         b = TextBuilder()
-        items = [theme for theme in THEMES for _ in range(per_theme)]
-        rng.shuffle(items)
-        for theme in items:
+        for i in order[t::n_transcripts]:
             b.add("Interviewer", "And then?")
-            b.add(f"P{t}", sentence(rng, theme))
-            truth.append(theme)
+            b.add(f"P{t}", texts[i])
+            truth.append(themes[i])
         docs.append(ImportedDocument(Transcript(f"t{t}", b.text, b.segments,
                                                 {"works_alone": "yes" if t % 2 else "no"})))
     return docs, truth
