@@ -72,6 +72,16 @@ class Transcript:
     source: str = ""
     format: str = ""
 
+    def segment_at(self, offset: int) -> Segment | None:
+        """The segment holding a character offset; in the gap before a turn (its speaker
+        label), that turn."""
+        from bisect import bisect_right
+
+        i = bisect_right([s.start for s in self.segments], offset) - 1
+        if i >= 0 and offset < self.segments[i].end:
+            return self.segments[i]
+        return self.segments[i + 1] if i + 1 < len(self.segments) else None
+
     def speakers(self) -> list[str]:
         seen: dict[str, None] = {}
         for seg in self.segments:
@@ -188,6 +198,14 @@ class Coding:
     id: int | None = None
     version: int | None = None  # for optimistic locking: changes name the version they saw
     suggestion_id: int | None = None  # the machine suggestion this decision was made on
+
+
+def segment_of(transcript: Transcript, coding: Coding) -> int | None:
+    """The segment a coding belongs to: its own index, else the segment holding its start."""
+    if coding.segment_index is not None:
+        return coding.segment_index
+    seg = transcript.segment_at(coding.start)
+    return seg.index if seg is not None else None
 
 
 @dataclass

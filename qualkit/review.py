@@ -88,9 +88,10 @@ def code_passage(store: Store, transcript: str, start: int, end: int, code_id: s
     _check_code(codebook, code_id)
     tr = store.load_transcript(transcript)
     start, end = _valid_span(tr.text, start, end)
-    segment = next((s.index for s in tr.segments if s.start <= start < s.end), None)
+    segment = tr.segment_at(start)
     coding = Coding(code_id=code_id, transcript=transcript, start=start, end=end, coder=coder,
-                    status="accepted", segment_index=segment, memo=memo, source="manual")
+                    status="accepted", segment_index=segment.index if segment else None,
+                    memo=memo, source="manual")
     return store.create_coding(coding, coder, "code")
 
 

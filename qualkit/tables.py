@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections import defaultdict
 from typing import Iterable
 
 from .codedtable import TableRow
-from .model import Coding, Transcript
+from .model import Coding, Transcript, segment_of
 from .store import Store
-
-
-def segment_of(transcript: Transcript, coding: Coding) -> int | None:
-    """The segment a coding belongs to: its own index, else the segment holding its start."""
-    if coding.segment_index is not None:
-        return coding.segment_index
-    starts = [s.start for s in transcript.segments]
-    i = bisect_right(starts, coding.start) - 1
-    return transcript.segments[i].index if i >= 0 else None
 
 
 def transcript_rows(transcript: Transcript, codings: Iterable[Coding]) -> list[TableRow]:

@@ -5,19 +5,10 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Iterable
 
-from ..model import Codebook, Coding, ImportedDocument, Transcript
+from ..model import Codebook, Coding, ImportedDocument, Transcript, segment_of
 from .base import Example, Scope, views_of
 
 COMPLETE_SOURCES = frozenset({"import", "qdpx"})  # tables and other tools' projects: fully coded
-
-
-def _segment(transcript: Transcript, coding: Coding) -> int | None:
-    if coding.segment_index is not None:
-        return coding.segment_index
-    for seg in transcript.segments:
-        if seg.start <= coding.start < seg.end:
-            return seg.index
-    return None
 
 
 def examples_from_codings(transcript: Transcript, codings: Iterable[Coding], scope: Scope,
@@ -34,7 +25,7 @@ def examples_from_codings(transcript: Transcript, codings: Iterable[Coding], sco
     votes: dict[int, Counter[str]] = defaultdict(Counter)
     rejected: dict[int, set[str]] = defaultdict(set)
     for c in codings:
-        seg = _segment(transcript, c)
+        seg = segment_of(transcript, c)
         if seg is None:
             continue
         if c.status == "accepted":
