@@ -103,7 +103,9 @@ class CombinedSuggester:
             if len(set(ys)) < 2:
                 continue
             X = self._stack_features(oof, rows, cols)
-            model = LogisticRegression(C=1.0, max_iter=2000).fit(X, ys)
+            # Balanced classes, as in the learned models: otherwise the majority child (say,
+            # neutral talk) swallows the rarer ones that matter most.
+            model = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced").fit(X, ys)
             self.stack_[parent] = (cols, model, {int(c): int(c) for c in model.classes_ if c >= 0})
         for code, j in column.items():
             if code in grouped:
