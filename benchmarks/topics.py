@@ -33,9 +33,10 @@ from qualkit.topics import Passage, TopicSettings, fit_topics
 texts, truth = topic_corpus(int(sys.argv[2]), seed=1)
 emb = Embedder(Store("sqlite:///" + sys.argv[3])).encode(texts)   # warm: from the cache
 t = time.perf_counter()
-from qualkit.embed import load_model
+from qualkit.topics import bertopic_embedder
 passages = [Passage("t", i, 0, len(x), "P", x) for i, x in enumerate(texts)]
-model, topics = fit_topics(passages, emb, TopicSettings(), load_model())
+model, topics = fit_topics(passages, emb, TopicSettings(),
+                           bertopic_embedder(Embedder(Store("sqlite:///" + sys.argv[3]))))
 print(f"{time.perf_counter() - t:.1f} {len(set(topics) - {-1})}")
 """
 
@@ -44,14 +45,15 @@ def planted(cache: Path, n: int = 1000) -> None:
     from sklearn.metrics import adjusted_rand_score
 
     from benchmarks.corpus import topic_corpus
-    from qualkit.embed import Embedder, load_model
+    from qualkit.embed import Embedder
     from qualkit.store import Store
-    from qualkit.topics import Passage, TopicSettings, fit_topics
+    from qualkit.topics import Passage, TopicSettings, bertopic_embedder, fit_topics
 
     texts, truth = topic_corpus(n, seed=1)
-    emb = Embedder(Store(f"sqlite:///{cache}")).encode(texts)
+    embedder = Embedder(Store(f"sqlite:///{cache}"))
+    emb = embedder.encode(texts)
     passages = [Passage("t", i, 0, len(x), "P", x) for i, x in enumerate(texts)]
-    _, topics = fit_topics(passages, emb, TopicSettings(seed=0), load_model())
+    _, topics = fit_topics(passages, emb, TopicSettings(seed=0), bertopic_embedder(embedder))
     print(f"planted themes: {len(set(truth))} themes, {n} passages -> "
           f"{len(set(topics) - {-1})} topics, adjusted Rand index "
           f"{adjusted_rand_score(truth, topics):.3f} (target >= 0.8)")

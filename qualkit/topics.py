@@ -46,7 +46,7 @@ class TopicSettings:
     fast: bool = False  # PCA + KMeans instead of UMAP + HDBSCAN (tests, very small corpora)
     n_topics: int | None = None  # for the fast path (default: about one per 40 passages)
     nr_topics: int | str | None = "auto"  # BERTopic's topic reduction: merge similar topics
-    neighbours: int = 50  # UMAP neighbourhood: larger finds themes rather than phrasings
+    neighbours: int = 15  # UMAP neighbourhood (BERTopic's default)
 
 
 @dataclass
@@ -152,6 +152,20 @@ def collect_passages(transcripts: Sequence[Any], codings: Sequence[Coding], code
     return out
 
 
+def bertopic_embedder(embedder: Any) -> Any:
+    """qualkit's cached MiniLM embedder as a BERTopic embedding model object.
+
+    BERTopic must be given an object (with none it reaches for the hub); this one loads the
+    model only if BERTopic ever asks for an embedding it was not handed."""
+    from bertopic.backend import BaseEmbedder
+
+    class CachedEmbedder(BaseEmbedder):
+        def embed(self, documents: list[str], verbose: bool = False) -> np.ndarray:
+            return embedder.encode(list(documents))
+
+    return CachedEmbedder()
+
+
 def fit_topics(passages: list[Passage], embeddings: np.ndarray, settings: TopicSettings,
                embedding_model: Any = None) -> tuple[Any, list[int]]:
     """Fit BERTopic; returns the model and each passage's topic (-1: none)."""
@@ -254,7 +268,7 @@ def figures(model: Any, n_topics: int) -> dict[str, str]:
 def run_topics(project: Any, settings: TopicSettings | None = None, actor: str = "qualkit",
                progress: Progress | None = None) -> TopicRun:
     """Find topics in a project and store the run."""
-    from .embed import Embedder, load_model
+    from .embed import Embedder
 
     settings = settings or TopicSettings()
     store = project.store
@@ -269,8 +283,7 @@ def run_topics(project: Any, settings: TopicSettings | None = None, actor: str =
     embeddings = embedder.encode([p.text for p in passages], progress)
     if progress:
         progress(0, 1, "topic model")
-    model, topics = fit_topics(passages, embeddings, settings,
-                               None if settings.fast else load_model())
+    model, topics = fit_topics(passages, embeddings, settings, bertopic_embedder(embedder))
     for p, t in zip(passages, topics):
         p.topic = t
     found = describe(model, passages, topics, embeddings, codings, len(transcripts))
