@@ -1,58 +1,61 @@
 """Codebook refinement: each edit returns a new Codebook and how existing codings follow it.
 
-Edits never change the Codebook they are given. ``apply_change`` validates the result, recodes
-the project's codings in one transaction, and saves the YAML atomically.
+The edit functions are pure: they deep-copy the Codebook they are given, never change it, and
+raise ``CodebookEditError`` (naming the code, the field and the fix) for an edit that would
+break the codebook. Each returns a ``CodebookChange``: the new codebook, ``recode`` (old code
+id -> new code id, for a rename with a new id, a merge or a delete with ``reassign_to``),
+``removed`` (ids no longer in the codebook) and a one-line description.
+
+``apply_change`` makes a change real for a project: it validates the new codebook, refuses to
+drop a code that still has codings, recodes the codings in one transaction with an audit event
+and replaces the project's codebook YAML, so the file and the codings never disagree.
 """
 
 from __future__ import annotations
 
 import copy
+import os
+import stat
+import tempfile
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Iterator
 
-from .codebook import COLOR_RE, ID_RE, dump_codebook, parse_codebook, save_codebook
-from .errors import QualkitError
+from .codebook import COLOR_RE, ID_RE, dump_codebook, load_codebook, parse_codebook
+from .errors import ConflictError, QualkitError
 from .model import Code, Codebook
 
 
 class CodebookEditError(QualkitError):
-    """An edit that would break the codebook; nothing was changed."""
+    """An edit that would break the codebook (or lose codings); nothing was changed."""
 
 
 @dataclass
 class CodebookChange:
+    """A new codebook and how existing codings follow it."""
+
     codebook: Codebook
     description: str
     recode: dict[str, str] = field(default_factory=dict)  # old code id -> new code id
-    removed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)  # code ids no longer in the codebook
 
 
-def add_code(book: Codebook, parent_id: str | None, code: Code,
-             position: int | None = None) -> CodebookChange:
-    """Add a code at the top level or under a parent (which becomes a theme)."""
-    new = copy.deepcopy(book)
-    if not ID_RE.match(code.id or ""):
-        raise CodebookEditError(f"id {code.id!r} must be a lower-case slug, e.g. funding_worries",
-                                field="id")
-    if new.get(code.id) is not None:
-        raise CodebookEditError(f"a code with id {code.id!r} already exists", field="id",
-                                hint="choose another id")
-    if parent_id is None:
-        siblings = new.codes
-    else:
-        parent = new.get(parent_id)
-        if parent is None:
-            raise CodebookEditError(f"no code {parent_id!r} to add under", field="parent")
-        siblings = parent.children
-    siblings.insert(len(siblings) if position is None else position, copy.deepcopy(code))
-    where = f" under '{parent_id}'" if parent_id else ""
-    return CodebookChange(new, f"Added '{code.name}'{where}")
+LIST_FIELDS = ("include", "exclude", "examples", "keywords")
+EDITABLE = ("definition", *LIST_FIELDS, "speakers", "exclusive")
+ELSEWHERE = {"name": "rename_code", "id": "rename_code", "color": "recolour",
+             "children": "add_code, move_code or split_code"}
 
 
-def _find(book: Codebook, code_id: str) -> Code:
-    code = book.get(code_id)
+# -- helpers ---------------------------------------------------------------------------------
+def _q(code: Code) -> str:
+    return f"'{code.name}'"
+
+
+def _find(book: Codebook, code_id: Any, what: str = "code") -> Code:
+    code = book.get(code_id) if isinstance(code_id, str) else None
     if code is None:
-        raise CodebookEditError(f"no code {code_id!r} in the codebook", field="code")
+        raise CodebookEditError(f"no code {code_id!r} in the codebook", field=what,
+                                hint="give the id of an existing code (ids are lower-case)")
     return code
 
 
@@ -61,164 +64,417 @@ def _siblings(book: Codebook, code_id: str) -> list[Code]:
     return parent.children if parent is not None else book.codes
 
 
+def _subtree(code: Code) -> Iterator[Code]:
+    yield code
+    for child in code.children:
+        yield from _subtree(child)
+
+
+def _index(siblings: list[Code], code_id: str) -> int:
+    return next(i for i, c in enumerate(siblings) if c.id == code_id)
+
+
+def _position(siblings: list[Code], position: Any) -> int:
+    if position is None:
+        return len(siblings)
+    if isinstance(position, bool) or not isinstance(position, int) or not (
+            0 <= position <= len(siblings)):
+        raise CodebookEditError(f"position {position!r} is out of range", field="position",
+                                hint=f"give 0 to {len(siblings)}, or leave it out to add at the "
+                                     "end")
+    return position
+
+
+def _check_new_id(book: Codebook, code_id: Any, taken: frozenset[str] | set[str] = frozenset()
+                  ) -> str:
+    if not isinstance(code_id, str) or not ID_RE.match(code_id):
+        raise CodebookEditError(f"id {code_id!r} must be a lower-case slug", field="id",
+                                hint="letters a-z, digits, '_' or '-', e.g. funding_worries")
+    if book.get(code_id) is not None or code_id in taken:
+        raise CodebookEditError(f"a code with id {code_id!r} already exists", field="id",
+                                hint="ids are unique across the codebook; choose another id")
+    return code_id
+
+
+def _name(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise CodebookEditError("a code needs a name (non-empty text)", field="name",
+                                hint="e.g. name='Funding worries'")
+    return value.strip()
+
+
+def _colour(value: Any) -> str:
+    if not isinstance(value, str) or not COLOR_RE.match(value):
+        raise CodebookEditError(f"colour {value!r} must be a hex value like #1f77b4",
+                                field="color", hint="give '#' and 3 or 6 hex digits")
+    return value.lower()
+
+
+def _clean(code: Code, key: str, value: Any) -> Any:
+    """A checked value for one editable field of ``code``."""
+    where = f"{key} of '{code.id}'"
+    if key == "definition":
+        if not isinstance(value, str):
+            raise CodebookEditError(f"{where} must be text, got {type(value).__name__}",
+                                    field=key)
+        return value
+    if key in LIST_FIELDS or key == "speakers":
+        if key == "speakers" and value is None:
+            return None  # inherit from the parent code or the codebook
+        if not isinstance(value, (list, tuple)) or not all(
+                isinstance(v, str) and v.strip() for v in value):
+            raise CodebookEditError(f"{where} must be a list of non-empty lines",
+                                    field=key, hint=f"e.g. {key}=['first', 'second']"
+                                    + (", or None to inherit" if key == "speakers" else ""))
+        return list(dict.fromkeys(v.strip() for v in value))  # stripped, no duplicates
+    if key == "exclusive":
+        if not isinstance(value, bool):
+            raise CodebookEditError(f"{where} must be True or False", field=key)
+        if value and not code.children:
+            raise CodebookEditError(f"only a code with codes under it can be exclusive; "
+                                    f"'{code.id}' has none", field=key,
+                                    hint="add codes under it first")
+        return value
+    use = ELSEWHERE.get(key)
+    raise CodebookEditError(f"'{key}' cannot be edited with edit_code", field=key,
+                            hint=f"use {use}" if use else
+                            f"editable fields: {', '.join(EDITABLE)}")
+
+
+def _checked_code(book: Codebook, code: Any) -> Code:
+    """A deep copy of a new code (and any codes under it), every field checked."""
+    if not isinstance(code, Code):
+        raise CodebookEditError(f"expected a Code, got {type(code).__name__}", field="code")
+    new = copy.deepcopy(code)
+    taken: set[str] = set()
+    for item in _subtree(new):
+        taken.add(_check_new_id(book, item.id, taken))
+        item.name = _name(item.name)
+        if item.color is not None:
+            item.color = _colour(item.color)
+        for key in EDITABLE:
+            setattr(item, key, _clean(item, key, getattr(item, key)))
+    return new
+
+
+def _check_tree(book: Codebook) -> None:
+    """Structure every edit must keep: some codes, and no exclusive code left empty."""
+    if not book.codes:
+        raise CodebookEditError("the codebook would have no codes left", field="codes",
+                                hint="add another code first")
+    for code in book.all_codes():
+        if code.exclusive and not code.children:
+            raise CodebookEditError(
+                f"{_q(code)} ({code.id}) is exclusive (one of its codes per segment) and would "
+                "be left with no codes under it", field="exclusive",
+                hint=f"first make it non-exclusive: edit_code(book, '{code.id}', "
+                     "exclusive=False)")
+
+
+# -- edits -----------------------------------------------------------------------------------
+def add_code(book: Codebook, parent_id: str | None, code: Code,
+             position: int | None = None) -> CodebookChange:
+    """Add a code (with any codes under it) at the top level or under a parent, at
+    ``position`` among its siblings (default: last)."""
+    new = copy.deepcopy(book)
+    added = _checked_code(new, code)
+    parent = None if parent_id is None else _find(new, parent_id, "parent")
+    siblings = new.codes if parent is None else parent.children
+    siblings.insert(_position(siblings, position), added)
+    where = f" under {_q(parent)}" if parent is not None else ""
+    return CodebookChange(new, f"Added {_q(added)} ({added.id}){where}")
+
+
 def rename_code(book: Codebook, code_id: str, new_name: str | None = None,
                 new_id: str | None = None) -> CodebookChange:
-    """Rename a code; a new id moves its codings along with it."""
+    """Rename a code; a new id moves its codings along with it (``recode``)."""
     new = copy.deepcopy(book)
     code = _find(new, code_id)
-    recode = {}
+    if new_name is None and new_id is None:
+        raise CodebookEditError(f"nothing to rename for '{code_id}'", field="name",
+                                hint="give new_name, new_id or both")
+    old_name = code.name
+    recode: dict[str, str] = {}
     if new_name is not None:
-        if not new_name.strip():
-            raise CodebookEditError("a code needs a name", field="name")
-        code.name = new_name.strip()
+        code.name = _name(new_name)
     if new_id is not None and new_id != code_id:
-        if not ID_RE.match(new_id):
-            raise CodebookEditError(f"id {new_id!r} must be a lower-case slug", field="id")
-        if new.get(new_id) is not None:
-            raise CodebookEditError(f"a code with id {new_id!r} already exists", field="id")
-        code.id = new_id
+        code.id = _check_new_id(new, new_id)
         recode[code_id] = new_id
-    return CodebookChange(new, f"Renamed '{code_id}' to '{code.name}' ({code.id})", recode)
+    parts = []
+    if code.name != old_name:
+        parts.append(f"'{old_name}' to {_q(code)}")
+    if recode:
+        parts.append(f"id '{code_id}' to '{code.id}'")
+    text = f"Renamed {' and '.join(parts)}" if parts else f"No change to {_q(code)}"
+    return CodebookChange(new, text, recode)
 
 
 def recolour(book: Codebook, code_id: str, color: str) -> CodebookChange:
+    """Give a code a colour (hex, e.g. #1f77b4; stored in lower case)."""
     new = copy.deepcopy(book)
-    if not COLOR_RE.match(color or ""):
-        raise CodebookEditError(f"colour {color!r} must be a hex value like #1f77b4",
-                                field="color")
-    _find(new, code_id).color = color.lower()
-    return CodebookChange(new, f"Recoloured '{code_id}' to {color.lower()}")
-
-
-EDITABLE = {"definition": str, "include": list, "exclude": list, "examples": list,
-            "keywords": list}
+    code = _find(new, code_id)
+    code.color = _colour(color)
+    return CodebookChange(new, f"Recoloured {_q(code)} to {code.color}")
 
 
 def edit_code(book: Codebook, code_id: str, **fields: Any) -> CodebookChange:
-    """Change a code's definition, include/exclude rules, examples or keywords."""
+    """Change a code's definition, include/exclude rules, examples, keywords, speakers (a list,
+    or None to inherit) or whether it is exclusive. List items are stripped and de-duplicated."""
     new = copy.deepcopy(book)
     code = _find(new, code_id)
-    for key, value in fields.items():
-        kind = EDITABLE.get(key)
-        if kind is None:
-            raise CodebookEditError(f"'{key}' cannot be edited here", field=key)
-        if kind is list:
-            if not isinstance(value, list) or not all(isinstance(v, str) and v.strip()
-                                                      for v in value):
-                raise CodebookEditError(f"'{key}' must be a list of non-empty lines",
-                                        field=key)
-            value = [v.strip() for v in value]
-        elif not isinstance(value, str):
-            raise CodebookEditError(f"'{key}' must be text", field=key)
+    if not fields:
+        raise CodebookEditError(f"nothing to edit for '{code_id}'",
+                                hint=f"give one or more of: {', '.join(EDITABLE)}")
+    cleaned = {key: _clean(code, key, value) for key, value in fields.items()}
+    for key, value in cleaned.items():
         setattr(code, key, value)
-    return CodebookChange(new, f"Edited {', '.join(fields)} of '{code_id}'")
+    return CodebookChange(new, f"Edited {', '.join(fields)} of {_q(code)}")
 
 
 def move_code(book: Codebook, code_id: str, new_parent_id: str | None,
               position: int | None = None) -> CodebookChange:
-    """Move a code (with its children) under another parent, or to the top level."""
+    """Move a code (with the codes under it) under another parent or to the top level, at
+    ``position`` among its new siblings (counted without it; default: last)."""
     new = copy.deepcopy(book)
     code = _find(new, code_id)
+    parent = None
     if new_parent_id is not None:
-        target = _find(new, new_parent_id)
-        node, stack = None, [code]
-        while stack:
-            node = stack.pop()
-            if node.id == target.id:
-                raise CodebookEditError(f"cannot move '{code_id}' under itself or one of its "
-                                        "own codes", field="parent")
-            stack.extend(node.children)
-    _siblings(new, code_id).remove(code)
-    siblings = new.codes if new_parent_id is None else new.get(new_parent_id).children
-    siblings.insert(len(siblings) if position is None else position, code)
-    return CodebookChange(new, f"Moved '{code_id}' under '{new_parent_id or 'top level'}'")
+        parent = _find(new, new_parent_id, "parent")
+        if any(item.id == new_parent_id for item in _subtree(code)):
+            raise CodebookEditError(
+                f"cannot move {_q(code)} under itself or one of its own codes "
+                f"('{new_parent_id}')", field="parent",
+                hint="choose a parent outside it, or move that code out first")
+    siblings = _siblings(new, code_id)
+    del siblings[_index(siblings, code_id)]
+    target = new.codes if parent is None else parent.children
+    target.insert(_position(target, position), code)
+    _check_tree(new)
+    where = f"under {_q(parent)}" if parent is not None else "to the top level"
+    return CodebookChange(new, f"Moved {_q(code)} {where}")
 
 
 def merge_codes(book: Codebook, source_ids: list[str], target_id: str) -> CodebookChange:
-    """Merge codes into a target: their rules, examples and keywords join it, their children
-    move under it, and their codings become the target's."""
+    """Merge codes into a target: the sources go; their include/exclude rules, examples,
+    keywords and patterns join the target's (without duplicates), the codes under them move
+    under the target, and their codings become the target's. The target's own name, definition
+    and settings stay. A target listed among the sources is skipped."""
+    if isinstance(source_ids, str) or not isinstance(source_ids, (list, tuple)):
+        raise CodebookEditError("source_ids must be a list of code ids", field="source_ids",
+                                hint="e.g. merge_codes(book, ['a', 'b'], 'c')")
     new = copy.deepcopy(book)
-    target = _find(new, target_id)
-    for source_id in source_ids:
-        if source_id == target_id:
-            continue
-        source = _find(new, source_id)
-        node, stack = None, [source]
-        while stack:
-            node = stack.pop()
-            if node.id == target_id:
-                raise CodebookEditError(f"cannot merge '{source_id}' into its own code "
-                                        f"'{target_id}'")
-            stack.extend(node.children)
-        for key in ("include", "exclude", "examples", "keywords"):
-            merged = getattr(target, key) + [v for v in getattr(source, key)
-                                             if v not in getattr(target, key)]
-            setattr(target, key, merged)
+    target = _find(new, target_id, "target")
+    removed = [s for s in dict.fromkeys(source_ids) if s != target_id]
+    if not removed:
+        raise CodebookEditError(f"nothing to merge into '{target_id}'", field="source_ids",
+                                hint="choose one or more codes other than the target")
+    sources = [_find(new, s, "source_ids") for s in removed]
+    for source in sources:
+        if any(item.id == target_id for item in _subtree(source)):
+            raise CodebookEditError(
+                f"cannot merge {_q(source)} into '{target_id}', which is one of its own codes",
+                field="target", hint="move the target out of it first, or merge the other way")
+    for source in sources:
+        for key in LIST_FIELDS:
+            have = getattr(target, key)
+            for value in getattr(source, key):
+                if value not in have:
+                    have.append(value)
         target.patterns += [p for p in source.patterns if p not in target.patterns]
+        siblings = _siblings(new, source.id)
+        del siblings[_index(siblings, source.id)]
         target.children += source.children
-        _siblings(new, source_id).remove(source)
-    removed = [s for s in source_ids if s != target_id]
+    _check_tree(new)
     return CodebookChange(new, f"Merged {', '.join(removed)} into '{target_id}'",
                           {s: target_id for s in removed}, removed)
 
 
 def split_code(book: Codebook, code_id: str, new_codes: list[Code],
                as_children: bool = False) -> CodebookChange:
-    """Add codes split off from one (as siblings, or as its children); its codings stay on it
-    for the researcher to reassign."""
-    change = CodebookChange(copy.deepcopy(book), "")
-    for code in new_codes:
-        parent = code_id if as_children else (book.parent_of(code_id).id
-                                              if book.parent_of(code_id) else None)
-        change = add_code(change.codebook, parent, code)
-    change.description = (f"Split '{code_id}' into " + ", ".join(c.id for c in new_codes))
-    return change
+    """Add codes split off from one: as its siblings right after it, or (``as_children``)
+    under it. The original stays and keeps its codings, for the researcher to reassign."""
+    new = copy.deepcopy(book)
+    code = _find(new, code_id)
+    if not isinstance(new_codes, (list, tuple)) or not new_codes:
+        raise CodebookEditError(f"give the codes to split '{code_id}' into", field="new_codes",
+                                hint="a list of one or more Code(id=..., name=...)")
+    parts: list[Code] = []
+    for item in new_codes:
+        # Each new code is checked against the codebook as it grows, so ids stay unique.
+        parts.append(_checked_code(new, item))
+        if as_children:
+            code.children.append(parts[-1])
+        else:
+            siblings = _siblings(new, code_id)
+            siblings.insert(_index(siblings, code_id) + len(parts), parts[-1])
+    names = ", ".join(_q(p) for p in parts)
+    return CodebookChange(new, f"Split {_q(code)} into {names}"
+                          + (" (under it)" if as_children else ""))
 
 
 def delete_code(book: Codebook, code_id: str, reassign_to: str | None = None,
-                counts: dict[str, int] | None = None) -> CodebookChange:
-    """Remove a code; refused while codings use it unless they are reassigned."""
-    used = (counts or {}).get(code_id, 0)
-    if used and reassign_to is None:
-        raise CodebookEditError(f"'{code_id}' still has {used} codings",
-                                hint="reassign them to another code (merge) first")
-    if reassign_to is not None:
-        return merge_codes(book, [code_id], reassign_to)
+                counts: dict[str, Any] | None = None) -> CodebookChange:
+    """Remove a code that has no codes under it. Its codings move to ``reassign_to``; without
+    it, a code that still has codings is refused (here when ``counts`` - codings per code id,
+    as totals or per status - is given, and always in ``apply_change``)."""
     new = copy.deepcopy(book)
     code = _find(new, code_id)
     if code.children:
-        raise CodebookEditError(f"'{code_id}' has codes under it; move or delete them first")
-    _siblings(new, code_id).remove(code)
-    return CodebookChange(new, f"Deleted '{code_id}'", removed=[code_id])
+        raise CodebookEditError(
+            f"{_q(code)} ({code_id}) has codes under it: "
+            + ", ".join(c.id for c in code.children), field="code",
+            hint="move them elsewhere first, or merge it into another code to keep them")
+    if reassign_to is None:
+        used = _total((counts or {}).get(code_id, 0))
+        if used:
+            raise _still_used(code, used, (counts or {}).get(code_id))
+    else:
+        target = _find(new, reassign_to, "reassign_to")
+        if target.id == code_id:
+            raise CodebookEditError("cannot reassign a code's codings to itself",
+                                    field="reassign_to", hint="choose another code")
+    siblings = _siblings(new, code_id)
+    del siblings[_index(siblings, code_id)]
+    _check_tree(new)
+    if reassign_to is None:
+        return CodebookChange(new, f"Deleted {_q(code)} ({code_id})", removed=[code_id])
+    return CodebookChange(new, f"Deleted {_q(code)} ({code_id}); its codings move to "
+                               f"'{reassign_to}'", {code_id: reassign_to}, [code_id])
 
 
+def _total(n: Any) -> int:
+    return sum(n.values()) if isinstance(n, dict) else int(n or 0)
+
+
+def _still_used(code: Code, used: int,
+                by_status: dict[str, int] | None = None) -> CodebookEditError:
+    detail = ""
+    if isinstance(by_status, dict):
+        detail = " (" + ", ".join(f"{n} {s}" for s, n in sorted(by_status.items()) if n) + ")"
+    return CodebookEditError(
+        f"cannot delete {_q(code)} ({code.id}): it still has {used} coding"
+        f"{'s' if used != 1 else ''}{detail}", field="code",
+        hint="move them to another code (delete_code(..., reassign_to='other_id'), or 'Move its "
+             "codings to' in the app) or merge it into another code")
+
+
+# -- applying a change to a project ----------------------------------------------------------
 def apply_change(project: Any, change: CodebookChange, actor: str,
                  base: Codebook | None = None) -> int:
-    """Make the change real: validate, recode codings, save the YAML. Returns codings recoded.
+    """Make a change real for a project; returns how many codings were recoded.
 
-    The YAML is validated before anything is touched; codings are recoded in one transaction;
-    if saving the file then fails, the recoding is reversed, so the two never disagree. With
-    ``base`` (the codebook the edit started from), a codebook changed meanwhile by someone
-    else is not overwritten."""
-    from .codebook import load_codebook
-    from .errors import ConflictError
+    In order:
 
-    if base is not None and project.codebook_path.exists():
-        current = load_codebook(project.codebook_path, check_patterns=False)
-        if dump_codebook(current) != dump_codebook(base):
-            raise ConflictError("the codebook was changed by someone else since you opened it; "
-                                "nothing was overwritten", hint="reload and make the change again")
+    1. With ``base`` (the codebook the edit started from), refuse if the project's codebook
+       was changed by someone else since (``ConflictError``; nothing is overwritten).
+    2. Validate: dump the new codebook and parse it back (every field, spaCy patterns too).
+    3. Refuse to drop a code that still has codings (any status) unless ``recode`` moves them,
+       saying how many it has; check every recode target is in the new codebook.
+    4. Write the new YAML to a temporary file beside the codebook (same folder, fsynced).
+    5. In ONE store transaction (``Store.recode_codings``): recode the codings, write the audit
+       event (action ``refine``, entity ``codebook``: description, mapping, counts), and - still
+       inside the transaction, just before commit - check the codebook file was not changed
+       meanwhile and rename the temporary file over it (atomic). If the rename fails, the
+       transaction rolls back: neither file nor codings change. If the commit itself fails
+       after the rename, the previous YAML is put back. So the file and the codings never
+       disagree and no coding is lost. (This is the "temp file, DB transaction, rename" order;
+       ``save_codebook`` is not used because it renames immediately.)
+
+    Every change, recoding or not, writes exactly one audit event. Note that saving rewrites
+    the YAML in qualkit's layout: comments in a hand-written codebook.yaml are not kept.
+    """
+    path = Path(project.codebook_path)
+    store = project.store
+    old_text = _read(path)
+    current = load_codebook(path, check_patterns=False) if old_text is not None else None
+    if base is not None and current is not None and dump_codebook(current) != dump_codebook(base):
+        raise ConflictError("the codebook was changed by someone else since you opened it; "
+                            "nothing was overwritten", path=str(path),
+                            hint="reload and make the change again")
+
     text = dump_codebook(change.codebook)
-    parse_codebook(text, str(project.codebook_path))
-    changed = 0
-    if change.recode:
-        changed = project.store.recode_codings(change.recode, actor, change.description)
+    book = parse_codebook(text, str(path))  # raises CodebookError listing every problem
+    new_ids = set(book.ids())
+    for old, new in change.recode.items():
+        if new not in new_ids:
+            raise CodebookEditError(f"codings of '{old}' would move to '{new}', which is not in "
+                                    "the new codebook", field="recode",
+                                    hint="recode to a code the codebook keeps")
+    if current is not None:
+        counts = store.code_counts()
+        for code in current.all_codes():
+            if code.id not in new_ids and code.id not in change.recode:
+                used = _total(counts.get(code.id, {}))
+                if used:
+                    raise _still_used(code, used, counts.get(code.id))
+
+    tmp = _write_temp(path, text)
+    replaced = False
+
+    def put_in_place() -> None:
+        nonlocal replaced
+        if _read(path) != old_text:
+            raise ConflictError("the codebook file changed while this change was being "
+                                "saved; nothing was changed", path=str(path),
+                                hint="reload and make the change again")
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise _save_error(path, exc) from None
+        replaced = True
+
     try:
-        save_codebook(change.codebook, project.codebook_path)
-    except Exception:
-        if change.recode:
-            project.store.recode_codings({v: k for k, v in change.recode.items()}, actor,
-                                         "undo: " + change.description)
+        return store.recode_codings(change.recode, actor, change.description,
+                                    before_commit=put_in_place)
+    except BaseException:
+        if replaced:  # the rename happened but the transaction did not commit: put it back
+            try:
+                if old_text is None:
+                    path.unlink(missing_ok=True)
+                else:
+                    os.replace(_write_temp(path, old_text), path)
+            except (OSError, QualkitError) as exc:
+                raise CodebookEditError(
+                    "the codings were not recoded, but the new codebook could not be taken back "
+                    f"({exc}); the file now has the change", path=str(path),
+                    hint="make the change again (or restore the previous codebook.yaml)"
+                ) from exc
         raise
-    project.store.set_meta("codebook_change", change.description, actor)
-    return changed
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise _save_error(path, exc) from None
+
+
+def _write_temp(path: Path, text: str) -> str:
+    """The text in a new fsynced file beside ``path`` (same folder, so renaming is atomic),
+    with the existing file's permissions."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(text.encode("utf-8"))
+                handle.flush()
+                os.fsync(handle.fileno())
+            if path.exists():
+                os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise _save_error(path, exc) from None
+    return tmp
+
+
+def _save_error(path: Path, exc: OSError) -> CodebookEditError:
+    return CodebookEditError(f"cannot save the codebook: {exc.strerror or exc}; nothing was "
+                             "changed", path=str(path),
+                             hint="check the project folder is writable and the file is not "
+                                  "locked by another program")

@@ -530,31 +530,6 @@ class Store:
                                 "nothing was overwritten", hint="reload and try again")
         return row
 
-    # -- codebook changes applied to codings
-    def recode_codings(self, mapping: dict[str, str], actor: str, reason: str) -> int:
-        """Move codings from old to new code ids (rename, merge), in one transaction."""
-        changed = 0
-        with self.transaction() as s:
-            for old, new in mapping.items():
-                rows = s.scalars(select(CodingRow).where(CodingRow.code_id == old)).all()
-                for row in rows:
-                    row.code_id = new
-                    row.updated_at = utcnow()
-                changed += len(rows)
-            self.log(s, actor, "recode", "codebook", "", mapping=mapping, reason=reason,
-                     codings=changed)
-        return changed
-
-    def code_counts(self) -> dict[str, dict[str, int]]:
-        """Codings per code id and status."""
-        with self.transaction() as s:
-            out: dict[str, dict[str, int]] = {}
-            for code, status, n in s.execute(select(CodingRow.code_id, CodingRow.status,
-                                                    func.count())
-                                             .group_by(CodingRow.code_id, CodingRow.status)):
-                out.setdefault(code, {})[status] = n
-            return out
-
     # -- topic runs -----------------------------------------------------------------------------
     def save_topic_run(self, result: dict[str, Any], actor: str) -> tuple[int, str]:
         with self.transaction() as s:
@@ -572,6 +547,58 @@ class Store:
                 return None
             return row.id, {**row.result, "created_at": row.created_at.isoformat(
                 timespec="seconds")}
+
+    # -- codebook changes applied to codings
+    def recode_codings(self, mapping: dict[str, str], actor: str, reason: str, *,
+                       before_commit: Callable[[], None] | None = None) -> int:
+        """Move codings (any status) from old to new code ids after a codebook change (rename
+        with a new id, merge, delete with reassignment), in one transaction with one audit event
+        (action ``refine``, entity ``codebook``) recording ``reason``, the mapping, how many
+        codings each old id had and their ids. Pairs apply simultaneously (a -> b, b -> a swaps).
+        Each moved coding gets a new ``version`` and ``updated_at``, so an edit made on the
+        old version is refused. An empty mapping only records the event.
+
+        ``before_commit`` runs inside the transaction after the update: if it raises, nothing
+        is changed (``codebook_edit.apply_change`` puts the new codebook file in place there).
+        Returns the number of codings changed."""
+        from sqlalchemy import case, update
+
+        mapping = {old: new for old, new in mapping.items() if old != new}
+        now = utcnow()
+        with self.transaction() as s:
+            moved: dict[str, list[int]] = {old: [] for old in mapping}
+            if mapping:
+                for cid, code in s.execute(select(CodingRow.id, CodingRow.code_id).where(
+                        CodingRow.code_id.in_(list(mapping))).order_by(CodingRow.id)):
+                    moved[code].append(cid)
+            ids = [cid for group in moved.values() for cid in group]
+            changed = 0
+            for i in range(0, len(ids), 500):
+                result = s.execute(
+                    update(CodingRow).where(CodingRow.id.in_(ids[i:i + 500]))
+                    .values(code_id=case(mapping, value=CodingRow.code_id,
+                                         else_=CodingRow.code_id),
+                            version=CodingRow.version + 1, updated_at=now)
+                    .execution_options(synchronize_session=False))
+                changed += result.rowcount
+            self.log(s, actor, "refine", "codebook", reason[:300], reason=reason,
+                     mapping=dict(mapping), counts={old: len(g) for old, g in moved.items()},
+                     codings=changed, moved=moved)
+            s.flush()
+            if before_commit is not None:
+                before_commit()
+            return changed
+
+    def code_counts(self) -> dict[str, dict[str, int]]:
+        """Codings (any status, suggestions included) per code id, by status:
+        ``{code_id: {status: n}}``; a code's total is ``sum(counts[code_id].values())``."""
+        with self.transaction() as s:
+            out: dict[str, dict[str, int]] = {}
+            for code, status, n in s.execute(
+                    select(CodingRow.code_id, CodingRow.status, func.count())
+                    .group_by(CodingRow.code_id, CodingRow.status)):
+                out.setdefault(code, {})[status] = n
+            return out
 
     # -- embeddings cache --------------------------------------------------------------------
     def get_embeddings(self, model: str, hashes: list[str]) -> dict[str, bytes]:

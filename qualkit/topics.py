@@ -30,6 +30,7 @@ FILLERS = frozenset("""yeah yes yep like know mean really just think honestly bi
 actually basically erm um uh okay ok right fair lot lots things thing got get gets getting going
 goes say says said quite don didn doesn isn wasn aren ll ve re maybe probably obviously
 definitely literally stuff guess suppose course way time sure let""".split())
+AUTO_REDUCE_ABOVE = 8  # clusters before BERTopic's automatic topic reduction is worth it
 CANDIDATE_OVERLAP = 0.35  # below this share of passages carrying a code: a candidate new code
 STRADDLE_SHARE = 0.25  # two codes each on at least this share: the topic straddles them
 
@@ -204,12 +205,17 @@ def fit_topics(passages: list[Passage], embeddings: np.ndarray, settings: TopicS
                                  # words only: "she's" and "you're" are not topic words
                                  token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z-]+\b")
     model = BERTopic(embedding_model=embedding_model, umap_model=reducer,
-                     nr_topics=None if settings.fast else settings.nr_topics,
                      hdbscan_model=clusterer, vectorizer_model=vectorizer,
                      ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
                      min_topic_size=size, top_n_words=10, verbose=False)
     docs = [p.text for p in passages]
     topics, _ = model.fit_transform(docs, embeddings=embeddings)
+    if not settings.fast and settings.nr_topics is not None and (
+            settings.nr_topics != "auto" or len(set(topics) - {-1}) > AUTO_REDUCE_ABOVE):
+        # Many small clusters are often one theme's phrasings: merge topics whose words
+        # overlap. With few clusters there is nothing to gain and themes would be merged.
+        model.reduce_topics(docs, nr_topics=settings.nr_topics)
+        topics = list(model.topics_)
     if -1 in topics and len(set(topics)) > 1:
         topics = model.reduce_outliers(docs, topics, strategy="embeddings",
                                        embeddings=embeddings, threshold=0.3)

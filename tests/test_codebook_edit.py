@@ -2,95 +2,403 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from qualkit import codebook_edit as edit
-from qualkit.codebook import load_codebook
-from qualkit.model import Code, Coding, ImportedDocument, Transcript
+from qualkit.codebook import dump_codebook, load_codebook
+from qualkit.errors import CodebookError, ConflictError
+from qualkit.model import Code, Coding, ImportedDocument, Suggestion, Transcript
 from qualkit.segment import parse_turns
 
-TEXT = "Interviewer: Hi?\n\nDana: I work alone. Nobody to debrief with.\n"
+TEXT = ("Interviewer: How is it?\n\nDana: I work alone. Nobody to debrief with.\n\n"
+        "Interviewer: And the rest?\n\nDana: I love it though.\n")
+
+ORIGINAL = [("isolation", None), ("working_alone", "isolation"), ("no_debrief", "isolation"),
+            ("talk_type", None), ("upbeat", "talk_type"), ("downbeat", "talk_type")]
 
 
 @pytest.fixture
 def coded(project):
+    """SMALL_CODEBOOK with 6 codings: working_alone 2, no_debrief 3 (accepted, rejected,
+    suggested), upbeat 1."""
     tr = Transcript("p01", TEXT, parse_turns(TEXT))
-    seg = tr.segments[1]
+    one, three = tr.segments[1], tr.segments[3]
+
+    def coding(code, seg, coder, status="accepted"):
+        return Coding(code, "p01", seg.start, seg.end, coder, status, segment_index=seg.index)
+
     project.store.add_document(ImportedDocument(tr, [
-        Coding("working_alone", "p01", seg.start, seg.end, "ann", segment_index=1),
-        Coding("no_debrief", "p01", seg.start, seg.end, "ann", segment_index=1),
-        Coding("upbeat", "p01", seg.start, seg.end, "bob", segment_index=1)]), "t")
+        coding("working_alone", one, "ann"), coding("working_alone", one, "bob"),
+        coding("no_debrief", one, "ann"), coding("no_debrief", one, "bob", "rejected"),
+        coding("upbeat", three, "ann")]), "tester")
+    project.store.replace_suggestions("p01", [Suggestion(
+        "no_debrief", "p01", 3, three.start, three.end, 0.7, "rules")], "bot")
     return project
 
 
-def total(project) -> int:
-    return len(project.store.codings())
+def shape(book):
+    return [(code.id, parent.id if parent else None) for code, parent in book.walk()]
 
 
-def test_edits_return_new_codebooks_and_leave_the_input_alone(coded):
+def totals(project) -> dict[str, int]:
+    return {code: sum(n.values()) for code, n in project.store.code_counts().items()}
+
+
+def snapshot(project):
+    """Everything a refused change must leave alone: the YAML bytes, every coding, the log."""
+    rows = sorted((c.id, c.code_id, c.status, c.coder, c.start, c.end, c.version)
+                  for c in project.store.codings())
+    return project.codebook_path.read_bytes(), rows, len(project.store.events(1000))
+
+
+def applied(project, change, actor="ann"):
+    """Apply a change and check the saved YAML reloads equal to the change's codebook."""
+    n = edit.apply_change(project, change, actor)
+    assert load_codebook(project.codebook_path) == change.codebook
+    return n
+
+
+# -- pure edits: new trees and fields, the input never changed --------------------------------
+def test_add_code_at_top_level_under_a_parent_and_at_a_position(coded):
     book = coded.codebook()
-    change = edit.add_code(book, "isolation", Code("rural_travel", "Rural travel"))
-    assert change.codebook.parent_of("rural_travel").id == "isolation"
-    assert book.get("rural_travel") is None
-    moved = edit.move_code(change.codebook, "rural_travel", None)
-    assert moved.codebook.parent_of("rural_travel") is None
-    coloured = edit.recolour(book, "upbeat", "#00AA00")
-    assert coloured.codebook.get("upbeat").color == "#00aa00"
-    edited = edit.edit_code(book, "upbeat", definition="Positive.", keywords=["love it"])
-    assert edited.codebook.get("upbeat").keywords == ["love it"]
-    split = edit.split_code(book, "working_alone", [Code("alone_in_hub", "Alone in a hub")])
-    assert split.codebook.parent_of("alone_in_hub").id == "isolation"
+    before = dump_codebook(book)
+    top = edit.add_code(book, None, Code("rural", "Rural travel", color="#ABC"), position=0)
+    assert shape(top.codebook) == [("rural", None)] + ORIGINAL
+    assert top.codebook.get("rural").color == "#abc"
+    assert (top.recode, top.removed) == ({}, [])
+    assert top.description == "Added 'Rural travel' (rural)"
+    theme = edit.add_code(book, "no_debrief", Code("peer", " Peer support ", definition="D.",
+                                                   keywords=["peer", "peer", " buddy "],
+                                                   children=[Code("buddy", "Buddy")]))
+    assert shape(theme.codebook)[:5] == [("isolation", None), ("working_alone", "isolation"),
+                                         ("no_debrief", "isolation"), ("peer", "no_debrief"),
+                                         ("buddy", "peer")]
+    peer = theme.codebook.get("peer")
+    assert (peer.name, peer.definition, peer.keywords) == ("Peer support", "D.",
+                                                           ["peer", "buddy"])
+    mid = edit.add_code(book, "talk_type", Code("mixed", "Mixed"), position=1)
+    assert [c.id for c in mid.codebook.get("talk_type").children] == ["upbeat", "mixed",
+                                                                      "downbeat"]
+    assert dump_codebook(book) == before and book.get("rural") is None
 
 
+def test_rename_name_id_or_both(coded):
+    book = coded.codebook()
+    name_only = edit.rename_code(book, "upbeat", "Positive")
+    assert name_only.codebook.get("upbeat").name == "Positive" and name_only.recode == {}
+    assert name_only.description == "Renamed 'Upbeat' to 'Positive'"
+    both = edit.rename_code(book, "no_debrief", "Nobody to talk to", "nobody_to_talk_to")
+    assert both.codebook.get("no_debrief") is None
+    code = both.codebook.get("nobody_to_talk_to")
+    assert code.name == "Nobody to talk to" and code.keywords == ["no one to debrief with",
+                                                                 "debrief", "offload"]
+    assert both.codebook.parent_of("nobody_to_talk_to").id == "isolation"
+    assert both.recode == {"no_debrief": "nobody_to_talk_to"} and both.removed == []
+    assert "id 'no_debrief' to 'nobody_to_talk_to'" in both.description
+    same = edit.rename_code(book, "upbeat", "Upbeat", "upbeat")  # what the app sends unchanged
+    assert same.recode == {} and dump_codebook(same.codebook) == dump_codebook(book)
+    assert book.get("no_debrief").name == "No one to debrief with"
+
+
+def test_recolour_and_edit_fields(coded):
+    book = coded.codebook()
+    before = dump_codebook(book)
+    assert edit.recolour(book, "upbeat", "#00AA00").codebook.get("upbeat").color == "#00aa00"
+    change = edit.edit_code(book, "upbeat", definition="Positive talk.", include=[" a ", "b"],
+                            exclude=["c"], examples=["I love it."], keywords=["love", "love"],
+                            speakers=["Dana"])
+    up = change.codebook.get("upbeat")
+    assert (up.definition, up.include, up.exclude, up.examples, up.keywords, up.speakers) == (
+        "Positive talk.", ["a", "b"], ["c"], ["I love it."], ["love"], ["Dana"])
+    assert change.description == ("Edited definition, include, exclude, examples, keywords, "
+                                  "speakers of 'Upbeat'")
+    inherit = edit.edit_code(change.codebook, "upbeat", speakers=None)
+    assert inherit.codebook.get("upbeat").speakers is None
+    flags = edit.edit_code(book, "talk_type", exclusive=False)
+    assert flags.codebook.get("talk_type").exclusive is False
+    assert edit.edit_code(book, "isolation", exclusive=True).codebook.get("isolation").exclusive
+    assert dump_codebook(book) == before
+
+
+def test_move_to_top_level_under_another_parent_and_reorder(coded):
+    book = coded.codebook()
+    top = edit.move_code(book, "no_debrief", None, position=1)
+    assert shape(top.codebook) == [("isolation", None), ("working_alone", "isolation"),
+                                   ("no_debrief", None), ("talk_type", None),
+                                   ("upbeat", "talk_type"), ("downbeat", "talk_type")]
+    under = edit.move_code(book, "isolation", "upbeat")  # a theme, with its codes
+    assert shape(under.codebook) == [
+        ("talk_type", None), ("upbeat", "talk_type"), ("isolation", "upbeat"),
+        ("working_alone", "isolation"), ("no_debrief", "isolation"), ("downbeat", "talk_type")]
+    reorder = edit.move_code(book, "downbeat", "talk_type", position=0)
+    assert [c.id for c in reorder.codebook.get("talk_type").children] == ["downbeat", "upbeat"]
+    assert under.description == "Moved 'Isolation' under 'Upbeat'"
+    assert (under.recode, under.removed) == ({}, [])
+    assert shape(book) == ORIGINAL
+
+
+def test_merge_moves_fields_children_and_codings_to_the_target(coded):
+    book = coded.codebook()
+    book.get("upbeat").keywords.append("debrief")  # already in no_debrief: not duplicated
+    book.get("upbeat").include = ["positive talk"]
+    book.get("no_debrief").examples = ["Nobody to offload to."]
+    book.get("no_debrief").exclude = ["positive talk"]
+    before = dump_codebook(book)
+    change = edit.merge_codes(book, ["no_debrief", "upbeat", "no_debrief"], "working_alone")
+    assert shape(change.codebook) == [("isolation", None), ("working_alone", "isolation"),
+                                      ("talk_type", None), ("downbeat", "talk_type")]
+    target = change.codebook.get("working_alone")
+    assert target.name == "Working alone"
+    assert target.keywords == ["work alone", "on my own", "lone worker",
+                               "no one to debrief with", "debrief", "offload", "love", "enjoy"]
+    assert target.examples == ["Nobody to offload to."]
+    assert (target.include, target.exclude) == (["positive talk"], ["positive talk"])
+    assert target.patterns == [[{"LOWER": "nobody"}, {"LOWER": "else"}]]
+    assert change.recode == {"no_debrief": "working_alone", "upbeat": "working_alone"}
+    assert change.removed == ["no_debrief", "upbeat"]
+    assert change.description == "Merged no_debrief, upbeat into 'working_alone'"
+    theme = edit.merge_codes(book, ["isolation"], "downbeat")  # a theme's codes move with it
+    assert shape(theme.codebook) == [("talk_type", None), ("upbeat", "talk_type"),
+                                     ("downbeat", "talk_type"), ("working_alone", "downbeat"),
+                                     ("no_debrief", "downbeat")]
+    into_parent = edit.merge_codes(book, ["isolation", "working_alone"], "isolation")
+    assert [c.id for c in into_parent.codebook.get("isolation").children] == ["no_debrief"]
+    assert into_parent.recode == {"working_alone": "isolation"}
+    assert dump_codebook(book) == before
+
+
+def test_split_adds_siblings_or_children_and_keeps_the_original(coded):
+    book = coded.codebook()
+    parts = [Code("alone_in_hub", "Alone in a hub"), Code("alone_on_road", "Alone on the road")]
+    change = edit.split_code(book, "working_alone", parts)
+    assert [c.id for c in change.codebook.get("isolation").children] == [
+        "working_alone", "alone_in_hub", "alone_on_road", "no_debrief"]
+    assert (change.recode, change.removed) == ({}, [])
+    assert change.description == ("Split 'Working alone' into 'Alone in a hub', "
+                                  "'Alone on the road'")
+    children = edit.split_code(book, "working_alone", parts, as_children=True)
+    assert shape(children.codebook)[1:4] == [("working_alone", "isolation"),
+                                             ("alone_in_hub", "working_alone"),
+                                             ("alone_on_road", "working_alone")]
+    assert book.get("alone_in_hub") is None and parts[0].children == []
+
+
+def test_delete_with_and_without_reassignment(coded):
+    book = coded.codebook()
+    gone = edit.delete_code(book, "downbeat")
+    assert shape(gone.codebook) == ORIGINAL[:-1]
+    assert (gone.recode, gone.removed) == ({}, ["downbeat"])
+    moved = edit.delete_code(book, "no_debrief", reassign_to="working_alone")
+    assert shape(moved.codebook) == [ORIGINAL[i] for i in (0, 1, 3, 4, 5)]
+    assert moved.recode == {"no_debrief": "working_alone"} and moved.removed == ["no_debrief"]
+    # a delete is not a merge: the target's fields stay its own
+    assert moved.codebook.get("working_alone") == book.get("working_alone")
+    assert shape(book) == ORIGINAL
+
+
+# -- refusals --------------------------------------------------------------------------------
 @pytest.mark.parametrize("make,message", [
-    (lambda b: edit.add_code(b, None, Code("upbeat", "Again")), "already exists"),
-    (lambda b: edit.rename_code(b, "upbeat", new_id="Bad Id"), "lower-case slug"),
-    (lambda b: edit.recolour(b, "upbeat", "green"), "hex value"),
-    (lambda b: edit.move_code(b, "isolation", "working_alone"), "under itself"),
-    (lambda b: edit.edit_code(b, "upbeat", keywords="love"), "list of non-empty lines"),
-    (lambda b: edit.delete_code(b, "upbeat", counts={"upbeat": 1}), "still has 1 codings"),
+    (lambda b: edit.add_code(b, None, Code("upbeat", "Again")),
+     r"id 'upbeat' already exists \(ids are unique"),
+    (lambda b: edit.add_code(b, "isolation", Code("x", "X", children=[Code("downbeat", "D")])),
+     "'downbeat' already exists"),
+    (lambda b: edit.add_code(b, "nope", Code("x", "X")), "no code 'nope'"),
+    (lambda b: edit.add_code(b, None, Code("x", " ")), "needs a name"),
+    (lambda b: edit.add_code(b, None, Code("x", "X"), position=9), r"position 9.*0 to 2"),
+    (lambda b: edit.rename_code(b, "upbeat", new_id="Bad Id"), "'Bad Id' must be a lower-case"),
+    (lambda b: edit.rename_code(b, "upbeat", new_id="downbeat"), "'downbeat' already exists"),
+    (lambda b: edit.rename_code(b, "upbeat"), "give new_name, new_id"),
+    (lambda b: edit.recolour(b, "upbeat", "green"), r"'green' must be a hex value"),
+    (lambda b: edit.recolour(b, "upbeat", "#12345"), "hex value"),
+    (lambda b: edit.edit_code(b, "upbeat", keywords="love"),
+     "keywords of 'upbeat' must be a list of non-empty lines"),
+    (lambda b: edit.edit_code(b, "upbeat", examples=["ok", ""]), "list of non-empty lines"),
+    (lambda b: edit.edit_code(b, "upbeat", definition=3), "must be text, got int"),
+    (lambda b: edit.edit_code(b, "upbeat", exclusive="yes"), "must be True or False"),
+    (lambda b: edit.edit_code(b, "upbeat", exclusive=True), "only a code with codes under it"),
+    (lambda b: edit.edit_code(b, "upbeat", name="Up"), r"'name' cannot.*use rename_code"),
+    (lambda b: edit.edit_code(b, "upbeat"), "nothing to edit"),
+    (lambda b: edit.move_code(b, "isolation", "working_alone"), "under itself or one of its"),
+    (lambda b: edit.move_code(b, "isolation", "isolation"), "under itself"),
+    (lambda b: edit.move_code(edit.delete_code(b, "downbeat").codebook, "upbeat", None),
+     r"'Talk type' \(talk_type\) is exclusive.*exclusive=False"),
+    (lambda b: edit.merge_codes(b, ["isolation"], "working_alone"), "one of its own codes"),
+    (lambda b: edit.merge_codes(b, ["upbeat"], "upbeat"), "nothing to merge"),
+    (lambda b: edit.merge_codes(b, "upbeat", "downbeat"), "must be a list of code ids"),
+    (lambda b: edit.split_code(b, "upbeat", []), "give the codes to split"),
+    (lambda b: edit.split_code(b, "upbeat", [Code("a", "A"), Code("a", "A2")]),
+     "'a' already exists"),
+    (lambda b: edit.delete_code(b, "isolation"), r"has codes under it: working_alone"),
+    (lambda b: edit.delete_code(b, "upbeat", counts={"upbeat": 1}),
+     "cannot delete 'Upbeat' \\(upbeat\\): it still has 1 coding"),
+    (lambda b: edit.delete_code(b, "upbeat", reassign_to="upbeat"), "to itself"),
+    (lambda b: edit.delete_code(b, "upbeat", reassign_to="nope"), "no code 'nope'"),
 ])
-def test_bad_edits_are_refused_with_a_reason(coded, make, message):
+def test_bad_edits_are_refused_with_a_reason_and_change_nothing(coded, make, message):
+    book = coded.codebook()
+    before, kept = dump_codebook(book), snapshot(coded)
     with pytest.raises(edit.CodebookEditError, match=message):
-        make(coded.codebook())
+        make(book)
+    assert dump_codebook(book) == before and snapshot(coded) == kept
 
 
-def test_rename_and_merge_move_codings_and_lose_none(coded):
-    before = total(coded)
-    edit.apply_change(coded, edit.rename_code(coded.codebook(), "no_debrief",
-                                              "Nobody to talk to", "nobody_to_talk_to"), "ann")
+# -- applying changes to a project -----------------------------------------------------------
+@pytest.mark.parametrize("make", [
+    lambda b: edit.add_code(b, "isolation", Code("rural", "Rural", color="#123456",
+                                                 keywords=["bus"]), position=0),
+    lambda b: edit.rename_code(b, "upbeat", "Positive"),
+    lambda b: edit.recolour(b, "downbeat", "#FF0000"),
+    lambda b: edit.edit_code(b, "downbeat", definition="Negative.", speakers=["Dana"],
+                             examples=["I dread it."]),
+    lambda b: edit.move_code(b, "working_alone", None, 0),
+    lambda b: edit.split_code(b, "downbeat", [Code("dread", "Dread")], as_children=True),
+    lambda b: edit.delete_code(b, "downbeat"),
+])
+def test_changes_without_recoding_save_yaml_that_reloads_equal(coded, make):
+    _, rows, _ = snapshot(coded)
+    change = make(coded.codebook())
+    assert applied(coded, change) == 0
+    assert coded.codebook() == change.codebook
+    assert snapshot(coded)[1] == rows  # codings untouched
+    [event] = coded.store.events(1)
+    assert (event.actor, event.action, event.entity) == ("ann", "refine", "codebook")
+    assert event.detail["reason"] == change.description and event.detail["codings"] == 0
+
+
+def test_rename_with_a_new_id_recodes_every_coding_and_loses_none(coded):
+    before = totals(coded)
+    versions = {c.id: c.version for c in coded.store.codings()}
+    change = edit.rename_code(coded.codebook(), "no_debrief", "Nobody to talk to",
+                              "nobody_to_talk_to")
+    assert applied(coded, change) == 3
+    after = totals(coded)
+    assert after == {"working_alone": 2, "nobody_to_talk_to": 3, "upbeat": 1}
+    assert sum(after.values()) == sum(before.values()) == 6
+    statuses = coded.store.code_counts()["nobody_to_talk_to"]
+    assert statuses == {"accepted": 1, "rejected": 1, "suggested": 1}
+    for c in coded.store.codings():  # recoded rows get a new version (optimistic locking)
+        assert c.version == versions[c.id] + (c.code_id == "nobody_to_talk_to")
+    [event] = coded.store.events(1)
+    assert event.detail["mapping"] == {"no_debrief": "nobody_to_talk_to"}
+    assert event.detail["counts"] == {"no_debrief": 3} and event.detail["codings"] == 3
+    assert sorted(event.detail["moved"]["no_debrief"]) == sorted(
+        c.id for c in coded.store.codings() if c.code_id == "nobody_to_talk_to")
+    assert coded.store.undo_last("ann") is None  # the sidebar's undo does not touch it
+
+
+def test_an_edit_made_on_a_coding_before_the_recode_is_refused(coded):
+    stale = next(c for c in coded.store.codings() if c.code_id == "no_debrief")
+    applied(coded, edit.rename_code(coded.codebook(), "no_debrief", new_id="nobody"))
+    with pytest.raises(ConflictError, match="changed by"):
+        coded.store.update_coding(stale.id, stale.version, "ann", "memo", memo="x")
+
+
+def test_merge_recodes_into_the_target_and_loses_none(coded):
+    change = edit.merge_codes(coded.codebook(), ["no_debrief", "upbeat"], "working_alone")
+    assert applied(coded, change) == 4
+    assert totals(coded) == {"working_alone": 6}
     book = load_codebook(coded.codebook_path)
-    assert book.get("nobody_to_talk_to").name == "Nobody to talk to"
-    assert {c.code_id for c in coded.store.codings()} == {"working_alone",
-                                                          "nobody_to_talk_to", "upbeat"}
-    edit.apply_change(coded, edit.merge_codes(book, ["nobody_to_talk_to"], "working_alone"),
-                      "ann")
-    book = load_codebook(coded.codebook_path)
-    assert book.get("nobody_to_talk_to") is None
-    assert "offload" in book.get("working_alone").keywords  # the merged code's keywords
-    assert sorted(c.code_id for c in coded.store.codings()) == ["upbeat", "working_alone",
-                                                                "working_alone"]
-    assert total(coded) == before
-    assert coded.store.events(5)[1].action == "recode"
+    assert book.get("no_debrief") is None and "offload" in book.get("working_alone").keywords
+    [event] = coded.store.events(1)
+    assert event.detail["counts"] == {"no_debrief": 3, "upbeat": 1}
+    assert event.entity_id == "Merged no_debrief, upbeat into 'working_alone'"
 
 
-def test_a_refused_change_leaves_yaml_and_codings_untouched(coded):
-    text = coded.codebook_path.read_text()
+def test_delete_with_reassignment_moves_the_codings(coded):
+    assert applied(coded, edit.delete_code(coded.codebook(), "upbeat",
+                                           reassign_to="downbeat")) == 1
+    assert totals(coded) == {"working_alone": 2, "no_debrief": 3, "downbeat": 1}
+
+
+def test_deleting_a_used_code_is_refused_with_its_count(coded):
+    kept = snapshot(coded)
+    change = edit.delete_code(coded.codebook(), "no_debrief")  # no counts given: apply checks
+    with pytest.raises(edit.CodebookEditError,
+                       match=r"'No one to debrief with' \(no_debrief\): it still has 3 codings "
+                             r"\(1 accepted, 1 rejected, 1 suggested\).*reassign_to"):
+        edit.apply_change(coded, change, "ann")
+    assert snapshot(coded) == kept
+
+
+def test_a_code_dropped_by_hand_without_recoding_is_refused(coded):
+    kept = snapshot(coded)
+    change = edit.rename_code(coded.codebook(), "upbeat", new_id="positive")
+    change.recode = {}  # a caller forgot how codings follow
+    with pytest.raises(edit.CodebookEditError, match="still has 1 coding"):
+        edit.apply_change(coded, change, "ann")
+    assert snapshot(coded) == kept
+
+
+def test_an_invalid_codebook_is_refused_before_anything_changes(coded):
+    kept = snapshot(coded)
     bad = edit.rename_code(coded.codebook(), "upbeat", "Up")
     bad.codebook.get("downbeat").id = "upbeat"  # a duplicate id slips into the change
-    with pytest.raises(Exception, match="duplicate id"):
+    with pytest.raises(CodebookError, match="duplicate id 'upbeat'"):
         edit.apply_change(coded, bad, "ann")
-    assert coded.codebook_path.read_text() == text
-    assert {c.code_id for c in coded.store.codings()} == {"working_alone", "no_debrief",
-                                                          "upbeat"}
+    odd = edit.rename_code(coded.codebook(), "upbeat", new_id="positive")
+    odd.recode = {"upbeat": "nowhere"}
+    with pytest.raises(edit.CodebookEditError, match="'nowhere', which is not in the new"):
+        edit.apply_change(coded, odd, "ann")
+    assert snapshot(coded) == kept
+
+
+def test_a_failed_file_rename_rolls_the_recode_back(coded, monkeypatch):
+    kept = snapshot(coded)
+
+    def fail(*_args):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(edit.os, "replace", fail)
+    change = edit.merge_codes(coded.codebook(), ["no_debrief"], "working_alone")
+    with pytest.raises(edit.CodebookEditError, match="cannot save the codebook: Permission "
+                                                     "denied; nothing was changed"):
+        edit.apply_change(coded, change, "ann")
+    assert snapshot(coded) == kept
+    assert [p.name for p in coded.root.iterdir() if p.suffix == ".tmp"] == []
+
+
+def test_a_failed_commit_after_the_rename_puts_the_old_yaml_back(coded, monkeypatch):
+    kept = snapshot(coded)
+    real = coded.store.recode_codings
+
+    def commit_fails(mapping, actor, reason, before_commit=None):
+        def then_fail():
+            before_commit()
+            raise RuntimeError("disk I/O error")
+        return real(mapping, actor, reason, before_commit=then_fail)
+
+    monkeypatch.setattr(coded.store, "recode_codings", commit_fails)
+    change = edit.rename_code(coded.codebook(), "no_debrief", new_id="nobody")
+    with pytest.raises(RuntimeError, match="disk I/O"):
+        edit.apply_change(coded, change, "ann")
+    assert snapshot(coded) == kept
+    assert [p.name for p in coded.root.iterdir() if p.suffix == ".tmp"] == []
 
 
 def test_a_codebook_changed_elsewhere_is_not_overwritten(coded):
-    from qualkit.errors import ConflictError
-
     opened = coded.codebook()  # one tab opens the codebook
     edit.apply_change(coded, edit.recolour(opened, "upbeat", "#123456"), "ann", base=opened)
     stale = edit.recolour(opened, "downbeat", "#654321")  # the other tab, from its old copy
+    kept = snapshot(coded)
     with pytest.raises(ConflictError, match="changed by someone else"):
         edit.apply_change(coded, stale, "bob", base=opened)
+    assert snapshot(coded) == kept
     assert coded.codebook().get("upbeat").color == "#123456"
+
+
+def test_saving_keeps_the_file_permissions(coded):
+    os.chmod(coded.codebook_path, 0o644)
+    applied(coded, edit.recolour(coded.codebook(), "upbeat", "#123456"))
+    assert coded.codebook_path.stat().st_mode & 0o777 == 0o644
+
+
+# -- the store methods -----------------------------------------------------------------------
+def test_recode_codings_applies_pairs_together_and_counts(coded):
+    assert coded.store.recode_codings({"working_alone": "no_debrief",
+                                       "no_debrief": "working_alone", "upbeat": "upbeat"},
+                                      "ann", "swap") == 5
+    assert totals(coded) == {"working_alone": 3, "no_debrief": 2, "upbeat": 1}
+    assert coded.store.recode_codings({"absent": "upbeat"}, "ann", "nothing there") == 0
+    assert coded.store.events(1)[0].detail["counts"] == {"absent": 0}

@@ -83,8 +83,10 @@ def test_fast_path_topics_overlap_and_promotion(topic_project):
 
 
 @pytest.mark.slow
-def test_real_umap_hdbscan_recovers_planted_themes(topic_project):
-    project, truth = topic_project
+def test_real_umap_hdbscan_recovers_planted_themes(project):
+    docs, truth = corpus(per_theme=20)  # 360 passages, as many phrasings as a real study
+    for doc in docs:
+        project.store.add_document(doc, "tester")
     run = run_topics(project, TopicSettings(seed=0), actor="ann")
     labels = [p.topic for p in run.passages]
     assert len(run.topics) >= 3
