@@ -114,7 +114,8 @@ def import_(
     db: DbOpt = None,
     coder: CoderOpt = None,
 ) -> None:
-    """Import transcripts (.txt .md .docx .vtt .srt) or coded-segments tables (.csv .xlsx)."""
+    """Import transcripts (.txt .md .docx .vtt .srt), coded-segments tables (.csv .xlsx) or
+    REFI-QDA projects and codebooks (.qdpx .qdc)."""
     from .pipeline import import_paths
     from .project import default_actor
 
@@ -127,6 +128,8 @@ def import_(
         out.print(f"  {o.status:9} {o.name}{extra}{note}", highlight=False)
     out.print(f"{report.added} added, {report.unchanged} already in the project, "
               f"{len(report.errors)} failed")
+    for line in report.notes:
+        out.print(f"  note: {line}", highlight=False)
     for line in report.errors:
         err.print(f"[bold red]error:[/] {line}", highlight=False)
     if report.errors:
@@ -344,6 +347,41 @@ def export_table(
     rows = project_rows(proj.store, choices[include])
     write_coded_table(rows, output)
     out.print(f"Wrote {len(rows)} rows to {output}")
+
+
+@export_app.command("qdpx")
+@friendly
+def export_qdpx_cmd(
+    output: Annotated[Path, typer.Option("--output", "-o", help="FILE.qdpx")],
+    include: Annotated[str, typer.Option(
+        help="Which codings: accepted, or all (accepted and suggested).")] = "accepted",
+    project: ProjectOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Export the project as a REFI-QDA .qdpx (NVivo, ATLAS.ti, MAXQDA, QualCoder)."""
+    from .errors import QualkitError
+    from .exchange import export_qdpx
+
+    if include not in ("accepted", "all"):
+        raise QualkitError("--include must be accepted or all", field="--include")
+    proj = _open(project, db)
+    path = export_qdpx(proj, output, ("accepted",) if include == "accepted"
+                       else ("accepted", "suggested"))
+    out.print(f"Wrote {path}")
+
+
+@export_app.command("qdc")
+@friendly
+def export_qdc_cmd(
+    output: Annotated[Path, typer.Option("--output", "-o", help="FILE.qdc")],
+    project: ProjectOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Export the project's codebook as a REFI-QDA .qdc."""
+    from .exchange import export_qdc
+
+    proj = _open(project, db)
+    out.print(f"Wrote {export_qdc(proj.codebook(check_patterns=False), output)}")
 
 
 def app_script() -> Path:

@@ -22,6 +22,7 @@ Progress = Callable[[int, int, str], None]
 class ImportReport:
     outcomes: list[ImportOutcome] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def added(self) -> int:
@@ -45,6 +46,9 @@ def import_paths(project: Project, paths: Iterable[str | Path], actor: str,
         if progress:
             progress(i, len(files), path.name)
         try:
+            if path.suffix.lower() in (".qdpx", ".qdc"):
+                _import_refi(project, path, actor, report)
+                continue
             for doc in read_path(path):
                 report.outcomes.append(project.store.add_document(doc, actor))
         except QualkitError as exc:
@@ -55,6 +59,37 @@ def import_paths(project: Project, paths: Iterable[str | Path], actor: str,
 
 
 SUGGESTERS = ("rules", "semantic", "learned")
+
+
+def _import_refi(project: Project, path: Path, actor: str, report: ImportReport) -> None:
+    """A REFI-QDA project (.qdpx) or codebook (.qdc). Its codebook becomes the project's only
+    when the project has none yet, so an existing codebook is never replaced silently."""
+    import tempfile
+
+    from .codebook import save_codebook
+    from .exchange import read_qdc, read_qdpx
+
+    if path.suffix.lower() == ".qdc":
+        codebook, documents, memos = read_qdc(path), [], {}
+    else:
+        content = read_qdpx(path)
+        codebook, documents, memos = content.codebook, content.documents, content.memos
+        report.notes.extend(f"{path.name}: {w}" for w in content.warnings)
+    if codebook is not None:
+        if project.codebook_path.exists():
+            report.notes.append(f"{path.name}: the project already has a codebook; the "
+                                "archive's was not applied (use `qualkit code --codebook`)")
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                saved = save_codebook(codebook, Path(tmp) / "codebook.yaml")
+                project.set_codebook(saved, actor)
+            report.notes.append(f"{path.name}: codebook {codebook.name!r} set for the project")
+    for doc in documents:
+        outcome = project.store.add_document(doc, actor)
+        report.outcomes.append(outcome)
+        if outcome.status == "added":
+            for coder, text in memos.get(doc.transcript.name, {}).items():
+                project.store.set_transcript_memo(doc.transcript.name, coder, text)
 
 
 @dataclass

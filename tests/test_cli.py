@@ -124,3 +124,24 @@ def test_real_process_help_is_fast_and_errors_have_no_traceback(tmp_path: Path):
     heavy = {"torch", "spacy", "sqlalchemy", "bertopic", "sentence_transformers", "streamlit"}
     imported = {line.split("|")[-1].strip().split(".")[0] for line in r.stderr.splitlines()}
     assert not heavy & imported
+
+
+def test_refi_qda_export_and_import_through_the_cli(folder: Path):
+    proj = str(folder / "proj")
+    invoke("init", proj, "--codebook", str(folder / "cb.yaml"))
+    invoke("import", str(folder / "in"), "-p", proj)
+    invoke("code", "-p", proj, "--suggesters", "rules")
+    r = invoke("export", "qdpx", "-o", str(folder / "p.qdpx"), "-p", proj, "--include", "all")
+    assert r.exit_code == 0 and (folder / "p.qdpx").stat().st_size > 0, r.output
+    r = invoke("export", "qdc", "-o", str(folder / "cb.qdc"), "-p", proj)
+    assert r.exit_code == 0, r.output
+    other = str(folder / "other")
+    invoke("init", other)
+    r = invoke("import", str(folder / "p.qdpx"), "-p", other)
+    assert r.exit_code == 0, r.output
+    assert "1 added" in r.output and "codebook 'Small test codebook' set" in r.output
+    r = invoke("status", "-p", other)
+    assert "Codings: 0 suggested, 3 accepted" in r.output  # exported suggestions, imported as codings
+    (folder / "bad.qdpx").write_bytes(b"not a zip")
+    r = invoke("import", str(folder / "bad.qdpx"), "-p", other)
+    assert r.exit_code == 1 and "bad.qdpx" in r.output

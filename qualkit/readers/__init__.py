@@ -34,6 +34,9 @@ READERS: dict[str, Reader] = {
 }
 
 
+IMPORTABLE = set(READERS) | {".qdpx", ".qdc"}  # REFI-QDA goes through pipeline.import_paths
+
+
 def supported_extensions() -> list[str]:
     return sorted(READERS)
 
@@ -57,7 +60,7 @@ def find_transcripts(paths: list[str | Path]) -> list[Path]:
         p = Path(item)
         if p.is_dir():
             out.extend(sorted(f for f in p.rglob("*") if f.is_file()
-                              and f.suffix.lower() in READERS
+                              and f.suffix.lower() in IMPORTABLE
                               and not any(part.startswith(".") for part in f.relative_to(p).parts)))
         else:
             out.append(p)

@@ -1,0 +1,315 @@
+"""Writing REFI-QDA: a codebook as a .qdc document, a project as a .qdpx archive.
+
+GUIDs are uuid5s of stable content (code id, transcript name, coder name, coding span + code +
+coder), so exporting the same project twice gives the same GUIDs, and a project imported from a
+qualkit export exports again identically.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import re
+import xml.etree.ElementTree as ET
+import zipfile
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable
+
+from ..fileio import atomic_write_bytes
+from ..model import STATUSES, Code, Codebook, Coding, Transcript
+from .common import CODEBOOK_NS, ORIGIN, PROJECT_NS, ExchangeError, clean, format_time, make_guid
+from .describe import pack_code, pack_extra
+
+if TYPE_CHECKING:
+    from ..project import Project
+    from ..store import TranscriptInfo
+
+QDE_NAME = "project.qde"
+EXCERPT_CHARS = 60
+JSON_VALUES = "qualkit values: json"
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def code_guid(code_id: str) -> str:
+    return make_guid("code", code_id)
+
+
+def user_guid(name: str) -> str:
+    return make_guid("user", name)
+
+
+def source_guid(transcript: str) -> str:
+    return make_guid("source", transcript)
+
+
+def _sub(parent: ET.Element, tag: str, /, **attrs: Any) -> ET.Element:
+    return ET.SubElement(parent, tag,
+                         {k: clean(str(v)) for k, v in attrs.items() if v is not None})
+
+
+def _text(parent: ET.Element, tag: str, text: str) -> ET.Element:
+    el = _sub(parent, tag)
+    el.text = clean(text)
+    return el
+
+
+def _hex6(color: str | None) -> str | None:
+    """'#1f77b4' or '#abc' as '#1F77B4' / '#AABBCC'."""
+    if not color:
+        return None
+    digits = color.lstrip("#")
+    if len(digits) == 3:
+        digits = "".join(d * 2 for d in digits)
+    return "#" + digits.upper() if re.fullmatch(r"[0-9a-fA-F]{6}", digits) else None
+
+
+def _serialise(root: ET.Element, ns: str) -> bytes:
+    # Elements are built without a namespace and the root declares the default one: ElementTree
+    # cannot combine its default_namespace option with unqualified attributes.
+    root.set("xmlns", ns)
+    ET.indent(root, space="  ")
+    body = ET.tostring(root, encoding="unicode")
+    return ('<?xml version="1.0" encoding="utf-8"?>\n' + body + "\n").encode("utf-8")
+
+
+def _code_elements(parent: ET.Element, codes: Iterable[Code], used: set[str]) -> None:
+    for code in codes:
+        # Themes (codes with children) are groups in qualkit: codable only if someone coded with
+        # one anyway, so no other program refuses those codings.
+        codable = not code.is_theme or code.id in used
+        el = _sub(parent, "Code", guid=code_guid(code.id), name=code.name,
+                  isCodable="true" if codable else "false", color=_hex6(code.color))
+        _text(el, "Description", pack_code(code))
+        _code_elements(el, code.children, used)
+
+
+def _codes_with_orphans(book: Codebook | None, used: set[str]) -> list[Code]:
+    """The codebook's codes, plus a top-level code for every coded id it no longer has."""
+    codes = list(book.codes) if book else []
+    known = set(book.ids()) if book else set()
+    for code_id in sorted(used - known):
+        codes.append(Code(id=code_id, name=code_id,
+                          definition="Not in the qualkit codebook; kept for its codings."))
+    return codes
+
+
+def qdc_bytes(book: Codebook) -> bytes:
+    root = ET.Element("CodeBook", {"origin": ORIGIN})
+    # Codebook.xsd has no place for the codebook's own name, version, description or speakers;
+    # a comment keeps them for qualkit without bothering other programs ('-' escaped: XML
+    # comments cannot contain '--').
+    meta = json.dumps({"name": book.name, "version": book.version,
+                       "description": book.description, "speakers": book.speakers})
+    root.append(ET.Comment(" qualkit codebook " + meta.replace("-", "\\u002d") + " "))
+    codes = _sub(root, "Codes")
+    _code_elements(codes, book.codes, set())
+    return _serialise(root, CODEBOOK_NS)
+
+
+def export_qdc(codebook: Codebook, path: str | Path) -> Path:
+    """Write ``codebook`` as a REFI-QDA codebook (.qdc, Codebook.xsd), atomically."""
+    if not codebook.codes:
+        raise ExchangeError("the codebook has no codes to export", path=str(path),
+                            hint="add codes to the codebook first")
+    return atomic_write_bytes(path, qdc_bytes(codebook))
+
+
+# -- attributes as typed variables ------------------------------------------------------------
+
+def _variable_type(values: list[Any]) -> str:
+    """The REFI-QDA type for one attribute's values across transcripts ('json' if mixed)."""
+    if all(isinstance(v, bool) for v in values):
+        return "Boolean"
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return "Integer"
+    if all(isinstance(v, float) and math.isfinite(v) for v in values):
+        return "Float"
+    if all(isinstance(v, str) for v in values):
+        if all(_DATE_RE.match(v) and _is_date(v) for v in values):
+            return "Date"
+        return "Text"
+    return "json"
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _value_text(kind: str, value: Any) -> str:
+    if kind == "Boolean":
+        return "true" if value else "false"
+    if kind == "Float":  # xsd:decimal: no exponent, and exactly the float's shortest digits
+        return format(Decimal(repr(value)), "f")
+    if kind == "json":
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+VALUE_ELEMENT = {"Boolean": "BooleanValue", "Integer": "IntegerValue", "Float": "FloatValue",
+                 "Date": "DateValue", "Text": "TextValue", "json": "TextValue"}
+
+
+# -- the project ---------------------------------------------------------------------------
+
+def _excerpt(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= EXCERPT_CHARS else flat[:EXCERPT_CHARS - 1].rstrip() + "…"
+
+
+def _selection_keys(codings: list[Coding]) -> list[tuple[Coding, tuple[Any, ...]]]:
+    """Each coding with the content that names it; repeats of one key get a counter."""
+    seen: dict[tuple[Any, ...], int] = {}
+    out = []
+    for c in codings:
+        key: tuple[Any, ...] = (c.transcript, c.start, c.end, c.code_id, c.coder)
+        n = seen.get(key, 0)
+        seen[key] = n + 1
+        out.append((c, key + ((n,) if n else ())))
+    return out
+
+
+def _member(name: str, stamp: tuple[int, ...]) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, stamp)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16  # a readable file once unzipped (the default is 000)
+    return info
+
+
+class _ProjectWriter:
+    def __init__(self, project: "Project", statuses: tuple[str, ...]) -> None:
+        self.project = project
+        self.store = project.store
+        self.statuses = statuses
+        self.book = project.codebook(check_patterns=False) if project.codebook_path.exists() \
+            else None
+        self.notes: list[ET.Element] = []
+
+    def build(self, archive: zipfile.ZipFile, stamp: tuple[int, ...]) -> bytes:
+        """The project.qde; each source's text goes into ``archive`` as it is reached, so only
+        one transcript's text is in memory at a time."""
+        transcripts = self.store.transcripts()  # names and attributes, without the texts
+        every = self.store.codings()
+        by_transcript: dict[str, list[Coding]] = {}
+        for c in every:
+            if c.status in self.statuses:
+                by_transcript.setdefault(c.transcript, []).append(c)
+        exported = [c for group in by_transcript.values() for c in group]
+        memos = {t.name: self.store.transcript_memos(t.name) for t in transcripts}
+        people = {c.coder for c in exported} | {c.coder for c in every if c.status != "suggested"}
+        for by_coder in memos.values():
+            people |= set(by_coder)
+        used = {c.code_id for c in exported}
+
+        root = ET.Element("Project", {
+            "name": clean(self.book.name if self.book else self.project.root.resolve().name),
+            "origin": ORIGIN, "creationDateTime": format_time(datetime.now().astimezone())})
+        if people:
+            users = _sub(root, "Users")
+            for name in sorted(people):
+                _sub(users, "User", guid=user_guid(name), name=name)
+        codes = _codes_with_orphans(self.book, used)
+        if codes:
+            _code_elements(_sub(_sub(root, "CodeBook"), "Codes"), codes, used)
+        self._cases(root, transcripts)
+        if transcripts:
+            sources = _sub(root, "Sources")
+            for info in transcripts:
+                tr = self.store.load_transcript(info.name)
+                mine = sorted(by_transcript.get(tr.name, []), key=lambda c: (
+                    c.start, c.end, c.code_id, c.coder, format_time(c.time)))
+                self._source(sources, tr, mine, memos[tr.name])
+                archive.writestr(_member(f"sources/{source_guid(tr.name)}.txt", stamp),
+                                 tr.text.encode("utf-8"))
+        if self.notes:
+            _sub(root, "Notes").extend(self.notes)
+        if self.book is not None:
+            _text(root, "Description", pack_extra(self.book.description, {
+                "version": self.book.version, "speakers": self.book.speakers}))
+        return _serialise(root, PROJECT_NS)
+
+    def _cases(self, root: ET.Element, transcripts: list[TranscriptInfo]) -> None:
+        names = sorted({k for tr in transcripts for k, v in tr.attributes.items()
+                        if v is not None})
+        kinds = {name: _variable_type([tr.attributes[name] for tr in transcripts
+                                       if tr.attributes.get(name) is not None])
+                 for name in names}
+        if names:
+            variables = _sub(root, "Variables")
+            for name in names:
+                kind = kinds[name]
+                var = _sub(variables, "Variable", guid=make_guid("variable", name), name=name,
+                           typeOfVariable="Text" if kind == "json" else kind)
+                if kind == "json":
+                    _text(var, "Description", JSON_VALUES)
+        if not transcripts:
+            return
+        cases = _sub(root, "Cases")
+        for tr in transcripts:
+            case = _sub(cases, "Case", guid=make_guid("case", tr.name), name=tr.name)
+            for name in names:
+                value = tr.attributes.get(name)
+                if value is None:
+                    continue
+                vv = _sub(case, "VariableValue")
+                _sub(vv, "VariableRef", targetGUID=make_guid("variable", name))
+                _text(vv, VALUE_ELEMENT[kinds[name]], _value_text(kinds[name], value))
+            _sub(case, "SourceRef", targetGUID=source_guid(tr.name))
+
+    def _note(self, guid: str, name: str, text: str, coder: str, when: datetime | None) -> None:
+        note = ET.Element("Note", {k: clean(v) for k, v in {
+            "guid": guid, "name": name, "creatingUser": user_guid(coder),
+            **({"creationDateTime": format_time(when)} if when else {})}.items()})
+        _text(note, "PlainTextContent", text)
+        self.notes.append(note)
+
+    def _source(self, parent: ET.Element, tr: Transcript, codings: list[Coding],
+                memos: dict[str, str]) -> None:
+        guid = source_guid(tr.name)
+        src = _sub(parent, "TextSource", guid=guid, name=tr.name,
+                   plainTextPath=f"internal://{guid}.txt")
+        for c, key in _selection_keys(codings):
+            when = format_time(c.time)
+            sel = _sub(src, "PlainTextSelection", guid=make_guid("selection", *key),
+                       name=_excerpt(tr.text[c.start:c.end]), startPosition=c.start,
+                       endPosition=c.end, creatingUser=user_guid(c.coder), creationDateTime=when)
+            coding = _sub(sel, "Coding", guid=make_guid("coding", *key),
+                          creatingUser=user_guid(c.coder), creationDateTime=when)
+            _sub(coding, "CodeRef", targetGUID=code_guid(c.code_id))
+            if c.memo:
+                note = make_guid("note", *key)
+                _sub(coding, "NoteRef", targetGUID=note)
+                code = self.book.get(c.code_id) if self.book else None
+                self._note(note, f"Memo: {code.name if code else c.code_id} in {tr.name}",
+                           c.memo, c.coder, c.time)
+        for coder in sorted(memos):
+            note = make_guid("transcript-memo", tr.name, coder)
+            _sub(src, "NoteRef", targetGUID=note)
+            self._note(note, f"Memo by {coder} on {tr.name}", memos[coder], coder, None)
+
+
+def export_qdpx(project: "Project", path: str | Path,
+                statuses: tuple[str, ...] | list[str] = ("accepted",)) -> Path:
+    """Write ``project`` as a REFI-QDA project (.qdpx: project.qde + sources/<guid>.txt).
+
+    Only codings whose status is in ``statuses`` are exported (by default the accepted ones).
+    The file is written atomically.
+    """
+    statuses = tuple(statuses)
+    wrong = [s for s in statuses if s not in STATUSES]
+    if wrong or not statuses:
+        raise ExchangeError(f"unknown coding status(es) {wrong or '(none)'}", field="statuses",
+                            hint=f"choose from {', '.join(STATUSES)}")
+    writer = _ProjectWriter(project, statuses)
+    stamp = datetime.now().timetuple()[:6]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        qde = writer.build(archive, stamp)
+        archive.writestr(_member(QDE_NAME, stamp), qde)
+    return atomic_write_bytes(path, buffer.getvalue())
