@@ -272,6 +272,42 @@ def topics_promote(
               "for review. Edit its definition before coding with it.")
 
 
+@app.command()
+@friendly
+def agreement(
+    table: Annotated[Optional[Path], typer.Argument(
+        help="Coded-segments table with a coder column (default: the project's codings).")
+    ] = None,
+    codebook: Annotated[Optional[Path], typer.Option(help="Codebook YAML.")] = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the figures as JSON.")
+                        ] = None,
+    project: ProjectOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Agreement between coders: Cohen's kappa, Fleiss' kappa, Krippendorff's alpha per code."""
+    import json
+
+    from .agreement import agreement_report, format_report, report_to_dict
+    from .codebook import load_codebook
+    from .codedtable import read_table_rows
+    from .fileio import atomic_write_text
+    from .tables import project_rows
+
+    if table is not None:
+        rows = read_table_rows(table)
+        book = load_codebook(codebook) if codebook else None
+    else:
+        proj = _open(project, db)
+        rows = project_rows(proj.store, ("accepted",))
+        book = load_codebook(codebook) if codebook else (
+            proj.codebook(check_patterns=False) if proj.codebook_path.exists() else None)
+    report = agreement_report(rows, book)
+    out.print(format_report(report), highlight=False)
+    if json_out:
+        atomic_write_text(json_out, json.dumps(report_to_dict(report), indent=2) + "\n")
+        out.print(f"Wrote {json_out}")
+
+
 @codebook_app.command("check")
 @friendly
 def codebook_check(file: Annotated[Path, typer.Argument(help="Codebook YAML file.")]) -> None:

@@ -145,3 +145,25 @@ def test_refi_qda_export_and_import_through_the_cli(folder: Path):
     (folder / "bad.qdpx").write_bytes(b"not a zip")
     r = invoke("import", str(folder / "bad.qdpx"), "-p", other)
     assert r.exit_code == 1 and "bad.qdpx" in r.output
+
+
+def test_agreement_command_on_a_two_coder_table(folder: Path):
+    table = folder / "two.csv"
+    table.write_text("document,segment,speaker,text,codes,coder\n"
+                     "d,0,Dana,I work alone.,working_alone,ann\n"
+                     "d,0,Dana,I work alone.,working_alone,bob\n"
+                     "d,1,Dana,I love it.,upbeat,ann\n"
+                     "d,1,Dana,I love it.,downbeat,bob\n"
+                     "d,2,Dana,Nobody to debrief with.,no_debrief,ann\n"
+                     "d,2,Dana,Nobody to debrief with.,,bob\n")
+    out = folder / "agree.json"
+    r = invoke("agreement", str(table), "--codebook", str(folder / "cb.yaml"), "--json",
+               str(out))
+    assert r.exit_code == 0, r.output
+    assert "working_alone" in r.output and "talk_type" in r.output
+    import json
+
+    data = json.loads(out.read_text())
+    assert data["coders"] == ["ann", "bob"]
+    r = invoke("agreement", str(folder / "missing.csv"))
+    assert r.exit_code == 1 and "missing.csv: file not found" in r.output
