@@ -9,7 +9,6 @@ nearest prototype the rationale. With enough decisions for a code, that mapping 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -18,8 +17,8 @@ import numpy as np
 from ..embed import Embedder
 from ..model import Codebook
 from .base import Example, Scope, Scores, SegmentView, check_fitted
+from .rules import sentence_bounds
 
-SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+")
 MIN_CHUNK_WORDS = 5
 MAX_EXTRACTS = 200
 CENTER, SLOPE = 0.45, 12.0  # default similarity -> score curve (sim 0.45 -> 0.5)
@@ -28,7 +27,7 @@ MIN_CALIBRATION = 3  # positives and negatives a code needs before its curve is 
 
 def chunks(text: str) -> list[tuple[int, int]]:
     """Sentence spans of ``text`` (trimmed), short sentences merged into their neighbour."""
-    bounds = [0] + [m.end() for m in SENTENCE_END.finditer(text)] + [len(text)]
+    bounds = sentence_bounds(text)
     spans = [(a, b) for a, b in zip(bounds, bounds[1:]) if text[a:b].strip()]
     merged: list[tuple[int, int]] = []
     for a, b in spans:
