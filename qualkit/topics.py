@@ -208,7 +208,7 @@ def fit_topics(passages: list[Passage], embeddings: np.ndarray, settings: TopicS
 
         k = min(settings.neighbours, max(2, n - 1))
         reducer = UMAP(n_neighbors=k, n_components=5, min_dist=0.0, metric="cosine",
-                       random_state=settings.seed, low_memory=True,
+                       random_state=settings.seed, n_jobs=1, low_memory=True,
                        precomputed_knn=neighbour_graph(embeddings, k),
                        # UMAP's own choice past 10,000 points; 500 below it doubles the
                        # single-threaded layout time (seeded UMAP runs on one core) and
@@ -233,10 +233,8 @@ def fit_topics(passages: list[Passage], embeddings: np.ndarray, settings: TopicS
                      min_topic_size=size, top_n_words=10, verbose=False)
     docs = [p.text for p in passages]
     with warnings.catch_warnings():
-        # UMAP notes that a seed means one thread and that precomputed neighbours cannot
-        # place new documents later: both are chosen here, neither is news to a researcher.
-        warnings.filterwarnings("ignore", message=r"n_jobs value .* overridden",
-                                category=UserWarning)
+        # Precomputed neighbours cannot place new documents later: chosen here, and no news
+        # to a researcher. (A seeded UMAP runs on one thread whatever n_jobs says.)
         warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]", category=UserWarning)
         topics, _ = model.fit_transform(docs, embeddings=embeddings)
     if not settings.fast and settings.nr_topics is not None and (
@@ -294,7 +292,9 @@ def figures(model: Any, n_topics: int) -> dict[str, str]:
         pass
     if n_topics >= 3:
         try:
-            out["map"] = model.visualize_topics().to_json()
+            with warnings.catch_warnings():  # its own seeded 2-D UMAP notes it uses one thread
+                warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)
+                out["map"] = model.visualize_topics().to_json()
         except Exception:  # noqa: BLE001 - e.g. too few topics for its 2-D layout
             pass
     return out
