@@ -16,6 +16,7 @@ pages = [
     st.Page("ui/pages/queue.py", title="Review queue", icon=":material/checklist:"),
     st.Page("ui/pages/codebook.py", title="Codebook", icon=":material/account_tree:"),
     st.Page("ui/pages/themes.py", title="Themes", icon=":material/insights:"),
+    st.Page("ui/pages/agreement.py", title="Agreement", icon=":material/group:"),
     st.Page("ui/pages/topics.py", title="Topics", icon=":material/bubble_chart:"),
     st.Page("ui/pages/project.py", title="Project", icon=":material/folder:"),
 ]

@@ -40,8 +40,7 @@ class AnalysisData:
     def from_store(cls, store: Any, codebook: Codebook | None,
                    statuses: Sequence[str] = ("accepted",),
                    coders: Sequence[str] | None = None) -> "AnalysisData":
-        codings = [c for c in store.codings() if c.status in statuses
-                   and (coders is None or c.coder in coders)]
+        codings = counted(store.codings(), statuses, coders)
         attributes = {t.name: dict(t.attributes) for t in store.transcripts()}
         cache: dict[str, str] = {}
 
@@ -72,6 +71,16 @@ class AnalysisData:
         ids = self.members(code_id)
         return {(c.transcript, c.segment_index, -1 if c.segment_index is not None else c.start)
                 for c in self.codings if c.code_id in ids}
+
+
+def counted(codings: Sequence[Coding], statuses: Sequence[str] = ("accepted",),
+            coders: Sequence[str] | None = None) -> list[Coding]:
+    """The codings with these statuses. A suggestion counts only while nobody has decided on
+    it: once accepted it counts as the person's coding, once rejected not at all."""
+    decided = {c.suggestion_id for c in codings if c.suggestion_id is not None}
+    return [c for c in codings if c.status in statuses
+            and not (c.status == "suggested" and c.id in decided)
+            and (coders is None or c.coder in coders)]
 
 
 def frequencies(data: AnalysisData) -> pd.DataFrame:

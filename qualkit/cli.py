@@ -291,21 +291,51 @@ def agreement(
     from .codebook import load_codebook
     from .codedtable import read_table_rows
     from .fileio import atomic_write_text
-    from .tables import project_rows
+    from .tables import project_agreement, speaker_scope
 
     if table is not None:
-        rows = read_table_rows(table)
         book = load_codebook(codebook) if codebook else None
+        report = agreement_report(read_table_rows(table), book,
+                                  speaker_scope(book) if book else None)
     else:
         proj = _open(project, db)
-        rows = project_rows(proj.store, ("accepted",))
         book = load_codebook(codebook) if codebook else (
             proj.codebook(check_patterns=False) if proj.codebook_path.exists() else None)
-    report = agreement_report(rows, book)
+        report = project_agreement(proj.store, book)
     out.print(format_report(report), highlight=False)
     if json_out:
         atomic_write_text(json_out, json.dumps(report_to_dict(report), indent=2) + "\n")
         out.print(f"Wrote {json_out}")
+
+
+@app.command()
+@friendly
+def report(
+    output: Annotated[Path, typer.Option("--output", "-o",
+                                         help="FILE.md, FILE.html or FILE.docx")],
+    format_: Annotated[Optional[str], typer.Option(
+        "--format", help="md, html or docx (default: from the file name).")] = None,
+    by: Annotated[str, typer.Option(
+        help="Participant attribute to split coverage by (default: works_alone if present; "
+             "'none' for no split).")] = "auto",
+    include: Annotated[str, typer.Option(
+        help="Which codings count: accepted, or all (with undecided suggestions).")
+    ] = "accepted",
+    extracts: Annotated[int, typer.Option(help="Representative extracts per code.")] = 3,
+    project: ProjectOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Write a theme summary report: themes, counts, extracts, charts and a methods appendix."""
+    from .report import build_report, check_output, write_report
+
+    kind = check_output(output, format_)  # fail on a bad name before any work
+    proj = _open(project, db)
+    summary = build_report(proj, include=include, by=by, extracts=extracts)
+    written = write_report(summary, output, kind)
+    for note in summary.notes:
+        err.print(f"note: {note}", highlight=False)
+    out.print(f"Wrote {written[0]}" + (f" (charts in {written[1].parent})"
+                                       if len(written) > 1 else ""), highlight=False)
 
 
 @codebook_app.command("check")
@@ -383,6 +413,59 @@ def export_table(
     rows = project_rows(proj.store, choices[include])
     write_coded_table(rows, output)
     out.print(f"Wrote {len(rows)} rows to {output}")
+
+
+@export_app.command("extracts")
+@friendly
+def export_extracts(
+    output: Annotated[Path, typer.Option("--output", "-o", help="FILE.csv or FILE.xlsx")],
+    include: Annotated[str, typer.Option(
+        help="Which codings: accepted, suggested or all (accepted and suggested).")
+    ] = "accepted",
+    code: Annotated[Optional[str], typer.Option(
+        help="Only this code (for a theme: it and the codes under it).")] = None,
+    project: ProjectOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Write the coded extracts: one row per coding, with code, theme, participant, text."""
+    from .sheets import extracts_table, sheet_path, statuses_for, write_sheet
+
+    statuses = statuses_for(include)
+    sheet_path(output)
+    proj = _open(project, db)
+    book = proj.codebook(check_patterns=False) if proj.codebook_path.exists() else None
+    table = extracts_table(proj.store, book, statuses, code)
+    write_sheet(table, output, "coded extracts", wrap=("text", "memo"))
+    out.print(f"Wrote {len(table)} extracts to {output}")
+
+
+@export_app.command("framework")
+@friendly
+def export_framework(
+    output: Annotated[Path, typer.Option("--output", "-o", help="FILE.csv or FILE.xlsx")],
+    by: Annotated[Optional[str], typer.Option(
+        help="Rows are the values of this participant attribute (default: one per "
+             "transcript).")] = None,
+    cells: Annotated[str, typer.Option(
+        help="count (coded segments) or extracts (their text).")] = "count",
+    include: Annotated[str, typer.Option(
+        help="Which codings: accepted, suggested or all (accepted and suggested).")
+    ] = "accepted",
+    project: ProjectOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Write the framework matrix: participants (or attribute values) x codes."""
+    from .analysis import AnalysisData
+    from .sheets import framework_table, sheet_path, statuses_for, write_sheet
+
+    statuses = statuses_for(include)
+    sheet_path(output)
+    proj = _open(project, db)
+    book = proj.codebook(check_patterns=False) if proj.codebook_path.exists() else None
+    table = framework_table(AnalysisData.from_store(proj.store, book, statuses), by, cells)
+    wrap = list(table.columns[2:]) if cells == "extracts" else []
+    write_sheet(table, output, "framework matrix", wrap=wrap, key_columns=2)
+    out.print(f"Wrote a {len(table)} x {len(table.columns) - 2} framework matrix to {output}")
 
 
 @export_app.command("qdpx")

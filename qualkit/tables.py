@@ -3,27 +3,30 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 from .codedtable import TableRow
-from .model import Coding, Transcript, segment_of
+from .model import Codebook, Coding, Segment, Transcript, segment_of, speaker_matches
+from .segment import default_role
 from .store import Store
 
 
-def transcript_rows(transcript: Transcript, codings: Iterable[Coding]) -> list[TableRow]:
-    """One row per segment and coder. Every coder who coded the transcript gets a row for every
-    segment (empty codes mean 'none'), so coders can be compared segment by segment."""
+def transcript_rows(transcript: Transcript, codings: Iterable[Coding],
+                    coders: Iterable[str] = ()) -> list[TableRow]:
+    """One row per segment and coder. Every coder who coded the transcript (and everyone in
+    ``coders``) gets a row for every segment (empty codes mean 'none'), so coders can be
+    compared segment by segment."""
     by_key: dict[tuple[int, str], list[Coding]] = defaultdict(list)
-    coders: dict[str, None] = {}
+    who: dict[str, None] = dict.fromkeys(coders)
     for c in codings:
         seg = segment_of(transcript, c)
         if seg is None:
             continue
         by_key[(seg, c.coder)].append(c)
-        coders.setdefault(c.coder, None)
+        who.setdefault(c.coder, None)
     rows = []
     for seg in transcript.segments:
-        for coder in (list(coders) or [""]):
+        for coder in (list(who) or [""]):
             found = by_key.get((seg.index, coder), [])
             codes = list(dict.fromkeys(c.code_id for c in found))
             memo = " | ".join(c.memo for c in found if c.memo)
@@ -35,8 +38,76 @@ def transcript_rows(transcript: Transcript, codings: Iterable[Coding]) -> list[T
 
 def project_rows(store: Store, statuses: tuple[str, ...] = ("accepted",)) -> list[TableRow]:
     """Rows for every transcript, counting codings with the given statuses."""
+    from .analysis import counted
+
     rows: list[TableRow] = []
     for transcript in store.iter_transcripts():
-        codings = [c for c in store.codings(transcript=transcript.name) if c.status in statuses]
+        codings = counted(store.codings(transcript=transcript.name), statuses)
         rows.extend(transcript_rows(transcript, codings))
     return rows
+
+
+DECISIONS = ("accepted", "rejected")  # what people (and imported tables) leave; not suggestions
+
+
+def decision_coders(store: Store) -> list[str]:
+    """Everyone with a decision in the project: an accepted or rejected suggestion, a passage
+    coded by hand, or an imported coding."""
+    return sorted({c.coder for c in store.codings() if c.status in DECISIONS})
+
+
+def decision_rows(store: Store, coders: Sequence[str] | None = None,
+                  common_only: bool = False) -> list[TableRow]:
+    """Rows for comparing coders on the project's own codings.
+
+    A coder with any decision in a transcript coded all of it: their accepted codes per segment,
+    none where they applied nothing. Rejections count as decisions, so a coder who rejected
+    every suggestion in a transcript still takes part, with "none of the codes" there.
+    ``coders`` limits who is compared (default: everyone with decisions); ``common_only``
+    keeps only the transcripts every one of them made decisions in."""
+    wanted = set(coders) if coders is not None else set(decision_coders(store))
+    by_transcript: dict[str, list[Coding]] = defaultdict(list)
+    for c in store.codings():
+        if c.status in DECISIONS and c.coder in wanted:
+            by_transcript[c.transcript].append(c)
+    rows: list[TableRow] = []
+    for transcript in store.iter_transcripts(sorted(by_transcript)):
+        codings = by_transcript[transcript.name]
+        present = sorted({c.coder for c in codings})
+        if common_only and set(present) != wanted:
+            continue
+        rows.extend(transcript_rows(transcript, [c for c in codings if c.status == "accepted"],
+                                    present))
+    return rows
+
+
+def speaker_scope(codebook: Codebook, roles: dict[str, str] | None = None
+                  ) -> Callable[[str, str], bool]:
+    """``in_scope(code_id, speaker)`` for agreement: a code counts only in the turns of the
+    speakers it applies to, so the interviewer's turns do not inflate agreement as absences both
+    coders "agreed" on. ``roles`` maps speaker names to roles (from the project's transcripts);
+    other names get the usual role from their label."""
+    roles = roles or {}
+
+    def in_scope(code_id: str, speaker: str) -> bool:
+        role = roles.get(speaker) or default_role(speaker)
+        return speaker_matches(codebook.speakers_for(code_id),
+                               Segment(0, 0, 0, speaker, "", role=role))
+
+    return in_scope
+
+
+def speaker_roles(store: Store) -> dict[str, str]:
+    """Each speaker name's role in the project's transcripts."""
+    return {seg.speaker: seg.role for t in store.iter_transcripts() for seg in t.segments}
+
+
+def project_agreement(store: Store, codebook: Codebook | None,
+                      coders: Sequence[str] | None = None, common_only: bool = False) -> Any:
+    """Agreement between the project's coders (``agreement.AgreementReport``): rows from
+    ``decision_rows``, each code counted only in the turns of the speakers it applies to."""
+    from .agreement import agreement_report
+
+    rows = decision_rows(store, coders, common_only)
+    scope = speaker_scope(codebook, speaker_roles(store)) if codebook else None
+    return agreement_report(rows, codebook, scope)

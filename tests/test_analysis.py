@@ -69,3 +69,17 @@ def test_cooccurrence_and_extracts(data):
         ("Dana", "Nobody to debrief with, alone again.")]
     assert [e.text for e in extracts(data, "isolation")][:2] == [
         "I work alone.", "Nobody to debrief with, alone again."]
+
+
+def test_a_suggestion_counts_only_while_nobody_has_decided_on_it():
+    from qualkit.analysis import counted
+
+    open_ = Coding("upbeat", "d", 0, 5, "rules", "suggested", 0, id=1)
+    taken = Coding("downbeat", "d", 0, 5, "rules", "suggested", 0, id=2)
+    refused = Coding("isolation", "d", 0, 5, "rules", "suggested", 0, id=3)
+    accept = Coding("downbeat", "d", 0, 5, "ann", "accepted", 0, id=4, suggestion_id=2)
+    reject = Coding("isolation", "d", 0, 5, "ann", "rejected", 0, id=5, suggestion_id=3)
+    every = [open_, taken, refused, accept, reject]
+    assert counted(every) == [accept]
+    assert counted(every, ("accepted", "suggested")) == [open_, accept]
+    assert counted(every, ("accepted", "suggested"), coders=["rules"]) == [open_]

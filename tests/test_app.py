@@ -122,3 +122,143 @@ def test_codebook_page_shows_the_tree_and_merges_codes(coded_project):
     assert not at.exception
     assert "Merged no_debrief into 'working_alone'" in at.success[0].value
     assert coded_project.codebook().get("no_debrief") is None
+
+
+@pytest.fixture
+def two_coders(coded_project):
+    """ann accepts both suggestions; bob accepts one, rejects the other and codes a passage by
+    hand: they agree on working_alone and differ on upbeat and downbeat."""
+    from qualkit import review
+
+    store = coded_project.store
+    for sug in store.codings(status="suggested"):
+        review.accept(store, sug.id, "ann")
+        if sug.code_id == "working_alone":
+            review.accept(store, sug.id, "bob")
+        else:
+            review.reject(store, sug.id, "bob")
+    text = store.load_transcript("p01_dana").text
+    start = text.index("I love it")
+    review.code_passage(store, "p01_dana", start, start + 9, "downbeat", "bob")
+    return coded_project
+
+
+def _same(shown, computed) -> bool:
+    import math
+
+    if computed is None or math.isnan(computed):
+        return shown is None or math.isnan(shown)
+    return shown == pytest.approx(computed, abs=5e-4)
+
+
+def frame(at: AppTest, column: str):
+    """The table shown with this column."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def _expected(project):
+    from qualkit.tables import project_agreement
+
+    return project_agreement(project.store, project.codebook(check_patterns=False))
+
+
+def test_agreement_page_shows_what_qualkit_agreement_computes(two_coders):
+    report = _expected(two_coders)
+    assert report.coders == ["ann", "bob"] and report.units == 2
+    at = app("ui/pages/agreement.py")
+    assert at.multiselect(key="agr_coders").value == ["ann", "bob"]
+    table = at.dataframe(key="agr_table").value.set_index("code")
+    assert list(table.index) == list(report.codes)
+    for code, c in report.codes.items():
+        row = table.loc[code]
+        assert row["n (segments)"] == c.units and row["applied"] == c.applied
+        assert _same(row["Cohen's κ"], c.pairs[0].kappa), code
+        assert _same(row["% agreement"], 100 * c.percent_agreement), code
+        assert _same(row["Krippendorff's α"], c.krippendorff_alpha), code
+        assert _same(row["Fleiss' κ"], c.fleiss_kappa), code
+    assert table.loc["upbeat", "disagreements"] == 1
+    # Codes count only in the participant's turns (the codebook's speakers), not the
+    # interviewer's: one shared segment, coded alike.
+    assert table.loc["working_alone", "n (segments)"] == 1
+    assert table.loc["working_alone", "% agreement"] == 100.0
+    groups = frame(at, "categories").set_index("parent")
+    g = report.groups["talk_type"]
+    assert groups.loc["talk_type", "n (segments)"] == g.support == 1
+    assert _same(groups.loc["talk_type", "% agreement"], 100 * g.percent_agreement)
+    # The disagreement, its untrusted text shown as data in a table, never as HTML.
+    shown = frame(at, "differ on")
+    assert list(shown.columns) == ["transcript", "segment", "speaker", "text", "ann", "bob",
+                                   "differ on"]
+    [row] = shown.to_dict("records")
+    assert "<script>alert(1)</script>" in row["text"]
+    assert row["ann"] == "Working alone; Upbeat" and row["bob"] == "Working alone; Downbeat"
+    assert not any("<script" in m.value for m in at.markdown)
+
+
+def test_agreement_page_filters_disagreements_by_code(two_coders):
+    at = app("ui/pages/agreement.py")
+    box = at.selectbox(key="agr_code")
+    assert box.options == ["every code", "Upbeat (1)", "Downbeat (1)"]
+    box.set_value("downbeat").run()
+    assert len(frame(at, "differ on")) == 1
+    at.multiselect(key="agr_coders").set_value(["ann"]).run()
+    assert "at least two coders" in at.info[0].value
+    at.multiselect(key="agr_coders").set_value(["ann", "bob"]).run()
+    assert len(frame(at, "differ on")) == 1
+    at.sidebar.toggle[0].set_value(True).run()  # blind coding hides other coders' decisions
+    assert "Blind coding is on" in at.info[0].value and not at.dataframe
+
+
+def test_agreement_page_needs_two_coders(coded_project):
+    from qualkit import review
+
+    at = app("ui/pages/agreement.py")
+    assert "decisions by 0" in at.info[0].value
+    review.accept(coded_project.store, coded_project.store.codings(status="suggested")[0].id,
+                  "ann")
+    at = app("ui/pages/agreement.py")
+    assert "decisions by 1 (ann)" in at.info[0].value and "upload" in at.info[0].value
+
+
+def test_agreement_page_reads_an_uploaded_table(coded_project):
+    from qualkit.agreement import agreement_report
+    from qualkit.codedtable import read_table_rows
+    from qualkit.tables import speaker_scope
+
+    table = ("document,segment,speaker,text,codes,coder\n"
+             "d,0,Dana,I work alone.,working_alone,ann\n"
+             "d,0,Dana,I work alone.,working_alone,bob\n"
+             "d,1,Dana,I love it.,upbeat,ann\n"
+             "d,1,Dana,I love it.,downbeat,bob\n"
+             "d,2,Dana,Nobody to debrief with.,no_debrief,ann\n"
+             "d,2,Dana,Nobody to debrief with.,,bob\n").encode()
+    at = app("ui/pages/agreement.py")
+    at.radio(key="agr_source").set_value("An uploaded coded-segments table").run()
+    assert "Upload a coded-segments table" in at.info[0].value
+    at.file_uploader(key="agr_upload").upload("two.csv", table, "text/csv").run()
+    assert not at.exception
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "two.csv").write_bytes(table)
+        book = coded_project.codebook(check_patterns=False)
+        report = agreement_report(read_table_rows(Path(tmp) / "two.csv"), book,
+                                  speaker_scope(book))
+    shown = at.dataframe(key="agr_table").value.set_index("code")
+    for code, c in report.codes.items():
+        assert _same(shown.loc[code, "Cohen's κ"], c.kappa_mean), code
+        assert _same(shown.loc[code, "Krippendorff's α"], c.krippendorff_alpha), code
+    assert len(frame(at, "differ on")) == 2
+    # A theme is disputed where its codes are present for one coder and absent for the other.
+    assert shown.loc["isolation", "disagreements"] == 1
+    assert shown.loc["talk_type", "disagreements"] == 0
+    assert "Isolation (1)" in at.selectbox(key="agr_code").options
+    at.selectbox(key="agr_code").set_value("no_debrief").run()
+    [row] = frame(at, "differ on").to_dict("records")
+    assert (row["text"], row["ann"], row["bob"]) == ("Nobody to debrief with.",
+                                                     "No one to debrief with", "(none)")
+    at.file_uploader(key="agr_upload").upload("bad.csv", b"document,text\nd,x\n",
+                                              "text/csv").run()
+    assert not at.exception
+    assert "missing column(s) segment, speaker, codes" in at.error[0].value

@@ -22,7 +22,8 @@ def render() -> None:
     ctx = load_context()
     st.title("Themes")
     show_flash()
-    which = st.radio("Count", ["accepted codings", "accepted and suggested"], horizontal=True)
+    which = st.radio("Count", ["accepted codings", "accepted and suggested"], horizontal=True,
+                     help="Suggestions count only while nobody has accepted or rejected them.")
     statuses = ("accepted",) if which == "accepted codings" else ("accepted", "suggested")
     coders = None
     if ctx.blind and ctx.coder:

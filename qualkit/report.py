@@ -1,0 +1,518 @@
+"""Theme summary reports: gather one plain model of the project's themes once, then render it
+as Markdown, HTML or Word (``report_render``) with charts (``charts``).
+
+Gathering is kept apart from rendering so the three formats say exactly the same thing. Counts
+come from ``analysis`` (a participant is a transcript; a theme counts any of its codes). Only
+accepted codings count unless asked otherwise; ``include="all"`` adds the machine suggestions
+no person has decided on yet (rejected ones never count).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from .analysis import AnalysisData, cooccurrence, counted, coverage_by_attribute, frequencies
+from .errors import QualkitError
+from .model import Code, Codebook, Coding, Transcript
+
+FORMATS = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".docx": "docx"}
+INCLUDE = {"accepted": "accepted codings only",
+           "all": "accepted codings and machine suggestions not yet decided by anyone"}
+AUTO = "auto"  # ``by``: split by works_alone when the transcripts have it
+DEFAULT_BY = "works_alone"
+DEFAULT_COLOR = "#4c72b0"
+QUOTE_WORDS = 80  # longer passages are cut with " […]" so a quote stays readable
+TOP_COOCCURRING = 3
+
+
+@dataclass
+class Quote:
+    """A representative extract and where to find it."""
+
+    text: str
+    pseudonym: str
+    transcript: str
+    turn: int | None  # 1-based turn number (segment index + 1)
+    timestamp: str | None
+    code_id: str
+
+    @property
+    def location(self) -> str:
+        parts = [self.transcript]
+        if self.turn is not None:
+            parts.append(f"turn {self.turn}")
+        if self.timestamp:
+            parts.append(self.timestamp)
+        return ", ".join(parts)
+
+    @property
+    def attribution(self) -> str:
+        return f"{self.pseudonym}, {self.location}"
+
+
+@dataclass
+class GroupCount:
+    """Participants with one value of the split attribute who mention a code, of all with it."""
+
+    value: str
+    participants: int
+    of: int
+
+
+@dataclass
+class CodeSummary:
+    id: str
+    name: str
+    definition: str
+    color: str
+    depth: int  # 0 for a top-level code (a theme when it has children)
+    is_theme: bool
+    segments: int
+    participants: int
+    of: int
+    groups: list[GroupCount] = field(default_factory=list)
+    cooccurring: list[tuple[str, int]] = field(default_factory=list)  # (code name, segments)
+    extracts: list[Quote] = field(default_factory=list)
+
+    @property
+    def coverage(self) -> float:
+        return self.participants / self.of if self.of else 0.0
+
+
+@dataclass
+class Section:
+    """A top-level theme and the codes under it (depth-first)."""
+
+    theme: CodeSummary
+    codes: list[CodeSummary]
+
+
+@dataclass
+class CoderWork:
+    """What one person did: accepted (some with another code) or rejected machine
+    suggestions, and codings made by hand or imported already coded."""
+
+    coder: str
+    accepted: int = 0
+    recoded: int = 0
+    rejected: int = 0
+    by_hand: int = 0
+    imported: int = 0
+
+    @property
+    def decisions(self) -> int:
+        return self.accepted + self.rejected + self.by_hand + self.imported
+
+
+@dataclass
+class AgreementRow:
+    name: str
+    units: int
+    percent: float
+    kappa: float  # mean pairwise Cohen's kappa
+    alpha: float  # Krippendorff's alpha (nominal)
+
+
+@dataclass
+class Methods:
+    codebook: str
+    version: str
+    include: str
+    coders: list[CoderWork]
+    suggested: int  # machine suggestions made
+    sources: dict[str, int]  # suggestions by suggester
+    accepted: int  # decisions accepting a suggestion (recoded included)
+    recoded: int
+    rejected: int
+    pending: int  # suggestions no person has decided on
+    by_hand: int
+    imported: int
+    agreement_coders: list[str]
+    agreement_units: int
+    agreement: list[AgreementRow]
+    agreement_note: str
+
+
+@dataclass
+class Report:
+    title: str
+    project: str
+    generated: date
+    include: str
+    participants: int  # N: every transcript in the project
+    coded_segments: int  # segments carrying at least one counted coding
+    by: str | None
+    group_sizes: list[GroupCount]  # per value of ``by``: participants (``of``) with it
+    sections: list[Section]
+    heatmap_codes: list[str]  # code names, for the co-occurrence matrix
+    heatmap: list[list[int]]
+    methods: Methods
+    notes: list[str] = field(default_factory=list)  # plain warnings shown near the top
+
+    def all_codes(self) -> list[CodeSummary]:
+        return [c for s in self.sections for c in [s.theme, *s.codes]]
+
+
+# --------------------------------------------------------------------------------------------
+# Gathering
+
+
+def counted_codings(codings: list[Coding], include: str) -> list[Coding]:
+    """Accepted codings, plus (``all``) machine suggestions no person has decided on."""
+    if include not in INCLUDE:
+        raise QualkitError(f"unknown value {include!r}", field="--include",
+                           hint="use accepted or all")
+    return counted(codings, ("accepted", "suggested") if include == "all" else ("accepted",))
+
+
+def resolve_by(by: str | None, attributes: dict[str, dict[str, Any]]) -> str | None:
+    """The attribute to split coverage by: ``auto`` picks works_alone when present."""
+    known = sorted({k for attrs in attributes.values() for k in attrs})
+    if by is None or by.lower() == "none":
+        return None
+    if by == AUTO:
+        return DEFAULT_BY if DEFAULT_BY in known else None
+    if by not in known:
+        raise QualkitError(f"no participant attribute {by!r}", field="--by",
+                           hint="choose one of: " + (", ".join(known) or "(none: the "
+                                                     "transcripts have no attributes)")
+                           + ", or none")
+    return by
+
+
+def build_report(project: Any, include: str = "accepted", by: str | None = AUTO,
+                 extracts: int = 3, today: date | None = None) -> Report:
+    """Everything a theme summary says, gathered once from a project."""
+    if extracts < 0:
+        raise QualkitError("must be 0 or more", field="--extracts")
+    store = project.store
+    book: Codebook | None = (project.codebook(check_patterns=False)
+                             if project.codebook_path.exists() else None)
+    every = store.codings()
+    data = AnalysisData(counted_codings(every, include),
+                        {t.name: dict(t.attributes) for t in store.transcripts()}, book)
+    by = resolve_by(by, data.attributes)
+
+    transcripts: dict[str, Transcript] = {}
+
+    def transcript(name: str) -> Transcript:
+        if name not in transcripts:
+            transcripts[name] = store.load_transcript(name)
+        return transcripts[name]
+
+    data.text_of = lambda name: transcript(name).text
+    summaries = _summaries(data, book, by, extracts, transcript)
+    sections = _sections(book, summaries)
+    heat = [c for s in sections for c in s.codes if not c.is_theme and c.segments]
+    if not heat:  # a flat codebook: its top-level codes are the codes
+        heat = [s.theme for s in sections if not s.codes and s.theme.segments]
+    matrix = cooccurrence(data, [c.id for c in heat]) if heat else None
+    group_sizes = []
+    if by:
+        sizes: dict[str, int] = {}
+        for attrs in data.attributes.values():
+            value = str(attrs.get(by, "(none)"))
+            sizes[value] = sizes.get(value, 0) + 1
+        group_sizes = [GroupCount(v, n, n) for v, n in sorted(sizes.items())]
+    coded = {(c.transcript, c.segment_index if c.segment_index is not None else c.start)
+             for c in data.codings}
+    methods = _methods(project, book, every, include)
+    report = Report(
+        title=f"Theme summary: {book.name}" if book else "Theme summary",
+        project=Path(project.root).resolve().name, generated=today or date.today(),
+        include=INCLUDE[include], participants=len(data.attributes), coded_segments=len(coded),
+        by=by, group_sizes=group_sizes, sections=sections,
+        heatmap_codes=[c.name for c in heat],
+        heatmap=matrix.values.tolist() if matrix is not None else [], methods=methods)
+    report.notes = _notes(report, include)
+    return report
+
+
+def _summaries(data: AnalysisData, book: Codebook | None, by: str | None, n_extracts: int,
+               transcript: Any) -> dict[str, CodeSummary]:
+    order = data.code_order()
+    freq = frequencies(data).set_index("code") if order else None
+    split = coverage_by_attribute(data, by).set_index("code") if by and order else None
+    co = cooccurrence(data, order) if order else None
+    leaves = [c for c in order if not (book and book.get(c) and book.get(c).is_theme)]
+    depth = {code.id: _depth(book, code.id) for code in book.all_codes()} if book else {}
+    out: dict[str, CodeSummary] = {}
+    for code_id in order:
+        code = book.get(code_id) if book else None
+        row = freq.loc[code_id]
+        groups = []
+        if split is not None:
+            for column in split.columns:
+                if column.startswith(f"{by}="):
+                    have, of = (int(x) for x in str(split.loc[code_id, column]).split("/"))
+                    groups.append(GroupCount(column[len(by) + 1:], have, of))
+        family = data.members(code_id) | _ancestors(book, code_id)
+        together = sorted(((int(co.loc[code_id, other]), other) for other in leaves
+                           if other not in family and co.loc[code_id, other] > 0),
+                          key=lambda t: (-t[0], order.index(t[1])))[:TOP_COOCCURRING]
+        out[code_id] = CodeSummary(
+            id=code_id, name=code.name if code else code_id,
+            definition=code.definition.strip() if code else "",
+            color=_color(book, code_id), depth=depth.get(code_id, 0),
+            is_theme=bool(code and code.is_theme), segments=int(row["segments"]),
+            participants=int(row["participants"]), of=int(row["of"]), groups=groups,
+            cooccurring=[(_name(book, other), n) for n, other in together],
+            extracts=pick_extracts(_quotes(data, code_id, transcript), n_extracts))
+    return out
+
+
+def _sections(book: Codebook | None, summaries: dict[str, CodeSummary]) -> list[Section]:
+    sections = []
+    placed: set[str] = set()
+    for top in (book.codes if book else []):
+        below = [summaries[c.id] for c in _walk(top.children)]
+        sections.append(Section(summaries[top.id], below))
+        placed |= {top.id} | {c.id for c in below}
+    others = [s for cid, s in summaries.items() if cid not in placed]
+    if others:  # codings with codes the codebook no longer has
+        for s in others:
+            s.depth = 1
+        sections.append(Section(CodeSummary(
+            id="", name="Codes not in the codebook", definition="Codings whose code is not "
+            "(or no longer) in the codebook.", color=DEFAULT_COLOR, depth=0, is_theme=True,
+            segments=0, participants=0, of=others[0].of), others))
+    return sections
+
+
+def _quotes(data: AnalysisData, code_id: str, transcript: Any) -> list[Quote]:
+    """Every passage coded with exactly this code, once each (two coders accepting the same
+    passage give one extract)."""
+    seen: set[tuple[str, int, int]] = set()
+    out = []
+    for c in sorted(data.codings, key=lambda c: (c.transcript, c.start, c.end)):
+        if c.code_id != code_id or (c.transcript, c.start, c.end) in seen:
+            continue
+        seen.add((c.transcript, c.start, c.end))
+        tr = transcript(c.transcript)
+        seg = (tr.segments[c.segment_index] if c.segment_index is not None
+               and 0 <= c.segment_index < len(tr.segments) else tr.segment_at(c.start))
+        attrs = data.attributes.get(c.transcript, {})
+        out.append(Quote(text=tidy(tr.text[c.start:c.end]),
+                         pseudonym=pseudonym(attrs, c.transcript), transcript=c.transcript, turn=seg.index + 1 if seg else None,
+                         timestamp=seg.timestamp if seg else None, code_id=code_id))
+    return [q for q in out if q.text]
+
+
+def pick_extracts(quotes: list[Quote], n: int) -> list[Quote]:
+    """Up to ``n`` extracts, deterministically: one per participant before a second from anyone
+    (participants with most passages first); within a participant, passages of a readable
+    length (12 to 60 words) before very short or long ones, then the earliest."""
+
+    def fit(q: Quote) -> int:
+        words = len(q.text.split())
+        return 12 - words if words < 12 else max(0, words - 60)
+
+    by_person: dict[str, list[Quote]] = {}
+    for q in quotes:
+        by_person.setdefault(q.transcript, []).append(q)
+    queues = [sorted(qs, key=lambda q: (fit(q), q.turn or 0)) for _, qs in
+              sorted(by_person.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
+    out: list[Quote] = []
+    for round_ in range(max((len(q) for q in queues), default=0)):
+        for queue in queues:
+            if len(out) >= n:
+                return out
+            if round_ < len(queue):
+                out.append(queue[round_])
+    return out
+
+
+def tidy(text: str) -> str:
+    """One line, and at most QUOTE_WORDS words."""
+    words = text.split()
+    return " ".join(words[:QUOTE_WORDS]) + (" […]" if len(words) > QUOTE_WORDS else "")
+
+
+def pseudonym(attrs: dict[str, Any], transcript: str) -> str:
+    name, pid = attrs.get("pseudonym"), attrs.get("participant")
+    if name and pid and str(name) != str(pid):
+        return f"{name} ({pid})"
+    return str(name or pid or transcript)
+
+
+def _methods(project: Any, book: Codebook | None, every: list[Coding], include: str) -> Methods:
+    suggestions = [c for c in every if c.status == "suggested"]
+    by_id = {c.id: c for c in suggestions}
+    people: dict[str, CoderWork] = {}
+    decided: set[int] = set()
+    for c in every:
+        if c.status == "suggested":
+            continue
+        work = people.setdefault(c.coder, CoderWork(c.coder))
+        if c.suggestion_id is not None:
+            decided.add(c.suggestion_id)
+            if c.status == "rejected":
+                work.rejected += 1
+            else:
+                work.accepted += 1
+                sug = by_id.get(c.suggestion_id)
+                work.recoded += bool(sug and sug.code_id != c.code_id)
+        elif c.status == "accepted":
+            if c.source == "manual":
+                work.by_hand += 1
+            else:
+                work.imported += 1
+    sources: dict[str, int] = {}
+    for c in suggestions:
+        sources[c.source] = sources.get(c.source, 0) + 1
+    coders = sorted(people.values(), key=lambda w: (-w.decisions, w.coder))
+    rows, units, names, note = _agreement(project, book)
+    return Methods(
+        codebook=book.name if book else "(no codebook)", version=book.version if book else "",
+        include=INCLUDE[include], coders=coders, suggested=len(suggestions),
+        sources=dict(sorted(sources.items())), accepted=sum(w.accepted for w in coders),
+        recoded=sum(w.recoded for w in coders), rejected=sum(w.rejected for w in coders),
+        pending=sum(1 for c in suggestions if c.id not in decided),
+        by_hand=sum(w.by_hand for w in coders), imported=sum(w.imported for w in coders),
+        agreement_coders=names, agreement_units=units, agreement=rows, agreement_note=note)
+
+
+def _agreement(project: Any, book: Codebook | None
+               ) -> tuple[list[AgreementRow], int, list[str], str]:
+    """Agreement between the people whose accepted codings cover the same segments, computed
+    as `qualkit agreement` does."""
+    from .tables import decision_coders, project_agreement
+
+    result = project_agreement(project.store, book)  # as `qualkit agreement` computes it
+    if len(result.coders) < 2 or not result.units:
+        people = decision_coders(project.store)
+        who = (f"only {people[0]} coded" if len(people) == 1 else "nobody has coded yet"
+               if not people else "no transcript was coded by two or more people")
+        return [], 0, people, (f"No agreement figures: {who}. Double-code some transcripts "
+                               "(two people deciding independently) to measure agreement.")
+    figures = []
+    for code_id, a in result.codes.items():
+        if a.applied:
+            figures.append(AgreementRow(_name(book, code_id), a.units, a.percent_agreement,
+                                        a.kappa_mean, a.krippendorff_alpha))
+    for parent, g in result.groups.items():
+        figures.append(AgreementRow(f"{_name(book, parent)} (one of its codes)", g.units,
+                                    g.percent_agreement, g.kappa_mean, g.krippendorff_alpha))
+    note = (f"{len(result.coders)} people coded {result.units} segments in common "
+            f"({result.single_coded} further segments were coded by one person only and are "
+            "left out). Per code: presence or absence in each segment.")
+    return figures, result.units, result.coders, note
+
+
+def _notes(report: Report, include: str) -> list[str]:
+    notes = []
+    m = report.methods
+    if not report.participants:
+        notes.append("The project has no transcripts yet: import some with `qualkit import`.")
+    elif not report.coded_segments:
+        notes.append("Nothing is coded yet" + (
+            f": {m.pending} machine suggestions await review. Review them, or pass "
+            "--include all to count them." if include == "accepted" and m.pending else "."))
+    return notes
+
+
+def _walk(codes: list[Code]) -> list[Code]:
+    out = []
+    for code in codes:
+        out.append(code)
+        out.extend(_walk(code.children))
+    return out
+
+
+def _depth(book: Codebook, code_id: str) -> int:
+    depth, parent = 0, book.parent_of(code_id)
+    while parent is not None:
+        depth, parent = depth + 1, book.parent_of(parent.id)
+    return depth
+
+
+def _ancestors(book: Codebook | None, code_id: str) -> set[str]:
+    out, parent = set(), book.parent_of(code_id) if book else None
+    while parent is not None:
+        out.add(parent.id)
+        parent = book.parent_of(parent.id)  # type: ignore[union-attr]
+    return out
+
+
+def _color(book: Codebook | None, code_id: str) -> str:
+    code = book.get(code_id) if book else None
+    while code is not None:
+        if code.color and re.fullmatch(r"#[0-9a-fA-F]{6}", code.color):
+            return code.color
+        code = book.parent_of(code.id)  # type: ignore[union-attr]
+    return DEFAULT_COLOR
+
+
+def _name(book: Codebook | None, code_id: str) -> str:
+    code = book.get(code_id) if book else None
+    return code.name if code else code_id
+
+
+def number(value: float, digits: int = 2) -> str:
+    """A statistic for a table; undefined (NaN) shows as a dash."""
+    return "–" if value is None or math.isnan(value) else f"{value:.{digits}f}"
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+
+
+def report_format(output: Path, fmt: str | None) -> str:
+    """The format asked for, else the one the output file's suffix names."""
+    if fmt is not None:
+        if fmt.lower() not in ("md", "html", "docx"):
+            raise QualkitError(f"unknown format {fmt!r}", field="--format",
+                               hint="use md, html or docx")
+        return fmt.lower()
+    found = FORMATS.get(output.suffix.lower())
+    if found is None:
+        raise QualkitError("cannot tell the report format from the file name", path=str(output),
+                           field="--output", hint="name the file .md, .html or .docx, or pass "
+                                                  "--format md|html|docx")
+    return found
+
+
+def check_output(output: str | Path, fmt: str | None = None) -> str:
+    """The report format, after checking the output can be a file: fail before any work."""
+    path = Path(output)
+    kind = report_format(path, fmt)
+    if path.is_dir():
+        raise QualkitError("is a folder", path=str(path), field="--output",
+                           hint="give a file name such as report." + kind)
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise QualkitError(f"cannot write the report: {parent} is a file, not a folder",
+                                   path=str(path), field="--output",
+                                   hint="choose a folder you can write to")
+            break
+    return kind
+
+
+def write_report(report: Report, output: str | Path, fmt: str | None = None) -> list[Path]:
+    """Render the charts and write the report atomically; Markdown's charts go into a
+    ``NAME_files/`` folder beside it. Returns the files written."""
+    from .charts import report_charts
+    from .fileio import atomic_write_bytes, atomic_write_text
+    from .report_render import render_docx, render_html, render_markdown
+
+    path = Path(output)
+    kind = check_output(path, fmt)
+    charts = report_charts(report)
+    try:
+        if kind == "html":
+            return [atomic_write_text(path, render_html(report, charts))]
+        if kind == "docx":
+            return [atomic_write_bytes(path, render_docx(report, charts))]
+        folder = path.with_name(path.stem + "_files")
+        written = [atomic_write_bytes(folder / f"{c.name}.png", c.png) for c in charts]
+        text = render_markdown(report, charts, folder.name)
+        return [atomic_write_text(path, text), *written]
+    except OSError as exc:
+        raise QualkitError(f"cannot write the report: {exc.strerror or exc}", path=str(path),
+                           field="--output", hint="choose a folder you can write to") from None

@@ -1,0 +1,257 @@
+"""Theme summary reports from a real project: counts, extracts, escaping, all three formats, CLI."""
+
+from __future__ import annotations
+
+import html
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from qualkit import review
+from qualkit.analysis import AnalysisData, frequencies
+from qualkit.cli import app
+from qualkit.model import ImportedDocument, Transcript
+from qualkit.pipeline import code_project, import_paths
+from qualkit.project import init_project, open_project
+from qualkit.report import Quote, build_report, counted_codings, pick_extracts, write_report
+from qualkit.report_render import md
+from qualkit.segment import TextBuilder
+
+from .conftest import REPO
+
+runner = CliRunner()
+SAMPLES = ["p01_dana.txt", "p02_marcus.txt", "p03_priya.txt"]
+EVIL = "<script>alert('x')</script> & I work alone, nobody else out here"
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory) -> Path:
+    """The keyworker codebook over three sample interviews plus one hostile one: rule
+    suggestions, decisions by two coders (one double-coding p01), one passage coded by hand."""
+    path = tmp_path_factory.mktemp("report") / "proj"
+    proj = init_project(path, REPO / "codebooks" / "keyworker.yaml", "Researcher")
+    import_paths(proj, [REPO / "sample_transcripts" / n for n in SAMPLES], "Researcher")
+    b = TextBuilder()
+    b.add("Interviewer", "How is it?", timestamp="00:00:01")
+    b.add("Zed", EVIL, timestamp="00:00:09")
+    proj.store.add_document(ImportedDocument(Transcript(
+        "p99_zed", b.text, b.segments, {"participant": "P99", "pseudonym": "Zed <b>",
+                                        "works_alone": "yes"})), "Researcher")
+    code_project(proj, actor="Researcher", suggesters=("rules",))
+    store = proj.store
+    for i, sug in enumerate(store.codings(status="suggested")):
+        if i % 7 == 6:
+            continue  # left for review
+        if i % 4 == 3:
+            review.reject(store, sug.id, "Researcher")
+        else:
+            review.accept(store, sug.id, "Researcher")
+        if sug.transcript == "p01_dana":
+            (review.reject if i % 3 == 2 else review.accept)(store, sug.id, "Assistant")
+    seg = b.segments[1]
+    review.code_passage(store, "p99_zed", seg.start, seg.end, "emotional_demands", "Researcher")
+    proj.close()
+    return path
+
+
+@pytest.fixture
+def project(root):
+    proj = open_project(root)
+    yield proj
+    proj.close()
+
+
+def test_counts_match_the_analysis_and_the_decisions(project):
+    report = build_report(project)
+    data = AnalysisData.from_store(project.store, project.codebook(check_patterns=False))
+    freq = frequencies(data).set_index("code")
+    codes = {c.id: c for c in report.all_codes()}
+    assert set(codes) == set(freq.index)
+    for code_id, row in freq.iterrows():
+        assert (codes[code_id].segments, codes[code_id].participants, codes[code_id].of) == (
+            row["segments"], row["participants"], row["of"])
+    assert report.participants == 4 and report.by == "works_alone"
+    assert codes["working_alone"].segments > 0
+
+    every = project.store.codings()
+    m = report.methods
+    decisions = [c for c in every if c.suggestion_id is not None]
+    assert m.accepted == sum(c.status == "accepted" for c in decisions)
+    assert m.rejected == sum(c.status == "rejected" for c in decisions)
+    decided = {c.suggestion_id for c in decisions}
+    assert m.pending == sum(c.status == "suggested" and c.id not in decided for c in every) > 0
+    assert m.by_hand == 1 and m.codebook == "Keyworker experiences" and m.version
+    assert {w.coder for w in m.coders} == {"Researcher", "Assistant"}
+    assert m.agreement and m.agreement_coders == ["Assistant", "Researcher"]
+
+
+def test_include_all_adds_only_undecided_suggestions(project):
+    every = project.store.codings()
+    counted = counted_codings(every, "all")
+    assert not any(c.status == "rejected" for c in counted)
+    decided = {c.suggestion_id for c in every if c.suggestion_id}
+    assert all(c.id not in decided for c in counted if c.status == "suggested")
+    accepted = {c.id: c.segments for c in build_report(project).all_codes()}
+    both = {c.id: c.segments for c in build_report(project, include="all").all_codes()}
+    assert all(both[k] >= accepted[k] for k in accepted) and both != accepted
+
+
+def test_coverage_by_attribute_and_cooccurrence(project):
+    report = build_report(project, by="works_alone")
+    sizes = {g.value: g.of for g in report.group_sizes}
+    assert sum(sizes.values()) == report.participants
+    alone = next(c for c in report.all_codes() if c.id == "working_alone")
+    assert sum(g.participants for g in alone.groups) == alone.participants
+    assert len(report.heatmap) == len(report.heatmap_codes) >= 2
+    assert build_report(project, by="none").by is None
+    assert build_report(project, by="region").by == "region"
+
+
+def test_extracts_come_from_different_participants_with_their_location(project):
+    report = build_report(project, extracts=3)
+    spread = [c for c in report.all_codes() if c.participants >= 2 and not c.is_theme]
+    assert spread
+    for code in spread:
+        people = [q.transcript for q in code.extracts]
+        assert len(set(people[:2])) == 2, (code.id, people)
+    dana = next(q for c in report.all_codes() for q in c.extracts if q.transcript == "p01_dana")
+    assert dana.pseudonym == "Dana (P01)" and re.fullmatch(
+        r"Dana \(P01\), p01_dana, turn \d+, \d\d:\d\d:\d\d", dana.attribution)
+    assert build_report(project, extracts=0).all_codes()[1].extracts == []
+
+
+def test_pick_extracts_is_deterministic_and_prefers_readable_passages():
+    def q(who: str, words: int, turn: int) -> Quote:
+        return Quote(" ".join(["word"] * words), who, who, turn, None, "c")
+
+    quotes = [q("a", 3, 1), q("a", 30, 2), q("a", 200, 3), q("b", 20, 5), q("c", 2, 9)]
+    picked = pick_extracts(quotes, 4)
+    assert [(x.transcript, x.turn) for x in picked] == [("a", 2), ("b", 5), ("c", 9), ("a", 1)]
+    assert pick_extracts(list(reversed(quotes)), 4) == picked
+
+
+def test_markdown_has_charts_beside_it_and_escapes_transcript_text(project, tmp_path):
+    report = build_report(project)
+    written = write_report(report, tmp_path / "summary.md")
+    text = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    folder = tmp_path / "summary_files"
+    assert {p.name for p in folder.iterdir()} == {"frequency.png", "coverage.png",
+                                                  "cooccurrence.png"}
+    assert len(written) == 4 and "](summary_files/frequency.png)" in text
+    assert (folder / "frequency.png").read_bytes()[:4] == b"\x89PNG"
+    assert "<script>" not in text and r"\<script\>" in text and "Zed \\<b\\> (P99)" in text
+    assert "## Methods appendix" in text and "## Isolation" in text
+    quotes = [q for c in report.all_codes() for q in c.extracts]
+    assert quotes and all(f"> “{md(q.text)}”" in text for q in quotes)
+
+
+def test_html_is_self_contained_and_escaped(project, tmp_path):
+    report = build_report(project)
+    write_report(report, tmp_path / "r.html")
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "<script" not in page.lower() and "&lt;script&gt;" in page
+    assert "Zed &lt;b&gt; (P99)" in page
+    assert page.count("data:image/png;base64,") == 3
+    assert not re.search(r"(src|href)=\"(?!data:)", page)
+    assert "Content-Security-Policy" in page and "<h2>Methods appendix" not in page
+    assert all(html.escape(c.name) in page for c in report.all_codes())
+    assert all(html.escape(q.text) in page for c in report.all_codes() for q in c.extracts)
+
+
+def test_docx_opens_with_headings_tables_pictures_and_quotes(project, tmp_path):
+    import docx
+
+    report = build_report(project)
+    write_report(report, tmp_path / "r.docx")
+    doc = docx.Document(str(tmp_path / "r.docx"))
+    headings = [p.text for p in doc.paragraphs if p.style.name.startswith(("Heading", "Title"))]
+    assert headings[0] == "Theme summary: Keyworker experiences"
+    assert {"Overview", "Isolation", "Working alone", "Methods appendix", "Coders",
+            "Agreement between coders"} <= set(headings)
+    assert len(doc.tables) >= 4 and doc.tables[0].style.name == "Light List Accent 1"
+    overview = doc.tables[0]
+    isolation = next(r for r in overview.rows if r.cells[0].text == "Isolation")
+    code = next(c for c in report.all_codes() if c.id == "isolation")
+    assert isolation.cells[1].text == str(code.segments)
+    assert len(doc.inline_shapes) == 3
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert EVIL in text and "— Zed <b> (P99), p99_zed, turn 2, 00:00:09" in text
+    with zipfile.ZipFile(tmp_path / "r.docx") as z:
+        assert sum(n.startswith("word/media/") for n in z.namelist()) == 3
+    quote = next(q for c in report.all_codes() for q in c.extracts)
+    quote.text += " bell\x07 here"  # control characters XML cannot hold are dropped
+    write_report(report, tmp_path / "r2.docx")
+    assert any("bell here" in p.text for p in docx.Document(str(tmp_path / "r2.docx")).paragraphs)
+
+
+def test_cli_writes_each_format_and_infers_it_from_the_name(root, tmp_path):
+    for name in ("out.md", "out.html", "out.docx"):
+        r = runner.invoke(app, ["report", "-p", str(root), "-o", str(tmp_path / name)])
+        assert r.exit_code == 0, r.output
+        assert (tmp_path / name).stat().st_size > 1000
+    r = runner.invoke(app, ["report", "-p", str(root), "-o", str(tmp_path / "x.txt"),
+                            "--format", "html", "--include", "all", "--by", "none",
+                            "--extracts", "1"])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "x.txt").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+@pytest.mark.parametrize("args, words", [
+    (["-o", "r.txt"], ["--format", ".md, .html or .docx"]),
+    (["-o", "r.md", "--format", "pdf"], ["--format", "unknown format 'pdf'"]),
+    (["-o", "r.md", "--by", "shoe_size"], ["--by", "shoe_size", "works_alone"]),
+    (["-o", "r.md", "--include", "some"], ["--include", "accepted or all"]),
+    (["-o", "r.md", "--extracts", "-1"], ["--extracts"]),
+    (["-o", "blocker/r.md"], ["--output", "cannot write"]),
+])
+def test_cli_errors_are_one_line(root, tmp_path, monkeypatch, args, words):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "blocker").write_text("a file, not a folder")
+    r = runner.invoke(app, ["report", "-p", str(root), *args])
+    assert r.exit_code == 1, r.output
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.output
+    for word in words:
+        assert word in r.stderr, (word, r.stderr)
+
+
+def test_single_coder_project_says_plainly_there_is_no_agreement(one_coder):
+    report = build_report(one_coder)
+    m = report.methods
+    assert not m.agreement and "only tester coded" in m.agreement_note
+
+
+def test_empty_project_reports_what_to_do(tmp_path, small_codebook):
+    proj = init_project(tmp_path / "empty", small_codebook, "tester")
+    report = build_report(proj)
+    assert report.participants == 0 and "qualkit import" in report.notes[0]
+    write_report(report, tmp_path / "e.docx")
+    write_report(report, tmp_path / "e.html")
+    proj.close()
+
+
+@pytest.fixture
+def one_coder(tmp_path, small_codebook):
+    proj = init_project(tmp_path / "one", small_codebook, "tester")
+    b = TextBuilder()
+    b.add("Interviewer", "And?")
+    b.add("Kim", "I work alone most days.")
+    proj.store.add_document(ImportedDocument(Transcript("kim", b.text, b.segments, {})), "t")
+    seg = b.segments[1]
+    review.code_passage(proj.store, "kim", seg.start, seg.end, "working_alone", "tester")
+    yield proj
+    proj.close()
+
+
+def test_a_failed_write_is_a_clear_error(project, tmp_path, monkeypatch):
+    import qualkit.fileio
+    from qualkit.errors import QualkitError
+
+    def refuse(path, text):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(qualkit.fileio, "atomic_write_text", refuse)
+    with pytest.raises(QualkitError, match="--output: cannot write the report: Permission denied"):
+        write_report(build_report(project, extracts=0), tmp_path / "r.html")

@@ -1,0 +1,258 @@
+"""Agreement: compare coders on the same transcripts, per code and per exclusive parent, and
+list the segments they coded differently, from the project's codings or an uploaded table."""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+from functools import partial
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+import streamlit as st
+
+from qualkit.agreement import (AgreementReport, AgreementStats, Disagreement, agreement_report,
+                               report_to_dict)
+from qualkit.codedtable import TableRow
+from qualkit.errors import QualkitError
+from qualkit.model import Codebook
+from ui.common import Context, load_context, show_flash
+
+PROJECT = "This project's coders"
+UPLOAD = "An uploaded coded-segments table"
+ALL_CODES = "every code"
+
+
+def _num(value: float, digits: int = 3) -> float | None:
+    """Undefined statistics (NaN) show as empty cells."""
+    return None if math.isnan(value) else round(value, digits)
+
+
+def _stats(s: AgreementStats, several_pairs: bool) -> dict[str, Any]:
+    """The columns every row shares; with two coders the mean of pairs is their one kappa."""
+    row: dict[str, Any] = {"n (segments)": s.units,
+                           "% agreement": _num(100 * s.percent_agreement, 1)}
+    if several_pairs:
+        row.update({"Cohen's κ (mean of pairs)": _num(s.kappa_mean),
+                    "min": _num(s.kappa_min), "max": _num(s.kappa_max)})
+    else:
+        row["Cohen's κ"] = _num(s.kappa_mean)
+    row.update({"Fleiss' κ": _num(s.fleiss_kappa), "Fleiss n": s.fleiss_units,
+                "Krippendorff's α": _num(s.krippendorff_alpha)})
+    return row
+
+
+def code_table(report: AgreementReport, label: Callable[[str], str],
+               disputed: dict[str, int]) -> pd.DataFrame:
+    several = len(report.coders) > 2
+    return pd.DataFrame([{"code": c.code, "name": label(c.code), "applied": c.applied,
+                          **_stats(c, several), "disagreements": disputed.get(c.code, 0)}
+                         for c in report.codes.values()])
+
+
+def group_table(report: AgreementReport, label: Callable[[str], str]) -> pd.DataFrame:
+    several = len(report.coders) > 2
+    return pd.DataFrame([{"parent": g.parent, "name": label(g.parent),
+                          "categories": ", ".join(label(c) for c in g.categories),
+                          **_stats(g, several), "multi-coded": g.multi_coded}
+                         for g in report.groups.values()])
+
+
+def pair_table(report: AgreementReport, label: Callable[[str], str]) -> pd.DataFrame:
+    return pd.DataFrame([{"code": code, "name": label(code), "coder A": p.coder_a,
+                          "coder B": p.coder_b, "Cohen's κ": _num(p.kappa), "n": p.units}
+                         for code, c in report.codes.items() for p in c.pairs])
+
+
+def members(book: Codebook | None, code_id: str) -> set[str]:
+    """A code and, for a theme, every code under it (a theme is applied where any of them is,
+    as in the per-code figures)."""
+    code = book.get(code_id) if book else None
+    if code is None:
+        return {code_id}
+    out, todo = set(), [code]
+    while todo:
+        item = todo.pop()
+        out.add(item.id)
+        todo.extend(item.children)
+    return out
+
+
+def differs_on(d: Disagreement, ids: set[str]) -> bool:
+    """Some of the segment's coders applied one of ``ids`` and others none of them."""
+    return len({bool(ids.intersection(codes)) for codes in d.codes.values()}) > 1
+
+
+def disagreement_table(report: AgreementReport, label: Callable[[str], str],
+                       ids: set[str] | None = None) -> pd.DataFrame:
+    """One row per segment the coders coded differently (on the codes ``ids``, if given),
+    each coder's codes in a column of their own."""
+    fixed = {"transcript", "segment", "speaker", "text", "differ on"}
+    column = {c: f"{c} (coder)" if c in fixed else c for c in report.coders}
+    rows = []
+    for d in report.disagreements:
+        if ids is not None and not differs_on(d, ids):
+            continue
+        row: dict[str, Any] = {"transcript": d.document, "segment": d.segment,
+                               "speaker": d.speaker, "text": d.text}
+        for coder in report.coders:
+            codes = d.codes.get(coder)
+            row[column[coder]] = ("; ".join(label(c) for c in codes) or "(none)"
+                                  if codes is not None else "")
+        row["differ on"] = "; ".join(label(c) for c in d.differing)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["transcript", "segment", "speaker", "text",
+                                       *column.values(), "differ on"])
+
+
+def _labeller(book: Codebook | None) -> Callable[[str], str]:
+    def label(code_id: str) -> str:
+        code = book.get(code_id) if book else None
+        return code.name if code else code_id
+
+    return label
+
+
+def _project_rows(ctx: Context) -> list[TableRow] | None:
+    from qualkit.tables import decision_coders, decision_rows
+
+    coders = decision_coders(ctx.store)
+    if len(coders) < 2:
+        who = f" ({', '.join(coders)})" if coders else ""
+        st.info(f"Agreement compares two or more coders, and this project has decisions by "
+                f"{len(coders)}{who}. Ask a second person to code the same transcripts (with "
+                "their own name in the sidebar and blind coding on), or upload a "
+                "coded-segments table with a coder column.")
+        return None
+    chosen = st.multiselect("Coders to compare", coders, default=coders, key="agr_coders")
+    common = st.toggle("Only transcripts coded by all of them", key="agr_common",
+                       help="Leave out transcripts where any of the chosen coders made no "
+                            "decision.")
+    if len(chosen) < 2:
+        st.info("Choose at least two coders to compare.")
+        return None
+    st.caption("A coder who made any decision in a transcript (accepting or rejecting a "
+               "suggestion, coding by hand) counts as having coded all of it: segments they "
+               "left without a code count as \"none of the codes\".")
+    return decision_rows(ctx.store, chosen, common)
+
+
+def _upload_rows() -> list[TableRow] | None:
+    from qualkit.codedtable import read_table_rows
+
+    upload = st.file_uploader("Coded-segments table (.csv or .xlsx) with a coder column",
+                              type=["csv", "xlsx"], key="agr_upload")
+    if upload is None:
+        st.info("Upload a coded-segments table (columns document, segment, speaker, text, "
+                "codes and coder: one row per segment and coder), e.g. one exported from "
+                "another project with `qualkit export table`.")
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(upload.name).name
+        path.write_bytes(upload.getvalue())
+        try:
+            rows = read_table_rows(path)
+        except QualkitError as exc:
+            st.error(str(exc))
+            return None
+    coders = sorted({r.coder for r in rows})
+    if len(coders) < 2:
+        st.info(f"This table has {'no coder column' if coders == [''] else 'one coder'}: "
+                "agreement needs rows by two or more coders (a `coder` column naming who "
+                "coded each row).")
+        return None
+    chosen = st.multiselect("Coders to compare", coders, default=coders, key="agr_up_coders")
+    if len(chosen) < 2:
+        st.info("Choose at least two coders to compare.")
+        return None
+    return [r for r in rows if r.coder in chosen]
+
+
+def _jump(codes: list[str], disputed: set[str]) -> None:
+    """A row selected in the per-code table shows that code's disagreements."""
+    rows = st.session_state["agr_table"].selection.rows
+    if rows and codes[rows[0]] in disputed:
+        st.session_state["agr_code"] = codes[rows[0]]
+
+
+def _show(report: AgreementReport, book: Codebook | None) -> None:
+    label = _labeller(book)
+    ids = {code: members(book, code) for code in report.codes}
+    disputed = {code: n for code in report.codes
+                if (n := sum(differs_on(d, ids[code]) for d in report.disagreements))}
+    st.caption(f"{len(report.coders)} coders ({', '.join(report.coders)}); {report.units} "
+               "segments coded by two or more of them"
+               + (f"; {report.single_coded} coded by one only, left out"
+                  if report.single_coded else "")
+               + ". Every turn counts for every code; undefined figures (a code nobody "
+                 "applied) are empty. Formulas: docs/agreement.md.")
+    if report.unknown_codes:
+        st.warning("Codes not in the codebook, left out: " + ", ".join(report.unknown_codes))
+    if report.groups:
+        st.subheader("Exclusive parents")
+        st.caption("Each exclusive parent's children as the categories of one variable: which "
+                   "of them did each coder choose for a segment.")
+        st.dataframe(group_table(report, label), hide_index=True, width="stretch")
+    st.subheader("Per code")
+    st.caption("Applied or not, per segment and coder (a theme counts any code under it). "
+               "Select a row to see the disagreements on that code.")
+    st.dataframe(code_table(report, label, disputed), hide_index=True, width="stretch",
+                 key="agr_table", on_select=partial(_jump, list(report.codes), set(disputed)),
+                 selection_mode="single-row")
+    if len(report.coders) > 2:
+        with st.expander("Cohen's kappa for every pair of coders"):
+            st.dataframe(pair_table(report, label), hide_index=True, width="stretch")
+
+    st.subheader(f"Disagreements ({len(report.disagreements)} of {report.units} segments)")
+    options = [ALL_CODES] + list(disputed)
+    if st.session_state.get("agr_code") not in options:  # other coders, other disagreements
+        st.session_state["agr_code"] = ALL_CODES
+    code = st.selectbox("Show the disagreements on", options, key="agr_code",
+                        format_func=lambda c: c if c == ALL_CODES
+                        else f"{label(c)} ({disputed[c]})")
+    table = disagreement_table(report, label, None if code == ALL_CODES else ids[code])
+    if table.empty:
+        st.success("The coders agree on every segment.")
+    else:
+        st.dataframe(table, hide_index=True, width="stretch",
+                     column_config={"text": st.column_config.TextColumn(width="large")})
+    st.download_button("Download every figure (JSON)",
+                       json.dumps(report_to_dict(report), indent=2, ensure_ascii=False),
+                       file_name="agreement.json", mime="application/json")
+
+
+def render() -> None:
+    ctx = load_context()
+    st.title("Agreement")
+    show_flash()
+    st.caption("How far coders agree on the same segments: Cohen's kappa for each pair, "
+               "percent agreement, Krippendorff's alpha and Fleiss' kappa, per code and per "
+               "exclusive parent, and the segments to discuss.")
+    if ctx.blind:
+        st.info("Blind coding is on, and this page shows every coder's decisions. Turn blind "
+                "coding off in the sidebar to compare coders.")
+        return
+    source = st.radio("Compare", [PROJECT, UPLOAD], horizontal=True, key="agr_source")
+    book = ctx.codebook
+    if source == PROJECT:
+        rows = _project_rows(ctx)
+    else:
+        rows = _upload_rows()
+        if rows is not None and book is not None and not st.toggle(
+                "Use the project's codebook (themes and exclusive parents)", value=True,
+                key="agr_use_book"):
+            book = None
+    if rows is None:
+        return
+    from qualkit.tables import speaker_roles, speaker_scope
+
+    # Each code counts only in its speakers' turns, as in `qualkit agreement`.
+    roles = speaker_roles(ctx.store) if source == PROJECT else {}
+    report = agreement_report(rows, book, speaker_scope(book, roles) if book else None)
+    if report.units == 0:
+        st.info("No segment was coded by two or more of the chosen coders: choose coders who "
+                "coded the same transcripts.")
+        return
+    _show(report, book)
