@@ -420,3 +420,25 @@ def test_annomi_alpha_equals_krippendorff_package(annomi_report, shared):
     expected = krippendorff.alpha(reliability_data=data, level_of_measurement="nominal")
     assert annomi_report.groups["therapist_behaviour"].krippendorff_alpha == pytest.approx(
         float(expected), abs=1e-9)
+
+
+def test_qualkit_agreement_reproduces_annomi_from_a_table(shared, tmp_path):
+    """The command a researcher runs: a coded-segments table built from AnnoMI-full.csv."""
+    from typer.testing import CliRunner
+
+    from qualkit.cli import app
+    from qualkit.codedtable import write_coded_table
+
+    table = write_coded_table(list(annomi_rows(shared / "data" / "annomi" / "AnnoMI-full.csv")),
+                              tmp_path / "annomi_ten_coders.csv")
+    result = CliRunner().invoke(app, ["agreement", str(table), "--codebook",
+                                      str(REPO / "codebooks" / "annomi_mi.yaml"),
+                                      "--json", str(tmp_path / "agreement.json")])
+    assert result.exit_code == 0, result.output
+    groups = json.loads((tmp_path / "agreement.json").read_text())["groups"]
+    for group, fleiss, low, high in (("therapist_behaviour", 0.737, 0.578, 0.830),
+                                     ("client_talk_type", 0.467, 0.239, 0.647)):
+        g = groups[group]
+        assert round(g["fleiss_kappa"], 3) == round(g["krippendorff_alpha"], 3) == fleiss
+        assert (round(g["kappa_min"], 3), round(g["kappa_max"], 3)) == (low, high)
+    assert "0.737" in result.output and "0.467" in result.output
