@@ -2,8 +2,9 @@
 
     python docs/make_screenshots.py        # writes docs/screenshots/*.png
 
-Builds the sample project (rule suggestions), makes a few decisions as coder "Researcher",
-runs the topic model, then opens each page in Debian's Chromium.
+Builds the sample project (rule suggestions), makes a few decisions as coder "Researcher"
+(and, on some of the same suggestions, as "Assistant", for the agreement page), runs the topic
+model, then opens each page in Debian's Chromium.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from qualkit.project import init_project  # noqa: E402
 from tests.browser import browser_page, serve, set_coder  # noqa: E402
 
 PAGES = [("queue", "Review queue"), ("codebook", "Codebook"), ("themes", "Themes"),
-         ("topics", "Topics"), ("project", "Project")]
+         ("agreement", "Agreement"), ("topics", "Topics"), ("project", "Project")]
 
 
 def build(root: Path) -> None:
@@ -34,6 +35,12 @@ def build(root: Path) -> None:
             review.reject(project.store, sug.id, "Researcher")
         else:
             review.accept(project.store, sug.id, "Researcher")
+        # A second coder double-codes the first 80 suggestions and disagrees on some.
+        if i < 80:
+            agree = i % 4 != 3
+            if i % 7 == 0:
+                agree = not agree
+            (review.accept if agree else review.reject)(project.store, sug.id, "Assistant")
     from qualkit.topics import run_topics
 
     run_topics(project, actor="Researcher")

@@ -186,8 +186,11 @@ def _show(report: AgreementReport, book: Codebook | None) -> None:
                "segments coded by two or more of them"
                + (f"; {report.single_coded} coded by one only, left out"
                   if report.single_coded else "")
-               + ". Every turn counts for every code; undefined figures (a code nobody "
-                 "applied) are empty. Formulas: docs/agreement.md.")
+               + (". Each code counts only in the turns of the speakers it applies to (the "
+                  "codebook's speakers), so the interviewer's turns do not count as agreement"
+                  if book else ". Every turn counts for every code")
+               + "; undefined figures (a code nobody applied) are empty. Formulas: "
+                 "docs/agreement.md.")
     if report.unknown_codes:
         st.warning("Codes not in the codebook, left out: " + ", ".join(report.unknown_codes))
     if report.groups:
