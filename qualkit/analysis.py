@@ -57,14 +57,7 @@ class AnalysisData:
 
     def members(self, code_id: str) -> set[str]:
         """The code and, for a theme, every code under it."""
-        if self.codebook is None or self.codebook.get(code_id) is None:
-            return {code_id}
-        out, todo = set(), [self.codebook.get(code_id)]
-        while todo:
-            code = todo.pop()
-            out.add(code.id)
-            todo.extend(code.children)
-        return out
+        return self.codebook.members(code_id) if self.codebook else {code_id}
 
     def units(self, code_id: str) -> set[tuple[str, int | None, int]]:
         """(transcript, segment, start) units carrying the code (one per segment when known)."""

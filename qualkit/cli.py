@@ -299,8 +299,7 @@ def agreement(
                                   speaker_scope(book) if book else None)
     else:
         proj = _open(project, db)
-        book = load_codebook(codebook) if codebook else (
-            proj.codebook(check_patterns=False) if proj.codebook_path.exists() else None)
+        book = load_codebook(codebook) if codebook else proj.codebook_if_any()
         report = project_agreement(proj.store, book)
     out.print(format_report(report), highlight=False)
     if json_out:
@@ -363,7 +362,7 @@ def status(
 
     proj = _open(project, db)
     counts = proj.store.status_counts()
-    book = proj.codebook(check_patterns=False) if proj.codebook_path.exists() else None
+    book = proj.codebook_if_any()
     out.print(f"Project: {proj.root.resolve()}")
     out.print(f"Codebook: {book.name + ' ' + book.version if book else '(none yet)'}"
               + (f", {len(book.all_codes())} codes" if book else ""))
@@ -433,7 +432,7 @@ def export_extracts(
     statuses = statuses_for(include)
     sheet_path(output)
     proj = _open(project, db)
-    book = proj.codebook(check_patterns=False) if proj.codebook_path.exists() else None
+    book = proj.codebook_if_any()
     table = extracts_table(proj.store, book, statuses, code)
     write_sheet(table, output, "coded extracts", wrap=("text", "memo"))
     out.print(f"Wrote {len(table)} extracts to {output}")
@@ -461,7 +460,7 @@ def export_framework(
     statuses = statuses_for(include)
     sheet_path(output)
     proj = _open(project, db)
-    book = proj.codebook(check_patterns=False) if proj.codebook_path.exists() else None
+    book = proj.codebook_if_any()
     table = framework_table(AnalysisData.from_store(proj.store, book, statuses), by, cells)
     wrap = list(table.columns[2:]) if cells == "extracts" else []
     write_sheet(table, output, "framework matrix", wrap=wrap, key_columns=2)

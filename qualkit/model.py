@@ -143,6 +143,17 @@ class Codebook:
     def ids(self) -> list[str]:
         return [code.id for code, _ in self.walk()]
 
+    def members(self, code_id: str) -> set[str]:
+        """The code and, for a theme, every code under it (a theme is present wherever any of
+        them is); an id the codebook lacks stands for itself."""
+        out, todo = set(), [self.get(code_id)]
+        while todo:
+            code = todo.pop()
+            if code is not None:
+                out.add(code.id)
+                todo.extend(code.children)
+        return out or {code_id}
+
     def speakers_for(self, code_id: str) -> list[str]:
         """Speakers whose turns this code applies to: its own, else the nearest ancestor's, else the
         codebook's. An empty list means every speaker."""

@@ -47,6 +47,10 @@ class Project:
                                     "`qualkit init --codebook FILE`")
         return load_codebook(self.codebook_path, check_patterns)
 
+    def codebook_if_any(self, check_patterns: bool = False) -> Codebook | None:
+        """The codebook for display and counting, or None while the project has none."""
+        return self.codebook(check_patterns) if self.codebook_path.exists() else None
+
     def set_codebook(self, source: str | Path, actor: str) -> Codebook:
         """Validate a codebook file and make it the project's codebook."""
         book = load_codebook(source)

@@ -191,8 +191,7 @@ def build_report(project: Any, include: str = "accepted", by: str | None = AUTO,
     if extracts < 0:
         raise QualkitError("must be 0 or more", field="--extracts")
     store = project.store
-    book: Codebook | None = (project.codebook(check_patterns=False)
-                             if project.codebook_path.exists() else None)
+    book = project.codebook_if_any()
     every = store.codings()
     data = AnalysisData(counted_codings(every, include),
                         {t.name: dict(t.attributes) for t in store.transcripts()}, book)

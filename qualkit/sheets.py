@@ -66,12 +66,7 @@ def code_members(codebook: Codebook | None, code_id: str, seen: Iterable[str]) -
         known = ", ".join(codebook.ids()[:12]) if codebook else "none yet"
         raise QualkitError(f"no code {code_id!r} in the codebook or the codings",
                            field="--code", hint=f"use a code id such as: {known}")
-    out, todo = set(), [code]
-    while todo:
-        item = todo.pop()
-        out.add(item.id)
-        todo.extend(item.children)
-    return out
+    return codebook.members(code_id)
 
 
 def _time(value: datetime | None) -> str:

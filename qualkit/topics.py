@@ -307,7 +307,7 @@ def run_topics(project: Any, settings: TopicSettings | None = None, actor: str =
 
     settings = settings or TopicSettings()
     store = project.store
-    codebook = project.codebook() if project.codebook_path.exists() else None
+    codebook = project.codebook_if_any(check_patterns=True)
     transcripts = list(store.iter_transcripts())
     codings = store.codings()
     passages = collect_passages(transcripts, codings, codebook, settings.unassigned_only)

@@ -69,15 +69,7 @@ def pair_table(report: AgreementReport, label: Callable[[str], str]) -> pd.DataF
 def members(book: Codebook | None, code_id: str) -> set[str]:
     """A code and, for a theme, every code under it (a theme is applied where any of them is,
     as in the per-code figures)."""
-    code = book.get(code_id) if book else None
-    if code is None:
-        return {code_id}
-    out, todo = set(), [code]
-    while todo:
-        item = todo.pop()
-        out.add(item.id)
-        todo.extend(item.children)
-    return out
+    return book.members(code_id) if book else {code_id}
 
 
 def differs_on(d: Disagreement, ids: set[str]) -> bool:

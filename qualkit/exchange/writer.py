@@ -187,8 +187,7 @@ class _ProjectWriter:
         self.project = project
         self.store = project.store
         self.statuses = statuses
-        self.book = project.codebook(check_patterns=False) if project.codebook_path.exists() \
-            else None
+        self.book = project.codebook_if_any()
         self.notes: list[ET.Element] = []
 
     def build(self, archive: zipfile.ZipFile, stamp: tuple[int, ...]) -> bytes:
