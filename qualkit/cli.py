@@ -291,16 +291,27 @@ def agreement(
     from .codebook import load_codebook
     from .codedtable import read_table_rows
     from .fileio import atomic_write_text
-    from .tables import project_agreement, speaker_scope
+    from .tables import decision_coders, project_agreement, speaker_scope
 
     if table is not None:
         book = load_codebook(codebook) if codebook else None
-        report = agreement_report(read_table_rows(table), book,
-                                  speaker_scope(book) if book else None)
+        rows = read_table_rows(table)
+        report = agreement_report(rows, book, speaker_scope(book) if book else None)
+        coders = sorted({r.coder for r in rows} - {""})
     else:
         proj = _open(project, db)
         book = load_codebook(codebook) if codebook else proj.codebook_if_any()
         report = project_agreement(proj.store, book)
+        coders = decision_coders(proj.store)
+    if not report.units:
+        from .errors import QualkitError
+
+        who = ", ".join(coders) or "nobody"
+        raise QualkitError(f"no segment was coded by two or more coders (coders: {who})",
+                           path=str(table) if table else None,
+                           hint="have two people code the same transcripts, each under "
+                                "their own name with blind coding on in the app, or give a "
+                                "coded-segments table with a coder column")
     out.print(format_report(report), highlight=False)
     if json_out:
         atomic_write_text(json_out, json.dumps(report_to_dict(report), indent=2) + "\n")

@@ -167,3 +167,13 @@ def test_agreement_command_on_a_two_coder_table(folder: Path):
     assert data["coders"] == ["ann", "bob"]
     r = invoke("agreement", str(folder / "missing.csv"))
     assert r.exit_code == 1 and "missing.csv: file not found" in r.output
+
+
+def test_agreement_with_one_coder_says_what_is_missing(folder: Path):
+    table = folder / "one.csv"
+    table.write_text("document,segment,speaker,text,codes,coder\n"
+                     "d,0,Dana,I work alone.,working_alone,ann\n")
+    r = invoke("agreement", str(table))
+    assert r.exit_code == 1
+    assert "no segment was coded by two or more coders (coders: ann)" in r.output
+    assert "Traceback" not in r.output and len(r.output.strip().splitlines()) == 1
