@@ -138,8 +138,16 @@ def code_project(project: Project, names: list[str] | None = None, actor: str = 
             for seg in transcript.segments:
                 texts.append(seg.text)
                 texts.extend(seg.text[a:b] for a, b in chunks(seg.text))
+        # The learned suggester reads whole conversations around each decided turn.
+        seen = set(names)
+        for ex in examples:
+            if ex.view.transcript not in seen:
+                seen.add(ex.view.transcript)
+                texts.extend(seg.text for seg in ex.view.segments)
         embedder.encode(texts, progress)
         report.embedded = embedder.computed
+    if progress and examples:
+        progress(0, len(names), f"training on {len(examples)} decisions")
     suggester = CombinedSuggester(embedder, semantic="semantic" in suggesters,
                                   learned="learned" in suggesters).fit(codebook, examples)
     for i, transcript in enumerate(store.iter_transcripts(names)):

@@ -174,3 +174,79 @@ def test_combined_with_decisions_stacks_and_keeps_exclusive_parents_to_one_child
     assert "travel" in by_seg[1] and "funding" in by_seg[3]
     for codes in by_seg.values():
         assert len(codes & {"upbeat", "downbeat"}) == 1  # exhaustive and exclusive
+
+
+def dialogue() -> Transcript:
+    b = TextBuilder()
+    b.add("Interviewer", "How do you get to your clients?", "00:00:05")
+    b.add("Sam", "Mostly by car.", "00:00:09")
+    b.add("Sam", "The bus hardly runs up the valley.", "00:00:12")
+    b.add("Interviewer", "So the bus is not an option for you?", "00:00:20")
+    b.add("Sam", "No, the bus is useless.", "00:00:24")
+    return Transcript("d", b.text, b.segments)
+
+
+def test_views_reach_the_right_neighbours():
+    views = views_of(dialogue())
+    v = views[2]  # Sam's second turn, after Sam's first
+    assert v.previous.index == 1 and v.following.index == 3
+    assert v.other_before.index == 0 and v.other_after.index == 3
+    assert v.same_before.index == 1 and v.same_after.index == 4
+    assert views[0].other_before is None and views[0].same_after.index == 3
+    assert views[4].other_after is None and views[4].following is None
+
+
+def test_dialogue_features_use_the_neighbours(embedder):
+    from qualkit.suggest.features import (N_CUES, embed_views, hand_features, seconds,
+                                          surface_cues)
+
+    views = views_of(dialogue())
+    assert len(surface_cues("So you feel stuck?")) == N_CUES
+    assert surface_cues("So you feel stuck?")[:2] == [1.0, 1.0]
+    assert seconds("01:02:03") == 3723 and seconds("02:03.5") == 123.5 and seconds("x") is None
+    row = hand_features(views[4])
+    # "bus" and "useless"/"option": the overlap with the interviewer's question is counted.
+    assert row[N_CUES + 2] > 0  # shared with other_before (the question)
+    assert row[-3:][0] == 1.0  # timestamps present
+    block = embed_views(views, embedder)
+    vec = embedder.encode([s.text for s in dialogue().segments])
+    assert np.allclose(block.cosines[4, 2], vec[4] @ vec[3], atol=1e-5)  # other_before
+    assert np.allclose(block.cosines[2, 4], vec[2] @ vec[1], atol=1e-5)  # same_before
+    assert block.cosines[4, 3] == 0  # no other_after
+    plain = views_of(Transcript("p", "x", [s for s in dialogue().segments]))
+    plain[0].segment.timestamp = None
+    assert hand_features(plain[0])[-3:] == [0.0, 0.0, 0.0]
+
+
+def test_learned_small_project_fits_fast_and_keeps_one_child_per_exclusive_parent(embedder):
+    import time
+
+    from qualkit.suggest.base import Scope, decide
+
+    with pytest.raises(NotFittedError):
+        CombinedSuggester(embedder).score([])
+    examples = labelled(embedder, 2)  # two transcripts: no stacking, one model per task
+    start = time.perf_counter()
+    learned = LearnedSuggester(embedder).fit(BOOK, examples)
+    assert time.perf_counter() - start < 10
+    assert learned.oof_ is None and all(t.level2 is None for t in learned.tasks_)
+    views = views_of(transcript("new", ["The grant might not be renewed.", "Long drives."]))
+    suggestions = decide(learned.score(views), views, Scope(BOOK), "learned",
+                         exhaustive=learned.exhaustive_)
+    for i in (1, 3):
+        assert len({s.code_id for s in suggestions if s.segment_index == i}
+                   & {"upbeat", "downbeat"}) == 1
+
+
+def test_learned_stacks_with_out_of_fold_scores(embedder, monkeypatch):
+    import qualkit.suggest.learned as learned_module
+
+    monkeypatch.setattr(learned_module, "MIN_STACK_ROWS", 10)
+    examples = labelled(embedder, 4)
+    learned = LearnedSuggester(embedder).fit(BOOK, examples)
+    assert learned.oof_ is not None and learned.oof_.shape == (len(examples), len(learned.codes_))
+    assert all(t.level2 is not None and set(t.level1) == set(learned_module.LEVEL1)
+               for t in learned.tasks_)
+    j = learned.codes_.index("travel")
+    truth = np.array(["travel" in ex.positive for ex in examples])
+    assert learned.oof_[truth, j].mean() > learned.oof_[~truth, j].mean()

@@ -28,13 +28,52 @@ def check_fitted(suggester: object, attribute: str) -> None:
 
 @dataclass
 class SegmentView:
-    """A segment with the context suggesters may look at (neighbouring turns, position)."""
+    """A segment with the context suggesters may look at (neighbouring turns, position).
+
+    ``segments`` is the whole transcript (shared by all its views, never copied), so a
+    suggester can also reach the other speaker's neighbouring turns and the session as a
+    whole; ``at`` is this segment's place in it. Views built by hand may leave both out.
+    """
 
     transcript: str
     segment: Segment
     previous: Segment | None = None
     following: Segment | None = None
     position: float = 0.0  # 0 at the first segment, 1 at the last
+    segments: Sequence[Segment] = field(default=(), repr=False, compare=False)
+    at: int = -1
+
+    def nearest(self, step: int, same_speaker: bool) -> Segment | None:
+        """The closest segment before (step -1) or after (step 1) by the same or another speaker."""
+        if self.at < 0 or not self.segments:
+            near = self.previous if step < 0 else self.following
+            if near is None or (near.speaker == self.segment.speaker) != same_speaker:
+                return None
+            return near
+        i = self.at + step
+        while 0 <= i < len(self.segments):
+            if (self.segments[i].speaker == self.segment.speaker) == same_speaker:
+                return self.segments[i]
+            i += step
+        return None
+
+    @property
+    def other_before(self) -> Segment | None:
+        """The other speaker's last turn before this one (what is being answered)."""
+        return self.nearest(-1, False)
+
+    @property
+    def other_after(self) -> Segment | None:
+        """The other speaker's next turn (how this one was taken up)."""
+        return self.nearest(1, False)
+
+    @property
+    def same_before(self) -> Segment | None:
+        return self.nearest(-1, True)
+
+    @property
+    def same_after(self) -> Segment | None:
+        return self.nearest(1, True)
 
 
 @dataclass
@@ -50,7 +89,7 @@ def views_of(transcript: Transcript) -> list[SegmentView]:
     segs = transcript.segments
     n = max(len(segs) - 1, 1)
     return [SegmentView(transcript.name, s, segs[i - 1] if i > 0 else None,
-                        segs[i + 1] if i + 1 < len(segs) else None, i / n)
+                        segs[i + 1] if i + 1 < len(segs) else None, i / n, segs, i)
             for i, s in enumerate(segs)]
 
 

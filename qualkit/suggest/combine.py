@@ -16,7 +16,7 @@ import numpy as np
 from ..embed import Embedder
 from ..model import Codebook, Suggestion, Transcript
 from .base import Example, Scope, Scores, SegmentView, check_fitted, decide, views_of
-from .learned import LearnedSuggester
+from .learned import LearnedSuggester, reweight, tune_weights
 from .rules import RuleSuggester
 from .semantic import SemanticSuggester
 
@@ -43,12 +43,13 @@ class CombinedSuggester:
         self.folds = folds
         self.seed = seed
 
-    def _components(self, codebook: Codebook, examples: Sequence[Example]) -> dict[str, object]:
+    def _components(self, codebook: Codebook, examples: Sequence[Example],
+                    learned: bool = True) -> dict[str, object]:
         embedder = self.embedder or Embedder()
         parts: dict[str, object] = {"rules": RuleSuggester().fit(codebook)}
         if self.semantic:
             parts["semantic"] = SemanticSuggester(embedder).fit(codebook, examples)
-        if self.learned and examples:
+        if self.learned and learned and examples:
             learned = LearnedSuggester(embedder).fit(codebook, examples)
             if learned.fitted:
                 parts["learned"] = learned
@@ -63,6 +64,7 @@ class CombinedSuggester:
         self.exhaustive_ = list(getattr(learned, "exhaustive_", []))
         self.stack_: dict[str, tuple[list[int], object, dict[int, int]]] = {}
         self.thresholds_: dict[str, float] = {}
+        self.weights_: dict[str, np.ndarray] = {}  # per exclusive parent, per stack class
         groups = sorted({ex.view.transcript for ex in examples})
         if learned is not None and len(groups) >= MIN_GROUPS:
             self._fit_stack(codebook, examples, groups)
@@ -80,12 +82,17 @@ class CombinedSuggester:
         fold_of = {g: i % self.folds for i, g in enumerate(order)}
         n, k = len(examples), len(self.codes_)
         oof = {name: np.zeros((n, k)) for name in self.components_}
+        # The learned suggester keeps its own out-of-fold scores (folds by transcript, too):
+        # use them rather than refitting its stack once per fold here.
+        learned_oof = getattr(self.components_.get("learned"), "oof_", None)
+        if learned_oof is not None:
+            oof["learned"] = learned_oof
         for fold in range(self.folds):
             train = [ex for ex in examples if fold_of[ex.view.transcript] != fold]
             test = [i for i, ex in enumerate(examples) if fold_of[ex.view.transcript] == fold]
             if not train or not test:
                 continue
-            parts = self._components(codebook, train)
+            parts = self._components(codebook, train, learned=learned_oof is None)
             raw = self._raw(parts, [examples[i].view for i in test])
             for name in oof:
                 if name in raw:
@@ -107,6 +114,11 @@ class CombinedSuggester:
             # neutral talk) swallows the rarer ones that matter most.
             model = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced").fit(X, ys)
             self.stack_[parent] = (cols, model, {int(c): int(c) for c in model.classes_ if c >= 0})
+            # Per-class weights on the probabilities, tuned for kappa (the learned suggester's
+            # decision step, repeated on the stacked probabilities).
+            classes = [int(c) for c in model.classes_]
+            self.weights_[parent] = tune_weights(model.predict_proba(X),
+                                                 np.array([classes.index(y) for y in ys]))
         for code, j in column.items():
             if code in grouped:
                 continue
@@ -140,8 +152,9 @@ class CombinedSuggester:
         else:
             out.values = base
         raw = {name: s.values for name, s in parts.items()}
-        for cols, model, target in self.stack_.values():
-            proba = model.predict_proba(self._stack_features(raw, slice(None), cols))
+        for key, (cols, model, target) in self.stack_.items():
+            proba = reweight(model.predict_proba(self._stack_features(raw, slice(None), cols)),
+                             self.weights_.get(key))
             for c_index, cls in enumerate(model.classes_):
                 if int(cls) in target:
                     out.values[:, target[int(cls)]] = proba[:, c_index]

@@ -126,21 +126,31 @@ class SemanticSuggester:
                 cols = own.get(view.segment.text)
                 if cols:
                     all_sims[np.ix_(owner == i, cols)] = -1.0
-        first_chunk = np.concatenate([[0], np.cumsum([len(sp) for sp in spans])[:-1]])
+        counts = np.array([len(sp) for sp in spans])
+        first_chunk = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        # Per chunk and code: the best prototype of that code; then per view and code, the
+        # best chunk (the first of equals), for all views at once.
+        n_chunks = len(texts)
+        code_best = np.full((n_chunks, k), -np.inf)
+        code_arg = np.full((n_chunks, k), -1, dtype=int)
         for j in range(k):
             cols = np.flatnonzero(self.proto_code_ == j)
             if not len(cols):
                 continue
             sub = all_sims[:, cols]
             arg = sub.argmax(axis=1)
-            chunk_best = sub[np.arange(len(sub)), arg]
-            # best chunk per view
-            order = np.lexsort((-chunk_best, owner))
-            firsts = order[np.r_[True, owner[order][1:] != owner[order][:-1]]]
-            views_idx = owner[firsts]
-            sims[views_idx, j] = chunk_best[firsts]
-            best_proto[views_idx, j] = cols[arg[firsts]]
-            best_chunk[views_idx, j] = firsts - first_chunk[views_idx]
+            code_best[:, j] = sub[np.arange(n_chunks), arg]
+            code_arg[:, j] = cols[arg]
+        has = np.flatnonzero(counts > 0)
+        starts = first_chunk[has]
+        view_best = np.maximum.reduceat(code_best, starts, axis=0)
+        at_best = code_best == np.repeat(view_best, counts[has], axis=0)
+        pick = np.minimum.reduceat(np.where(at_best, np.arange(n_chunks)[:, None], n_chunks),
+                                   starts, axis=0)
+        valid = np.isfinite(view_best)
+        sims[has] = np.where(valid, view_best, -1.0)
+        best_proto[has] = np.where(valid, code_arg[pick, np.arange(k)[None, :]], -1)
+        best_chunk[has] = np.where(valid, pick - starts[:, None], 0)
         return sims, best_proto, best_chunk, spans
 
     def _calibrate(self, examples: Sequence[Example], column: dict[str, int]
