@@ -410,17 +410,13 @@ def export_table(
 ) -> None:
     """Write the coded-segments table (one row per segment and coder)."""
     from .codedtable import write_coded_table
-    from .errors import QualkitError
+    from .sheets import sheet_path, statuses_for
     from .tables import project_rows
 
-    choices = {"accepted": ("accepted",), "suggested": ("suggested",),
-               "all": ("accepted", "suggested")}
-    if include not in choices:
-        raise QualkitError(f"--include must be one of {', '.join(choices)}", field="--include")
-    if output.suffix.lower() not in (".csv", ".xlsx"):
-        raise QualkitError("the output file must end in .csv or .xlsx", path=str(output))
+    statuses = statuses_for(include)
+    sheet_path(output)
     proj = _open(project, db)
-    rows = project_rows(proj.store, choices[include])
+    rows = project_rows(proj.store, statuses)
     write_coded_table(rows, output)
     out.print(f"Wrote {len(rows)} rows to {output}")
 
