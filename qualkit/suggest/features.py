@@ -153,7 +153,6 @@ class Block:
     """The feature blocks of a batch of views, as the level-1 models use them."""
 
     texts: list[str]
-    context: list[str]  # the other speaker's previous turn ("" where there is none)
     emb: np.ndarray  # (n, 7 * DIM): this turn, then each neighbour in NEIGHBOURS order
     cosines: np.ndarray  # (n, 8): with each neighbour, then with the session (same, other)
     hand: np.ndarray  # (n, n_hand)
@@ -220,8 +219,7 @@ def embed_views(views: Sequence[SegmentView], embedder: Embedder) -> Block:
             cos[r, 6 + k] = float(here @ mean) / norm if norm > 1e-9 else 0.0
     memo: dict[int, set[str]] = {}
     hand = np.array([hand_features(v, memo) for v in views], dtype=np.float64).reshape(n, -1)
-    context = [v.other_before.text if v.other_before is not None else "" for v in views]
-    return Block([v.segment.text for v in views], context, emb, cos, hand)
+    return Block([v.segment.text for v in views], emb, cos, hand)
 
 
 @dataclass

@@ -34,8 +34,6 @@ LEVEL1 = ("words", "embeddings", "dialogue", "mixed")
 # Regularisation per level-1 model, chosen by grouped cross-validation (docs/annomi-recipe.md).
 C = {"words": 1.0, "embeddings": 0.03, "dialogue": 0.1, "mixed": 0.3}
 MIXED_DENSE_SCALE = 0.05
-CONTEXT_WORDS = False  # the other speaker's previous turn's words (tried: no gain, see docs)
-LEVEL2_LOG = True  # level-2 inputs as log-probabilities (better than raw probabilities in CV)
 TOL = 1e-3  # tried 1e-4: the same kappas on the development split, 2.5 times slower
 WEIGHT_GRID = np.exp(np.linspace(-1.2, 1.2, 25))
 
@@ -104,10 +102,6 @@ class Featurizer:
         blocks = [word]
         if self.vectorizers.char is not None:
             blocks.append(self.vectorizers.char.transform(block.texts))
-        if CONTEXT_WORDS:
-            context = self.vectorizers.word.transform(block.context)
-            blocks.append(context)
-            word = sparse.hstack([word, context]).tocsr()
         text = sparse.hstack(blocks).tocsr()
         dialogue = (np.hstack([block.hand, block.cosines]) - self.mean) / self.scale
         # The turn and the other speaker's turns around it (NEIGHBOURS order: 3 and 4).
@@ -170,8 +164,8 @@ def _proba(est: Any, X: Any, classes: list[int]) -> np.ndarray:
 
 
 def _level2_input(probs: list[np.ndarray]) -> np.ndarray:
-    X = np.hstack(probs)
-    return np.log(np.clip(X, 1e-4, 1.0)) if LEVEL2_LOG else X
+    """Level 2 reads log-probabilities (better than raw probabilities in cross-validation)."""
+    return np.log(np.clip(np.hstack(probs), 1e-4, 1.0))
 
 
 def reweight(p: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
@@ -366,7 +360,7 @@ class LearnedSuggester:
             X, weights = X.sparse, weights[design.n_mixed_dense:]
         start, end = X.indptr[r], X.indptr[r + 1]
         idx, data = X.indices[start:end], X.data[start:end]
-        keep = idx < design.n_word  # the turn's own words, not its context's
+        keep = idx < design.n_word  # word n-grams, not character n-grams
         idx, contrib = idx[keep], data[keep] * weights[idx[keep]]
         top = [terms[idx[t]] for t in np.argsort(contrib)[::-1][:3] if contrib[t] > 0]
         return why + (f"; strongest terms: {', '.join(top)}" if top else "")
