@@ -35,6 +35,10 @@ DbOpt = Annotated[Optional[str], typer.Option(
 CoderOpt = Annotated[Optional[str], typer.Option(
     "--coder", help="Who is acting (default: $QUALKIT_CODER or your login name).")]
 
+SheetOpt = Annotated[Path, typer.Option("--output", "-o", help="FILE.csv or FILE.xlsx")]
+IncludeOpt = Annotated[str, typer.Option(
+    help="Which codings: accepted, suggested (not yet decided by anyone) or all (both).")]
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -401,10 +405,8 @@ def status(
 @export_app.command("table")
 @friendly
 def export_table(
-    output: Annotated[Path, typer.Option("--output", "-o", help="FILE.csv or FILE.xlsx")],
-    include: Annotated[str, typer.Option(
-        help="Which codings count: accepted, suggested or all (accepted and suggested).")
-    ] = "accepted",
+    output: SheetOpt,
+    include: IncludeOpt = "accepted",
     project: ProjectOpt = None,
     db: DbOpt = None,
 ) -> None:
@@ -424,10 +426,8 @@ def export_table(
 @export_app.command("extracts")
 @friendly
 def export_extracts(
-    output: Annotated[Path, typer.Option("--output", "-o", help="FILE.csv or FILE.xlsx")],
-    include: Annotated[str, typer.Option(
-        help="Which codings: accepted, suggested or all (accepted and suggested).")
-    ] = "accepted",
+    output: SheetOpt,
+    include: IncludeOpt = "accepted",
     code: Annotated[Optional[str], typer.Option(
         help="Only this code (for a theme: it and the codes under it).")] = None,
     project: ProjectOpt = None,
@@ -448,15 +448,13 @@ def export_extracts(
 @export_app.command("framework")
 @friendly
 def export_framework(
-    output: Annotated[Path, typer.Option("--output", "-o", help="FILE.csv or FILE.xlsx")],
+    output: SheetOpt,
     by: Annotated[Optional[str], typer.Option(
         help="Rows are the values of this participant attribute (default: one per "
              "transcript).")] = None,
     cells: Annotated[str, typer.Option(
         help="count (coded segments) or extracts (their text).")] = "count",
-    include: Annotated[str, typer.Option(
-        help="Which codings: accepted, suggested or all (accepted and suggested).")
-    ] = "accepted",
+    include: IncludeOpt = "accepted",
     project: ProjectOpt = None,
     db: DbOpt = None,
 ) -> None:
