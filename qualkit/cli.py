@@ -291,16 +291,16 @@ def agreement(
     """Agreement between coders: Cohen's kappa, Fleiss' kappa, Krippendorff's alpha per code."""
     import json
 
-    from .agreement import agreement_report, format_report, report_to_dict
+    from .agreement import format_report, report_to_dict
     from .codebook import load_codebook
     from .codedtable import read_table_rows
     from .fileio import atomic_write_text
-    from .tables import decision_coders, project_agreement, speaker_scope
+    from .tables import decision_coders, project_agreement, rows_agreement
 
     if table is not None:
         book = load_codebook(codebook) if codebook else None
         rows = read_table_rows(table)
-        report = agreement_report(rows, book, speaker_scope(book) if book else None)
+        report = rows_agreement(rows, book)
         coders = sorted({r.coder for r in rows} - {""})
     else:
         proj = _open(project, db)
@@ -402,6 +402,17 @@ def status(
                       highlight=False)
 
 
+def _open_for_sheet(output: Path, include: str, project: Optional[Path], db: Optional[str]
+                    ) -> tuple[Any, tuple[str, ...]]:
+    """Check a spreadsheet export's file name and --include before any work, then open the
+    project."""
+    from .sheets import sheet_path, statuses_for
+
+    statuses = statuses_for(include)
+    sheet_path(output)
+    return _open(project, db), statuses
+
+
 @export_app.command("table")
 @friendly
 def export_table(
@@ -412,12 +423,9 @@ def export_table(
 ) -> None:
     """Write the coded-segments table (one row per segment and coder)."""
     from .codedtable import write_coded_table
-    from .sheets import sheet_path, statuses_for
     from .tables import project_rows
 
-    statuses = statuses_for(include)
-    sheet_path(output)
-    proj = _open(project, db)
+    proj, statuses = _open_for_sheet(output, include, project, db)
     rows = project_rows(proj.store, statuses)
     write_coded_table(rows, output)
     out.print(f"Wrote {len(rows)} rows to {output}")
@@ -434,13 +442,10 @@ def export_extracts(
     db: DbOpt = None,
 ) -> None:
     """Write the coded extracts: one row per coding, with code, theme, participant, text."""
-    from .sheets import extracts_table, sheet_path, statuses_for, write_sheet
+    from .sheets import extracts_table, write_sheet
 
-    statuses = statuses_for(include)
-    sheet_path(output)
-    proj = _open(project, db)
-    book = proj.codebook_if_any()
-    table = extracts_table(proj.store, book, statuses, code)
+    proj, statuses = _open_for_sheet(output, include, project, db)
+    table = extracts_table(proj.store, proj.codebook_if_any(), statuses, code)
     write_sheet(table, output, "coded extracts", wrap=("text", "memo"))
     out.print(f"Wrote {len(table)} extracts to {output}")
 
@@ -460,13 +465,11 @@ def export_framework(
 ) -> None:
     """Write the framework matrix: participants (or attribute values) x codes."""
     from .analysis import AnalysisData
-    from .sheets import framework_table, sheet_path, statuses_for, write_sheet
+    from .sheets import framework_table, write_sheet
 
-    statuses = statuses_for(include)
-    sheet_path(output)
-    proj = _open(project, db)
-    book = proj.codebook_if_any()
-    table = framework_table(AnalysisData.from_store(proj.store, book, statuses), by, cells)
+    proj, statuses = _open_for_sheet(output, include, project, db)
+    data = AnalysisData.from_store(proj.store, proj.codebook_if_any(), statuses)
+    table = framework_table(data, by, cells)
     wrap = list(table.columns[2:]) if cells == "extracts" else []
     write_sheet(table, output, "framework matrix", wrap=wrap, key_columns=2)
     out.print(f"Wrote a {len(table)} x {len(table.columns) - 2} framework matrix to {output}")

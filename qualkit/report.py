@@ -239,7 +239,8 @@ def _summaries(data: AnalysisData, book: Codebook | None, by: str | None, n_extr
     split = coverage_by_attribute(data, by).set_index("code") if by and order else None
     co = cooccurrence(data, order) if order else None
     leaves = [c for c in order if not (book and book.get(c) and book.get(c).is_theme)]
-    depth = {code.id: _depth(book, code.id) for code in book.all_codes()} if book else {}
+    depth = {code.id: len(_ancestors(book, code.id)) for code in book.all_codes()} if book \
+        else {}
     out: dict[str, CodeSummary] = {}
     for code_id in order:
         code = book.get(code_id) if book else None
@@ -297,7 +298,8 @@ def _quotes(data: AnalysisData, code_id: str, transcript: Any) -> list[Quote]:
                and 0 <= c.segment_index < len(tr.segments) else tr.segment_at(c.start))
         attrs = data.attributes.get(c.transcript, {})
         out.append(Quote(text=tidy(tr.text[c.start:c.end]),
-                         pseudonym=pseudonym(attrs, c.transcript), transcript=c.transcript, turn=seg.index + 1 if seg else None,
+                         pseudonym=pseudonym(attrs, c.transcript), transcript=c.transcript,
+                         turn=seg.index + 1 if seg else None,
                          timestamp=seg.timestamp if seg else None, code_id=code_id))
     return [q for q in out if q.text]
 
@@ -365,7 +367,7 @@ def _methods(project: Any, book: Codebook | None, every: list[Coding], include: 
     for c in suggestions:
         sources[c.source] = sources.get(c.source, 0) + 1
     coders = sorted(people.values(), key=lambda w: (-w.decisions, w.coder))
-    rows, units, names, note = _agreement(project, book)
+    rows, units, names, note = _agreement(project, book, sorted(people))
     return Methods(
         codebook=book.name if book else "(no codebook)", version=book.version if book else "",
         include=INCLUDE[include], coders=coders, suggested=len(suggestions),
@@ -376,15 +378,14 @@ def _methods(project: Any, book: Codebook | None, every: list[Coding], include: 
         agreement_coders=names, agreement_units=units, agreement=rows, agreement_note=note)
 
 
-def _agreement(project: Any, book: Codebook | None
+def _agreement(project: Any, book: Codebook | None, people: list[str]
                ) -> tuple[list[AgreementRow], int, list[str], str]:
-    """Agreement between the people whose accepted codings cover the same segments, computed
-    as `qualkit agreement` does."""
-    from .tables import decision_coders, project_agreement
+    """Agreement between the people who made decisions (``people``), computed as
+    `qualkit agreement` does."""
+    from .tables import project_agreement
 
-    result = project_agreement(project.store, book)  # as `qualkit agreement` computes it
+    result = project_agreement(project.store, book)
     if len(result.coders) < 2 or not result.units:
-        people = decision_coders(project.store)
         who = (f"only {people[0]} coded" if len(people) == 1 else "nobody has coded yet"
                if not people else "no transcript was coded by two or more people")
         return [], 0, people, (f"No agreement figures: {who}. Double-code some transcripts "
@@ -421,13 +422,6 @@ def _walk(codes: list[Code]) -> list[Code]:
         out.append(code)
         out.extend(_walk(code.children))
     return out
-
-
-def _depth(book: Codebook, code_id: str) -> int:
-    depth, parent = 0, book.parent_of(code_id)
-    while parent is not None:
-        depth, parent = depth + 1, book.parent_of(parent.id)
-    return depth
 
 
 def _ancestors(book: Codebook | None, code_id: str) -> set[str]:

@@ -79,9 +79,11 @@ def counts_line(c: CodeSummary) -> str:
             f"({pct(c.participants, c.of)}).")
 
 
-def groups_line(c: CodeSummary, by: str) -> str:
-    return f"By {by}: " + ", ".join(f"{g.value} {g.participants} of {g.of}"
-                                   for g in c.groups) + "."
+def counts_para(c: CodeSummary, by: str | None) -> Para:
+    """The counts line, with the split by ``by`` where the report has one."""
+    groups = (f" By {by}: " + ", ".join(f"{g.value} {g.participants} of {g.of}"
+                                         for g in c.groups) + ".") if by and c.groups else ""
+    return Para(counts_line(c) + groups)
 
 
 def layout(report: Report, charts: list[Chart]) -> list[Block]:
@@ -138,8 +140,7 @@ def _code_blocks(report: Report, c: CodeSummary, level: int) -> list[Block]:
     out: list[Block] = [Heading(level, c.name)]
     if c.definition:
         out.append(Para(c.definition, "definition"))
-    out.append(Para(counts_line(c) + (" " + groups_line(c, report.by)
-                                      if report.by and c.groups else "")))
+    out.append(counts_para(c, report.by))
     if c.cooccurring:
         out.append(Para(", ".join(f"{name} ({n})" for name, n in c.cooccurring) + ".",
                         label="Often in the same segment as: "))
@@ -152,8 +153,7 @@ def _section(report: Report, theme: CodeSummary, codes: list[CodeSummary]) -> li
     if theme.definition:
         blocks.append(Para(theme.definition, "definition"))
     if theme.id:
-        blocks.append(Para(counts_line(theme) + (" " + groups_line(theme, report.by)
-                                                 if report.by and theme.groups else "")))
+        blocks.append(counts_para(theme, report.by))
     if theme.id and theme.extracts:
         blocks += [Para("Coded with the theme itself:", "body")]
         blocks += [Quote(q.text, q.attribution) for q in theme.extracts]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from .codedtable import TableRow
 from .model import Codebook, Coding, Segment, Transcript, segment_of, speaker_matches
@@ -56,6 +56,23 @@ def decision_coders(store: Store) -> list[str]:
     return sorted({c.coder for c in store.codings() if c.status in DECISIONS})
 
 
+def _decided(store: Store, coders: Sequence[str] | None, common_only: bool
+             ) -> Iterator[tuple[Transcript, list[Coding], list[str]]]:
+    """Per transcript with decisions by the wanted coders: the transcript, their accepted
+    codings and who decided there (see ``decision_rows``)."""
+    wanted = set(coders) if coders is not None else set(decision_coders(store))
+    by_transcript: dict[str, list[Coding]] = defaultdict(list)
+    for c in store.codings():
+        if c.status in DECISIONS and c.coder in wanted:
+            by_transcript[c.transcript].append(c)
+    for transcript in store.iter_transcripts(sorted(by_transcript)):
+        codings = by_transcript[transcript.name]
+        present = sorted({c.coder for c in codings})
+        if common_only and set(present) != wanted:
+            continue
+        yield transcript, [c for c in codings if c.status == "accepted"], present
+
+
 def decision_rows(store: Store, coders: Sequence[str] | None = None,
                   common_only: bool = False) -> list[TableRow]:
     """Rows for comparing coders on the project's own codings.
@@ -65,20 +82,8 @@ def decision_rows(store: Store, coders: Sequence[str] | None = None,
     every suggestion in a transcript still takes part, with "none of the codes" there.
     ``coders`` limits who is compared (default: everyone with decisions); ``common_only``
     keeps only the transcripts every one of them made decisions in."""
-    wanted = set(coders) if coders is not None else set(decision_coders(store))
-    by_transcript: dict[str, list[Coding]] = defaultdict(list)
-    for c in store.codings():
-        if c.status in DECISIONS and c.coder in wanted:
-            by_transcript[c.transcript].append(c)
-    rows: list[TableRow] = []
-    for transcript in store.iter_transcripts(sorted(by_transcript)):
-        codings = by_transcript[transcript.name]
-        present = sorted({c.coder for c in codings})
-        if common_only and set(present) != wanted:
-            continue
-        rows.extend(transcript_rows(transcript, [c for c in codings if c.status == "accepted"],
-                                    present))
-    return rows
+    return [row for transcript, accepted, present in _decided(store, coders, common_only)
+            for row in transcript_rows(transcript, accepted, present)]
 
 
 def speaker_scope(codebook: Codebook, roles: dict[str, str] | None = None
@@ -97,17 +102,22 @@ def speaker_scope(codebook: Codebook, roles: dict[str, str] | None = None
     return in_scope
 
 
-def speaker_roles(store: Store) -> dict[str, str]:
-    """Each speaker name's role in the project's transcripts."""
-    return {seg.speaker: seg.role for t in store.iter_transcripts() for seg in t.segments}
+def rows_agreement(rows: Iterable[TableRow], codebook: Codebook | None,
+                   roles: dict[str, str] | None = None) -> Any:
+    """Agreement (``agreement.AgreementReport``) over coded-segments rows, each code counted
+    only in the turns of the speakers it applies to when there is a codebook."""
+    from .agreement import agreement_report
+
+    return agreement_report(rows, codebook, speaker_scope(codebook, roles) if codebook else None)
 
 
 def project_agreement(store: Store, codebook: Codebook | None,
                       coders: Sequence[str] | None = None, common_only: bool = False) -> Any:
-    """Agreement between the project's coders (``agreement.AgreementReport``): rows from
-    ``decision_rows``, each code counted only in the turns of the speakers it applies to."""
-    from .agreement import agreement_report
-
-    rows = decision_rows(store, coders, common_only)
-    scope = speaker_scope(codebook, speaker_roles(store)) if codebook else None
-    return agreement_report(rows, codebook, scope)
+    """Agreement between the project's coders: the rows of ``decision_rows``, with the speakers'
+    roles read from the same transcripts in the same pass."""
+    rows: list[TableRow] = []
+    roles: dict[str, str] = {}
+    for transcript, accepted, present in _decided(store, coders, common_only):
+        rows.extend(transcript_rows(transcript, accepted, present))
+        roles.update((seg.speaker, seg.role) for seg in transcript.segments)
+    return rows_agreement(rows, codebook, roles)

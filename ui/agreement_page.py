@@ -13,8 +13,7 @@ from typing import Any, Callable
 import pandas as pd
 import streamlit as st
 
-from qualkit.agreement import (AgreementReport, AgreementStats, Disagreement, agreement_report,
-                               report_to_dict)
+from qualkit.agreement import AgreementReport, AgreementStats, Disagreement, report_to_dict
 from qualkit.codedtable import TableRow
 from qualkit.errors import QualkitError
 from qualkit.model import Codebook
@@ -107,8 +106,8 @@ def _labeller(book: Codebook | None) -> Callable[[str], str]:
     return label
 
 
-def _project_rows(ctx: Context) -> list[TableRow] | None:
-    from qualkit.tables import decision_coders, decision_rows
+def _project_report(ctx: Context, book: Codebook | None) -> AgreementReport | None:
+    from qualkit.tables import decision_coders, project_agreement
 
     coders = decision_coders(ctx.store)
     if len(coders) < 2:
@@ -128,7 +127,7 @@ def _project_rows(ctx: Context) -> list[TableRow] | None:
     st.caption("A coder who made any decision in a transcript (accepting or rejecting a "
                "suggestion, coding by hand) counts as having coded all of it: segments they "
                "left without a code count as \"none of the codes\".")
-    return decision_rows(ctx.store, chosen, common)
+    return project_agreement(ctx.store, book, chosen, common)
 
 
 def _upload_rows() -> list[TableRow] | None:
@@ -231,21 +230,20 @@ def render() -> None:
         return
     source = st.radio("Compare", [PROJECT, UPLOAD], horizontal=True, key="agr_source")
     book = ctx.codebook
+    # Each code counts only in its speakers' turns, as in `qualkit agreement`.
     if source == PROJECT:
-        rows = _project_rows(ctx)
+        report = _project_report(ctx, book)
     else:
         rows = _upload_rows()
         if rows is not None and book is not None and not st.toggle(
                 "Use the project's codebook (themes and exclusive parents)", value=True,
                 key="agr_use_book"):
             book = None
-    if rows is None:
-        return
-    from qualkit.tables import speaker_roles, speaker_scope
+        from qualkit.tables import rows_agreement
 
-    # Each code counts only in its speakers' turns, as in `qualkit agreement`.
-    roles = speaker_roles(ctx.store) if source == PROJECT else {}
-    report = agreement_report(rows, book, speaker_scope(book, roles) if book else None)
+        report = rows_agreement(rows, book) if rows is not None else None
+    if report is None:
+        return
     if report.units == 0:
         st.info("No segment was coded by two or more of the chosen coders: choose coders who "
                 "coded the same transcripts.")

@@ -44,12 +44,12 @@ class CombinedSuggester:
         self.seed = seed
 
     def _components(self, codebook: Codebook, examples: Sequence[Example],
-                    learned: bool = True) -> dict[str, object]:
+                    with_learned: bool = True) -> dict[str, object]:
         embedder = self.embedder or Embedder()
         parts: dict[str, object] = {"rules": RuleSuggester().fit(codebook)}
         if self.semantic:
             parts["semantic"] = SemanticSuggester(embedder).fit(codebook, examples)
-        if self.learned and learned and examples:
+        if self.learned and with_learned and examples:
             learned = LearnedSuggester(embedder).fit(codebook, examples)
             if learned.fitted:
                 parts["learned"] = learned
@@ -92,7 +92,7 @@ class CombinedSuggester:
             test = [i for i, ex in enumerate(examples) if fold_of[ex.view.transcript] == fold]
             if not train or not test:
                 continue
-            parts = self._components(codebook, train, learned=learned_oof is None)
+            parts = self._components(codebook, train, with_learned=learned_oof is None)
             raw = self._raw(parts, [examples[i].view for i in test])
             for name in oof:
                 if name in raw:

@@ -87,7 +87,8 @@ class Featurizer:
         self.vectorizers = Vectorizers.fit([v.segment.text for v in views], self.char)
         dense = np.hstack([block.hand, block.cosines])
         self.mean = dense.mean(axis=0)
-        self.scale = np.where(dense.std(axis=0) > 1e-9, dense.std(axis=0), 1.0)
+        std = dense.std(axis=0)
+        self.scale = np.where(std > 1e-9, std, 1.0)
         return self
 
     def block(self, views: Sequence[SegmentView]) -> Block:
