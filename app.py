@@ -1,27 +1,11 @@
-"""qualkit browser app: `qualkit app` (or `streamlit run app.py -- --project PATH`).
+"""qualkit browser app, for `streamlit run app.py -- --project PATH` from a source checkout.
 
-A thin edge: each page reads and changes the project only through the qualkit library.
-Pages are scripts in ui/pages/ whose logic lives in ui/*_page.py.
+`qualkit app` is the usual way to start it. Both run the same packaged app
+(qualkit/ui/app.py), and both are local and silent: `.streamlit/config.toml` here and the one
+beside the packaged script bind 127.0.0.1, run headless (no first-run e-mail prompt), send no
+usage statistics and hide the Deploy button.
 """
 
-from __future__ import annotations
+from qualkit.ui.app import main
 
-import streamlit as st
-
-from ui.common import load_context, sidebar
-
-st.set_page_config(page_title="qualkit", layout="wide")
-pages = [
-    st.Page("ui/pages/coding.py", title="Coding", icon=":material/edit_note:", default=True),
-    st.Page("ui/pages/queue.py", title="Review queue", icon=":material/checklist:"),
-    st.Page("ui/pages/codebook.py", title="Codebook", icon=":material/account_tree:"),
-    st.Page("ui/pages/themes.py", title="Themes", icon=":material/insights:"),
-    st.Page("ui/pages/agreement.py", title="Agreement", icon=":material/group:"),
-    st.Page("ui/pages/topics.py", title="Topics", icon=":material/bubble_chart:"),
-    st.Page("ui/pages/project.py", title="Project", icon=":material/folder:"),
-]
-page = st.navigation(pages)
-# The sidebar lives here, in the entry script, so who is coding survives page changes
-# (widgets on a page are that page's own).
-sidebar(load_context())
-page.run()
+main()

@@ -29,7 +29,8 @@ PROBE = r"""
 import json, os, sys, time
 sys.path.insert(0, os.environ["REPO"])
 from streamlit.testing.v1 import AppTest
-at = AppTest.from_file(os.path.join(os.environ["REPO"], "app.py"), default_timeout=120)
+at = AppTest.from_file(os.path.join(os.environ["REPO"], "qualkit", "ui", "app.py"),
+                      default_timeout=120)
 first = time.perf_counter()
 at.run()  # a fresh process: the first page, imports included, without a coder yet
 first = time.perf_counter() - first
@@ -65,15 +66,14 @@ def build_project(root: Path, turns: int) -> None:
 
 
 def first_page(project: Path) -> tuple[float, float, float]:
+    from qualkit.serve import streamlit_command
     from tests.browser import browser_page, free_port, set_coder  # noqa: F401
 
     port = free_port()
     env = dict(os.environ, QUALKIT_PROJECT=str(project))
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
-                             "--server.address", "127.0.0.1", "--server.port", str(port),
-                             "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(streamlit_command(port), env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         import urllib.request
 

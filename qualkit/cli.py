@@ -7,9 +7,6 @@ are imported inside commands so `qualkit --help` stays fast.
 from __future__ import annotations
 
 import functools
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Annotated, Any, Callable, Optional, TypeVar
 
@@ -96,7 +93,8 @@ def _run_with_bar(description: str, work: Callable[[Callable[[int, int, str], No
 @friendly
 def init(
     path: Annotated[Path, typer.Argument(help="Project folder to create.")] = Path("."),
-    codebook: Annotated[Optional[Path], typer.Option(help="Codebook YAML to use.")] = None,
+    codebook: Annotated[Optional[Path], typer.Option(
+        help="Codebook YAML file, or a bundled codebook by name (keyworker, annomi_mi).")] = None,
     db: DbOpt = None,
     coder: CoderOpt = None,
 ) -> None:
@@ -107,7 +105,10 @@ def init(
     out.print(f"Project ready in {project.root.resolve()}"
               + (f" with codebook {project.codebook().name!r}" if codebook else ""))
     if not codebook:
-        out.print("Next: qualkit code --codebook codebooks/keyworker.yaml (after importing)")
+        from .bundled import codebooks
+
+        out.print("Next: import transcripts, then qualkit code --codebook FILE.yaml (or a "
+                  f"bundled codebook by name: {', '.join(codebooks())})")
 
 
 @app.command("import")
@@ -295,7 +296,7 @@ def agreement(
     from .codebook import load_codebook
     from .codedtable import read_table_rows
     from .fileio import atomic_write_text
-    from .tables import decision_coders, project_agreement, rows_agreement
+    from .agreement.project import decision_coders, project_agreement, rows_agreement
 
     if table is not None:
         book = load_codebook(codebook) if codebook else None
@@ -510,42 +511,36 @@ def export_qdc_cmd(
     out.print(f"Wrote {export_qdc(proj.codebook(check_patterns=False), output)}")
 
 
-def app_script() -> Path:
-    script = Path(__file__).resolve().parent.parent / "app.py"
-    if not script.exists():
-        from .errors import QualkitError
-
-        raise QualkitError("app.py not found beside the qualkit package",
-                           hint="install qualkit from its source folder: pip install -e .")
-    return script
+AddressOpt = Annotated[str, typer.Option(
+    help="Address to listen on: 127.0.0.1 (this machine only) unless you mean to share it.")]
+OpenOpt = Annotated[Optional[bool], typer.Option(
+    "--open/--no-open", help="Open the app in your browser (default: when there is a display).")]
 
 
 @app.command("app")
 @friendly
 def app_(
     project: ProjectOpt = None,
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8501,
-    headless: Annotated[bool, typer.Option(help="Do not open a browser window.")] = False,
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8501,
+    address: AddressOpt = "127.0.0.1",
+    open_browser: OpenOpt = None,
 ) -> None:
-    """Start the browser app on the project (served on 127.0.0.1 only)."""
+    """Start the browser app on the project (on 127.0.0.1 only, unless --address says)."""
     from .project import open_project
 
     root = (project or Path.cwd()).resolve()
     open_project(root).close()  # fail here, clearly, if there is no project
-    _serve(root, port, headless)
+    _serve(root, port, address, open_browser)
 
 
-def _serve(root: Path, port: int, headless: bool) -> None:
-    env = dict(os.environ, QUALKIT_PROJECT=str(root), HF_HUB_OFFLINE="1")
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app_script()),
-           "--server.address", "127.0.0.1", "--server.port", str(port),
-           "--server.headless", "true" if headless else "false",
-           "--browser.gatherUsageStats", "false"]
-    out.print(f"Starting the app on http://127.0.0.1:{port} for {root} (Ctrl+C to stop)")
-    try:
-        subprocess.run(cmd, env=env, check=False)
-    except KeyboardInterrupt:
-        pass
+def _serve(root: Path, port: int, address: str, open_browser: bool | None) -> None:
+    from .serve import serve
+
+    out.print(f"Starting the app on http://{address}:{port} for {root} (Ctrl+C to stop)")
+    code = serve(root, port, address, open_browser,
+                 on_ready=lambda url: out.print(f"The app is ready at {url}"))
+    if code not in (0, None):
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -554,20 +549,22 @@ def demo(
     project: Annotated[Path, typer.Option(help="Where to build the sample project.")] = Path(
         "sample_project"),
     serve: Annotated[bool, typer.Option(help="Start the app when done.")] = True,
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8501,
-    headless: Annotated[bool, typer.Option(help="Do not open a browser window.")] = False,
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8501,
+    address: AddressOpt = "127.0.0.1",
+    open_browser: OpenOpt = None,
     suggesters: Annotated[str, typer.Option(
         help="Comma-separated: rules, semantic, learned.")] = "rules,semantic,learned",
 ) -> None:
-    """Build a coded project from sample_transcripts/ and the keyworker codebook, then open it."""
+    """Build a coded project from the sample study and the keyworker codebook, then open it."""
     from .pipeline import code_project, import_paths
     from .project import default_actor, init_project
 
-    here = Path(__file__).resolve().parent.parent
+    from .bundled import sample_transcripts
+
     actor = default_actor()
-    proj = init_project(project, here / "codebooks" / "keyworker.yaml", actor)
+    proj = init_project(project, "keyworker", actor)
     imported = _run_with_bar("Importing", lambda cb: import_paths(
-        proj, [here / "sample_transcripts"], actor, cb))
+        proj, [sample_transcripts()], actor, cb))
     for line in imported.errors:
         err.print(f"[bold red]error:[/] {line}", highlight=False)
     chosen = tuple(s.strip() for s in suggesters.split(",") if s.strip())
@@ -576,7 +573,7 @@ def demo(
               f"({imported.unchanged} already there), {coded.suggestions} new suggestions")
     proj.close()
     if serve:
-        _serve(proj.root.resolve(), port, headless)
+        _serve(proj.root.resolve(), port, address, open_browser)
 
 
 def main() -> None:

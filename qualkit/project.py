@@ -1,7 +1,7 @@
 """A project is a folder: the database (qualkit.db) and the project's own codebook.yaml.
 
 The codebook is copied into the project so that editing it (in the app) never changes a shared
-file such as codebooks/keyworker.yaml.
+file such as the bundled keyworker codebook.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from .bundled import resolve_codebook
 from .codebook import load_codebook
 from .errors import QualkitError, StoreError
 from .model import Codebook
@@ -52,7 +53,8 @@ class Project:
         return self.codebook(check_patterns) if self.codebook_path.exists() else None
 
     def set_codebook(self, source: str | Path, actor: str) -> Codebook:
-        """Validate a codebook file and make it the project's codebook."""
+        """Validate a codebook file (or a bundled one by name) and make it the project's."""
+        source = resolve_codebook(source)
         book = load_codebook(source)
         src = Path(source).resolve()
         if src != self.codebook_path.resolve():
@@ -78,6 +80,7 @@ def init_project(root: str | Path, codebook: str | Path | None = None,
         raise StoreError("exists and is not a folder", path=str(path),
                          hint="choose a folder name for the project")
     if codebook is not None:
+        codebook = resolve_codebook(codebook)
         load_codebook(codebook)  # validate before anything is created
     path.mkdir(parents=True, exist_ok=True)
     project = Project(path, Store(db_url or sqlite_url(path)))

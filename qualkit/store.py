@@ -559,7 +559,7 @@ class Store:
         old version is refused. An empty mapping only records the event.
 
         ``before_commit`` runs inside the transaction after the update: if it raises, nothing
-        is changed (``codebook_edit.apply_change`` puts the new codebook file in place there).
+        is changed (``codebook.edit.apply_change`` puts the new codebook file in place there).
         Returns the number of codings changed."""
         from sqlalchemy import case, update
 

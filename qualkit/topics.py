@@ -355,7 +355,7 @@ def promote(project: Any, run: TopicRun, topic_id: int, actor: str, name: str | 
     """Add the topic as a code and suggest it on the topic's passages, for a person to review.
 
     Nothing is applied: the passages get suggestions (source 'topic'), never codings."""
-    from .codebook_edit import add_code, apply_change
+    from .codebook.edit import add_code, apply_change
 
     topic = run.topic(topic_id)
     code = draft_code(run, topic, name, code_id)

@@ -6,9 +6,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -32,26 +29,17 @@ def free_port() -> int:
 
 @contextmanager
 def serve(project: Path, log: Path) -> Iterator[str]:
-    """Run `streamlit run app.py` on 127.0.0.1 for the project; yield its URL."""
+    """Run the packaged app (as `qualkit app` does) on 127.0.0.1 for the project; yield its URL."""
+    from qualkit.serve import streamlit_command, wait_until_ready
+
     port = free_port()
     env = dict(os.environ, QUALKIT_PROJECT=str(project), HF_HUB_OFFLINE="1")
-    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
-           "--server.address", "127.0.0.1", "--server.port", str(port),
-           "--server.headless", "true", "--browser.gatherUsageStats", "false",
-           "--server.fileWatcherType", "none"]
     with log.open("w") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(streamlit_command(port), env=env, stdout=out,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         try:
             url = f"http://127.0.0.1:{port}"
-            deadline = time.time() + 60
-            while time.time() < deadline:
-                try:
-                    with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    time.sleep(0.3)
-            else:
+            if not wait_until_ready(url, proc, timeout=60):
                 raise RuntimeError("the app did not start: " + log.read_text()[-2000:])
             yield url
         finally:

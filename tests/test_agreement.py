@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from qualkit.agreement import (
+from qualkit.agreement.stats import (
     agreement_report,
     cohen_kappa,
     fleiss_kappa,
@@ -321,12 +321,12 @@ def test_report_to_dict_is_strict_json_and_format_is_readable(hand_report):
     assert "d1 #3 Dana" in out and "1 more" in out
 
 
-def test_agreement_imports_nothing_from_qualkit():
-    code = ("import sys, qualkit.agreement; "
+def test_agreement_statistics_import_nothing_else_from_qualkit():
+    code = ("import sys, qualkit.agreement.stats; "
             "print(sorted(m for m in sys.modules if m.startswith('qualkit.')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=REPO).stdout
-    assert out.strip() == "['qualkit.agreement']"
+    assert out.strip() == "['qualkit.agreement', 'qualkit.agreement.stats']"
 
 
 # ---------------------------------------------------------------- hand-drawn spans

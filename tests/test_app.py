@@ -9,6 +9,8 @@ from qualkit.pipeline import code_project, import_paths
 
 from .conftest import REPO
 
+APP = REPO / "qualkit" / "ui" / "app.py"
+
 TEXT = ("Interviewer: How is it?\n\nDana: I work alone, <script>alert(1)</script> and nobody "
         "else is there. I love it though.\n")
 
@@ -24,7 +26,7 @@ def coded_project(project, tmp_path, monkeypatch):
 
 
 def app(page: str | None = None, coder: str | None = "ann") -> AppTest:
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at = AppTest.from_file(str(APP), default_timeout=60)
     if coder:
         at.session_state["coder"] = coder
     at.run()
@@ -65,7 +67,7 @@ def test_coding_page_codes_a_selection_by_hand(coded_project):
 
 
 def test_queue_page_accepts_and_rejects(coded_project):
-    at = app("ui/pages/queue.py")
+    at = app("views/queue.py")
     assert any("2 suggestions waiting" in c.value for c in at.caption)
     at.button(key="q_accept").click().run()
     at.button(key="q_reject").click().run()
@@ -79,7 +81,7 @@ def test_queue_page_accepts_and_rejects(coded_project):
 
 
 def test_project_page_shows_counts_and_events(coded_project):
-    at = app("ui/pages/project.py")
+    at = app("views/project.py")
     assert any("1 transcripts, 2 turns" in c.value for c in at.caption)
     assert len(at.dataframe) == 1
     at.button[2].click().run()  # prepare the coded-segments table
@@ -88,7 +90,7 @@ def test_project_page_shows_counts_and_events(coded_project):
 
 def test_app_without_project_says_what_to_do(tmp_path, monkeypatch):
     monkeypatch.setenv("QUALKIT_PROJECT", str(tmp_path))
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
     assert not at.exception
     assert "no qualkit project here" in at.error[0].value
 
@@ -98,7 +100,7 @@ def test_themes_page_shows_frequencies_matrix_and_extracts(coded_project):
 
     sug = coded_project.store.codings(status="suggested")[0]
     review.accept(coded_project.store, sug.id, "ann")
-    at = app("ui/pages/themes.py")
+    at = app("views/themes.py")
     freq = at.dataframe[0].value.set_index("code")
     assert freq.loc[sug.code_id, "segments"] == 1 and freq.loc[sug.code_id, "of"] == 1
     at.selectbox(key="ex_a").set_value(sug.code_id).run()
@@ -107,12 +109,12 @@ def test_themes_page_shows_frequencies_matrix_and_extracts(coded_project):
 
 
 def test_topics_page_without_a_run_says_how_to_start(coded_project):
-    at = app("ui/pages/topics.py")
+    at = app("views/topics.py")
     assert "No topic run yet" in at.info[0].value
 
 
 def test_codebook_page_shows_the_tree_and_merges_codes(coded_project):
-    at = app("ui/pages/codebook.py")
+    at = app("views/codebook.py")
     assert any("Working alone" in e.label for e in at.expander)
     at.multiselect[0].set_value(["no_debrief"])
     [target] = [s for s in at.selectbox if s.label == "into"]
@@ -157,7 +159,7 @@ def frame(at: AppTest, column: str):
 
 
 def _expected(project):
-    from qualkit.tables import project_agreement
+    from qualkit.agreement.project import project_agreement
 
     return project_agreement(project.store, project.codebook(check_patterns=False))
 
@@ -165,7 +167,7 @@ def _expected(project):
 def test_agreement_page_shows_what_qualkit_agreement_computes(two_coders):
     report = _expected(two_coders)
     assert report.coders == ["ann", "bob"] and report.units == 2
-    at = app("ui/pages/agreement.py")
+    at = app("views/agreement.py")
     assert at.multiselect(key="agr_coders").value == ["ann", "bob"]
     table = at.dataframe(key="agr_table").value.set_index("code")
     assert list(table.index) == list(report.codes)
@@ -196,7 +198,7 @@ def test_agreement_page_shows_what_qualkit_agreement_computes(two_coders):
 
 
 def test_agreement_page_filters_disagreements_by_code(two_coders):
-    at = app("ui/pages/agreement.py")
+    at = app("views/agreement.py")
     box = at.selectbox(key="agr_code")
     assert box.options == ["every code", "Upbeat (1)", "Downbeat (1)"]
     box.set_value("downbeat").run()
@@ -212,18 +214,18 @@ def test_agreement_page_filters_disagreements_by_code(two_coders):
 def test_agreement_page_needs_two_coders(coded_project):
     from qualkit import review
 
-    at = app("ui/pages/agreement.py")
+    at = app("views/agreement.py")
     assert "decisions by 0" in at.info[0].value
     review.accept(coded_project.store, coded_project.store.codings(status="suggested")[0].id,
                   "ann")
-    at = app("ui/pages/agreement.py")
+    at = app("views/agreement.py")
     assert "decisions by 1 (ann)" in at.info[0].value and "upload" in at.info[0].value
 
 
 def test_agreement_page_reads_an_uploaded_table(coded_project):
     from qualkit.agreement import agreement_report
     from qualkit.codedtable import read_table_rows
-    from qualkit.tables import speaker_scope
+    from qualkit.agreement.project import speaker_scope
 
     table = ("document,segment,speaker,text,codes,coder\n"
              "d,0,Dana,I work alone.,working_alone,ann\n"
@@ -232,7 +234,7 @@ def test_agreement_page_reads_an_uploaded_table(coded_project):
              "d,1,Dana,I love it.,downbeat,bob\n"
              "d,2,Dana,Nobody to debrief with.,no_debrief,ann\n"
              "d,2,Dana,Nobody to debrief with.,,bob\n").encode()
-    at = app("ui/pages/agreement.py")
+    at = app("views/agreement.py")
     at.radio(key="agr_source").set_value("An uploaded coded-segments table").run()
     assert "Upload a coded-segments table" in at.info[0].value
     at.file_uploader(key="agr_upload").upload("two.csv", table, "text/csv").run()

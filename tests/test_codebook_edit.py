@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from qualkit import codebook_edit as edit
+from qualkit.codebook import edit
 from qualkit.codebook import dump_codebook, load_codebook
 from qualkit.errors import CodebookError, ConflictError
 from qualkit.model import Code, Coding, ImportedDocument, Suggestion, Transcript

@@ -16,8 +16,10 @@ from qualkit.cli import app
 from qualkit.model import ImportedDocument, Transcript
 from qualkit.pipeline import code_project, import_paths
 from qualkit.project import init_project, open_project
-from qualkit.report import Quote, build_report, counted_codings, pick_extracts, write_report
-from qualkit.report_render import md
+from qualkit.report import build_report, write_report
+from qualkit.report.build import counted_codings, pick_extracts
+from qualkit.report.model import Quote
+from qualkit.report.render import md
 from qualkit.segment import TextBuilder
 
 from .conftest import REPO

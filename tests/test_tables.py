@@ -226,7 +226,7 @@ def test_export_commands_write_files_and_refuse_mistakes(coded, tmp_path):
 
 def test_decision_rows_count_rejections_and_can_keep_common_transcripts(coded):
     from qualkit.agreement import agreement_report
-    from qualkit.tables import decision_coders, decision_rows
+    from qualkit.agreement.project import decision_coders, decision_rows
 
     store = coded.store
     assert decision_coders(store) == ["ann", "bob"]
@@ -270,7 +270,7 @@ def test_atomic_writes_get_ordinary_permissions(tmp_path):
 
 def test_speaker_scope_counts_codes_only_in_their_speakers_turns():
     from qualkit.model import Code, Codebook
-    from qualkit.tables import speaker_scope
+    from qualkit.agreement.project import speaker_scope
 
     book = Codebook(name="b", codes=[Code(id="alone", name="Alone"),
                                      Code(id="probe", name="Probe", speakers=["interviewer"])],

@@ -1,5 +1,5 @@
 """The project page (a script run by st.navigation)."""
 
-from ui.project_page import render
+from qualkit.ui.project_page import render
 
 render()

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 from .charts import Chart
-from .report import CodeSummary, Report, number
+from .model import CodeSummary, Report, number
 
 
 @dataclass
@@ -53,12 +53,12 @@ class Image:
 
 
 @dataclass
-class Quote:
+class QuoteBlock:
     text: str
     attribution: str
 
 
-Block = Union[Heading, Para, Table, Image, Quote]
+Block = Union[Heading, Para, Table, Image, QuoteBlock]
 
 
 # --------------------------------------------------------------------------------------------
@@ -144,7 +144,7 @@ def _code_blocks(report: Report, c: CodeSummary, level: int) -> list[Block]:
     if c.cooccurring:
         out.append(Para(", ".join(f"{name} ({n})" for name, n in c.cooccurring) + ".",
                         label="Often in the same segment as: "))
-    out += [Quote(q.text, q.attribution) for q in c.extracts]
+    out += [QuoteBlock(q.text, q.attribution) for q in c.extracts]
     return out
 
 
@@ -156,7 +156,7 @@ def _section(report: Report, theme: CodeSummary, codes: list[CodeSummary]) -> li
         blocks.append(counts_para(theme, report.by))
     if theme.id and theme.extracts:
         blocks += [Para("Coded with the theme itself:", "body")]
-        blocks += [Quote(q.text, q.attribution) for q in theme.extracts]
+        blocks += [QuoteBlock(q.text, q.attribution) for q in theme.extracts]
     for c in codes:
         blocks += _code_blocks(report, c, min(2 + max(c.depth - 1, 0), 3))
     return blocks
@@ -245,7 +245,7 @@ def render_markdown(report: Report, charts: list[Chart], folder: str) -> str:
             lines.append("")
         elif isinstance(b, Image):
             lines += [f"![{md(b.chart.title)}]({folder}/{b.chart.name}.png)", ""]
-        elif isinstance(b, Quote):
+        elif isinstance(b, QuoteBlock):
             lines += [f"> “{md(b.text)}”", ">", f"> — {md(b.attribution)}", ""]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -310,7 +310,7 @@ def render_html(report: Report, charts: list[Chart]) -> str:
             data = base64.b64encode(b.chart.png).decode("ascii")
             parts.append(f'<figure><img alt="{e(b.chart.title)}" '
                          f'src="data:image/png;base64,{data}"></figure>')
-        elif isinstance(b, Quote):
+        elif isinstance(b, QuoteBlock):
             parts.append(f"<blockquote><p>“{e(b.text)}”</p>"
                          f"<footer>— {e(b.attribution)}</footer></blockquote>")
     parts.append("</body></html>")
@@ -382,7 +382,7 @@ def render_docx(report: Report, charts: list[Chart]) -> bytes:
             doc.add_picture(io.BytesIO(b.chart.png), width=width)
             doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
             doc.paragraphs[-1].paragraph_format.keep_with_next = True  # with its caption
-        elif isinstance(b, Quote):
+        elif isinstance(b, QuoteBlock):
             p = doc.add_paragraph()
             p.paragraph_format.left_indent = Cm(1.0)
             p.paragraph_format.right_indent = Cm(1.0)

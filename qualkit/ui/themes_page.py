@@ -6,7 +6,7 @@ import streamlit as st
 
 from qualkit.analysis import (AnalysisData, cooccurrence, coverage_by_attribute, extracts,
                               framework_matrix, frequencies)
-from ui.common import load_context, plain, show_flash
+from qualkit.ui.common import load_context, plain, show_flash
 
 
 def _show_extracts(items: list) -> None:

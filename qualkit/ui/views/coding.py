@@ -1,5 +1,5 @@
 """The coding page (a script run by st.navigation)."""
 
-from ui.coding_page import render
+from qualkit.ui.coding_page import render
 
 render()

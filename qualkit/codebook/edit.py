@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from .codebook import COLOR_RE, ID_RE, dump_codebook, load_codebook, parse_codebook
-from .errors import ConflictError, QualkitError
-from .model import Code, Codebook
+from .io import COLOR_RE, ID_RE, dump_codebook, load_codebook, parse_codebook
+from ..errors import ConflictError, QualkitError
+from ..model import Code, Codebook
 
 
 class CodebookEditError(QualkitError):

@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from qualkit.errors import QualkitError
-from ui.common import flash, load_context, show_flash
+from qualkit.ui.common import flash, load_context, show_flash
 
 REPO = Path(__file__).resolve().parent.parent
 

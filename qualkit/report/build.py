@@ -1,5 +1,5 @@
-"""Theme summary reports: gather one plain model of the project's themes once, then render it
-as Markdown, HTML or Word (``report_render``) with charts (``charts``).
+"""Theme summary reports, gathering: one plain model (``model``) of the project's themes, which
+``render`` lays out as Markdown, HTML or Word with charts (``charts``).
 
 Gathering is kept apart from rendering so the three formats say exactly the same thing. Counts
 come from ``analysis`` (a participant is a transcript; a theme counts any of its codes). Only
@@ -9,18 +9,18 @@ no person has decided on yet (rejected ones never count).
 
 from __future__ import annotations
 
-import math
 import re
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .analysis import AnalysisData, cooccurrence, counted, coverage_by_attribute, frequencies
-from .errors import QualkitError
-from .model import Code, Codebook, Coding, Transcript
+from ..analysis import AnalysisData, cooccurrence, counted, coverage_by_attribute, frequencies
+from ..errors import QualkitError
+from ..model import Code, Codebook, Coding, Transcript
+from .model import (AgreementRow, CoderWork, CodeSummary, GroupCount, Methods, Quote, Report,
+                    Section)
 
-FORMATS = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".docx": "docx"}
+
 INCLUDE = {"accepted": "accepted codings only",
            "all": "accepted codings and machine suggestions not yet decided by anyone"}
 AUTO = "auto"  # ``by``: split by works_alone when the transcripts have it
@@ -28,134 +28,6 @@ DEFAULT_BY = "works_alone"
 DEFAULT_COLOR = "#4c72b0"
 QUOTE_WORDS = 80  # longer passages are cut with " […]" so a quote stays readable
 TOP_COOCCURRING = 3
-
-
-@dataclass
-class Quote:
-    """A representative extract and where to find it."""
-
-    text: str
-    pseudonym: str
-    transcript: str
-    turn: int | None  # 1-based turn number (segment index + 1)
-    timestamp: str | None
-    code_id: str
-
-    @property
-    def location(self) -> str:
-        parts = [self.transcript]
-        if self.turn is not None:
-            parts.append(f"turn {self.turn}")
-        if self.timestamp:
-            parts.append(self.timestamp)
-        return ", ".join(parts)
-
-    @property
-    def attribution(self) -> str:
-        return f"{self.pseudonym}, {self.location}"
-
-
-@dataclass
-class GroupCount:
-    """Participants with one value of the split attribute who mention a code, of all with it."""
-
-    value: str
-    participants: int
-    of: int
-
-
-@dataclass
-class CodeSummary:
-    id: str
-    name: str
-    definition: str
-    color: str
-    depth: int  # 0 for a top-level code (a theme when it has children)
-    is_theme: bool
-    segments: int
-    participants: int
-    of: int
-    groups: list[GroupCount] = field(default_factory=list)
-    cooccurring: list[tuple[str, int]] = field(default_factory=list)  # (code name, segments)
-    extracts: list[Quote] = field(default_factory=list)
-
-    @property
-    def coverage(self) -> float:
-        return self.participants / self.of if self.of else 0.0
-
-
-@dataclass
-class Section:
-    """A top-level theme and the codes under it (depth-first)."""
-
-    theme: CodeSummary
-    codes: list[CodeSummary]
-
-
-@dataclass
-class CoderWork:
-    """What one person did: accepted (some with another code) or rejected machine
-    suggestions, and codings made by hand or imported already coded."""
-
-    coder: str
-    accepted: int = 0
-    recoded: int = 0
-    rejected: int = 0
-    by_hand: int = 0
-    imported: int = 0
-
-    @property
-    def decisions(self) -> int:
-        return self.accepted + self.rejected + self.by_hand + self.imported
-
-
-@dataclass
-class AgreementRow:
-    name: str
-    units: int
-    percent: float
-    kappa: float  # mean pairwise Cohen's kappa
-    alpha: float  # Krippendorff's alpha (nominal)
-
-
-@dataclass
-class Methods:
-    codebook: str
-    version: str
-    include: str
-    coders: list[CoderWork]
-    suggested: int  # machine suggestions made
-    sources: dict[str, int]  # suggestions by suggester
-    accepted: int  # decisions accepting a suggestion (recoded included)
-    recoded: int
-    rejected: int
-    pending: int  # suggestions no person has decided on
-    by_hand: int
-    imported: int
-    agreement_coders: list[str]
-    agreement_units: int
-    agreement: list[AgreementRow]
-    agreement_note: str
-
-
-@dataclass
-class Report:
-    title: str
-    project: str
-    generated: date
-    include: str
-    participants: int  # N: every transcript in the project
-    coded_segments: int  # segments carrying at least one counted coding
-    by: str | None
-    group_sizes: list[GroupCount]  # per value of ``by``: participants (``of``) with it
-    sections: list[Section]
-    heatmap_codes: list[str]  # code names, for the co-occurrence matrix
-    heatmap: list[list[int]]
-    methods: Methods
-    notes: list[str] = field(default_factory=list)  # plain warnings shown near the top
-
-    def all_codes(self) -> list[CodeSummary]:
-        return [c for s in self.sections for c in [s.theme, *s.codes]]
 
 
 # --------------------------------------------------------------------------------------------
@@ -382,7 +254,7 @@ def _agreement(project: Any, book: Codebook | None, people: list[str]
                ) -> tuple[list[AgreementRow], int, list[str], str]:
     """Agreement between the people who made decisions (``people``), computed as
     `qualkit agreement` does."""
-    from .tables import project_agreement
+    from ..agreement.project import project_agreement
 
     result = project_agreement(project.store, book)
     if len(result.coders) < 2 or not result.units:
@@ -444,68 +316,3 @@ def _color(book: Codebook | None, code_id: str) -> str:
 def _name(book: Codebook | None, code_id: str) -> str:
     code = book.get(code_id) if book else None
     return code.name if code else code_id
-
-
-def number(value: float, digits: int = 2) -> str:
-    """A statistic for a table; undefined (NaN) shows as a dash."""
-    return "–" if value is None or math.isnan(value) else f"{value:.{digits}f}"
-
-
-# --------------------------------------------------------------------------------------------
-# Writing
-
-
-def report_format(output: Path, fmt: str | None) -> str:
-    """The format asked for, else the one the output file's suffix names."""
-    if fmt is not None:
-        if fmt.lower() not in ("md", "html", "docx"):
-            raise QualkitError(f"unknown format {fmt!r}", field="--format",
-                               hint="use md, html or docx")
-        return fmt.lower()
-    found = FORMATS.get(output.suffix.lower())
-    if found is None:
-        raise QualkitError("cannot tell the report format from the file name", path=str(output),
-                           field="--output", hint="name the file .md, .html or .docx, or pass "
-                                                  "--format md|html|docx")
-    return found
-
-
-def check_output(output: str | Path, fmt: str | None = None) -> str:
-    """The report format, after checking the output can be a file: fail before any work."""
-    path = Path(output)
-    kind = report_format(path, fmt)
-    if path.is_dir():
-        raise QualkitError("is a folder", path=str(path), field="--output",
-                           hint="give a file name such as report." + kind)
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise QualkitError(f"cannot write the report: {parent} is a file, not a folder",
-                                   path=str(path), field="--output",
-                                   hint="choose a folder you can write to")
-            break
-    return kind
-
-
-def write_report(report: Report, output: str | Path, fmt: str | None = None) -> list[Path]:
-    """Render the charts and write the report atomically; Markdown's charts go into a
-    ``NAME_files/`` folder beside it. Returns the files written."""
-    from .charts import report_charts
-    from .fileio import atomic_write_bytes, atomic_write_text
-    from .report_render import render_docx, render_html, render_markdown
-
-    path = Path(output)
-    kind = check_output(path, fmt)
-    charts = report_charts(report)
-    try:
-        if kind == "html":
-            return [atomic_write_text(path, render_html(report, charts))]
-        if kind == "docx":
-            return [atomic_write_bytes(path, render_docx(report, charts))]
-        folder = path.with_name(path.stem + "_files")
-        written = [atomic_write_bytes(folder / f"{c.name}.png", c.png) for c in charts]
-        text = render_markdown(report, charts, folder.name)
-        return [atomic_write_text(path, text), *written]
-    except OSError as exc:
-        raise QualkitError(f"cannot write the report: {exc.strerror or exc}", path=str(path),
-                           field="--output", hint="choose a folder you can write to") from None

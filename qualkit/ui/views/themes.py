@@ -1,5 +1,5 @@
 """The themes page (a script run by st.navigation)."""
 
-from ui.themes_page import render
+from qualkit.ui.themes_page import render
 
 render()

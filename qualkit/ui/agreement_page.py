@@ -17,7 +17,7 @@ from qualkit.agreement import AgreementReport, AgreementStats, Disagreement, rep
 from qualkit.codedtable import TableRow
 from qualkit.errors import QualkitError
 from qualkit.model import Codebook
-from ui.common import Context, load_context, show_flash
+from qualkit.ui.common import Context, load_context, show_flash
 
 PROJECT = "This project's coders"
 UPLOAD = "An uploaded coded-segments table"
@@ -107,7 +107,7 @@ def _labeller(book: Codebook | None) -> Callable[[str], str]:
 
 
 def _project_report(ctx: Context, book: Codebook | None) -> AgreementReport | None:
-    from qualkit.tables import decision_coders, project_agreement
+    from qualkit.agreement.project import decision_coders, project_agreement
 
     coders = decision_coders(ctx.store)
     if len(coders) < 2:
@@ -239,7 +239,7 @@ def render() -> None:
                 "Use the project's codebook (themes and exclusive parents)", value=True,
                 key="agr_use_book"):
             book = None
-        from qualkit.tables import rows_agreement
+        from qualkit.agreement.project import rows_agreement
 
         report = rows_agreement(rows, book) if rows is not None else None
     if report is None:

@@ -1,5 +1,5 @@
 """The queue page (a script run by st.navigation)."""
 
-from ui.queue_page import render
+from qualkit.ui.queue_page import render
 
 render()

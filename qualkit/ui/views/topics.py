@@ -1,5 +1,5 @@
 """The topics page (a script run by st.navigation)."""
 
-from ui.topics_page import render
+from qualkit.ui.topics_page import render
 
 render()

@@ -30,8 +30,8 @@ from itertools import combinations
 from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, Sequence
 
 if TYPE_CHECKING:  # annotations only: agreement imports nothing from qualkit when it runs
-    from .codedtable import TableRow
-    from .model import Codebook, Coding
+    from ..codedtable import TableRow
+    from ..model import Codebook, Coding
 
 NAN = float("nan")
 

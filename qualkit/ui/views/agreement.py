@@ -1,5 +1,5 @@
 """The agreement page (a script run by st.navigation)."""
 
-from ui.agreement_page import render
+from qualkit.ui.agreement_page import render
 
 render()

@@ -12,9 +12,9 @@ from typing import Any
 
 import yaml
 
-from .errors import CodebookError, Problem
-from .fileio import atomic_write_text
-from .model import Code, Codebook
+from ..errors import CodebookError, Problem
+from ..fileio import atomic_write_text
+from ..model import Code, Codebook
 
 TOP_FIELDS = ("name", "version", "description", "speakers", "codes")
 CODE_FIELDS = ("id", "name", "definition", "include", "exclude", "examples", "keywords",

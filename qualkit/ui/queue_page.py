@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from qualkit import review
-from ui.common import load_context, mark, require_coder, run, show_flash
-from ui.transcript_component import transcript_view
+from qualkit.ui.common import load_context, mark, require_coder, run, show_flash
+from qualkit.ui.transcript_component import transcript_view
 
 
 def _retrain(ctx, coder: str) -> None:

@@ -1,5 +1,5 @@
 """The codebook page (a script run by st.navigation)."""
 
-from ui.codebook_page import render
+from qualkit.ui.codebook_page import render
 
 render()

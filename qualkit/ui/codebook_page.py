@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from qualkit import codebook_edit as edit
+from qualkit.codebook import edit
 from qualkit.model import Code
-from ui.common import load_context, run, show_flash
+from qualkit.ui.common import load_context, run, show_flash
 
 
 def _lines(text: str) -> list[str]:

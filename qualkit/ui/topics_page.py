@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.common import load_context, plain, run, show_flash
+from qualkit.ui.common import load_context, plain, run, show_flash
 
 
 def render() -> None:

@@ -1,0 +1,140 @@
+"""The plain model of a theme report: what ``build`` gathers and every renderer shows."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+
+
+@dataclass
+class Quote:
+    """A representative extract and where to find it."""
+
+    text: str
+    pseudonym: str
+    transcript: str
+    turn: int | None  # 1-based turn number (segment index + 1)
+    timestamp: str | None
+    code_id: str
+
+    @property
+    def location(self) -> str:
+        parts = [self.transcript]
+        if self.turn is not None:
+            parts.append(f"turn {self.turn}")
+        if self.timestamp:
+            parts.append(self.timestamp)
+        return ", ".join(parts)
+
+    @property
+    def attribution(self) -> str:
+        return f"{self.pseudonym}, {self.location}"
+
+
+@dataclass
+class GroupCount:
+    """Participants with one value of the split attribute who mention a code, of all with it."""
+
+    value: str
+    participants: int
+    of: int
+
+
+@dataclass
+class CodeSummary:
+    id: str
+    name: str
+    definition: str
+    color: str
+    depth: int  # 0 for a top-level code (a theme when it has children)
+    is_theme: bool
+    segments: int
+    participants: int
+    of: int
+    groups: list[GroupCount] = field(default_factory=list)
+    cooccurring: list[tuple[str, int]] = field(default_factory=list)  # (code name, segments)
+    extracts: list[Quote] = field(default_factory=list)
+
+    @property
+    def coverage(self) -> float:
+        return self.participants / self.of if self.of else 0.0
+
+
+@dataclass
+class Section:
+    """A top-level theme and the codes under it (depth-first)."""
+
+    theme: CodeSummary
+    codes: list[CodeSummary]
+
+
+@dataclass
+class CoderWork:
+    """What one person did: accepted (some with another code) or rejected machine
+    suggestions, and codings made by hand or imported already coded."""
+
+    coder: str
+    accepted: int = 0
+    recoded: int = 0
+    rejected: int = 0
+    by_hand: int = 0
+    imported: int = 0
+
+    @property
+    def decisions(self) -> int:
+        return self.accepted + self.rejected + self.by_hand + self.imported
+
+
+@dataclass
+class AgreementRow:
+    name: str
+    units: int
+    percent: float
+    kappa: float  # mean pairwise Cohen's kappa
+    alpha: float  # Krippendorff's alpha (nominal)
+
+
+@dataclass
+class Methods:
+    codebook: str
+    version: str
+    include: str
+    coders: list[CoderWork]
+    suggested: int  # machine suggestions made
+    sources: dict[str, int]  # suggestions by suggester
+    accepted: int  # decisions accepting a suggestion (recoded included)
+    recoded: int
+    rejected: int
+    pending: int  # suggestions no person has decided on
+    by_hand: int
+    imported: int
+    agreement_coders: list[str]
+    agreement_units: int
+    agreement: list[AgreementRow]
+    agreement_note: str
+
+
+@dataclass
+class Report:
+    title: str
+    project: str
+    generated: date
+    include: str
+    participants: int  # N: every transcript in the project
+    coded_segments: int  # segments carrying at least one counted coding
+    by: str | None
+    group_sizes: list[GroupCount]  # per value of ``by``: participants (``of``) with it
+    sections: list[Section]
+    heatmap_codes: list[str]  # code names, for the co-occurrence matrix
+    heatmap: list[list[int]]
+    methods: Methods
+    notes: list[str] = field(default_factory=list)  # plain warnings shown near the top
+
+    def all_codes(self) -> list[CodeSummary]:
+        return [c for s in self.sections for c in [s.theme, *s.codes]]
+
+
+def number(value: float, digits: int = 2) -> str:
+    """A statistic for a table; undefined (NaN) shows as a dash."""
+    return "–" if value is None or math.isnan(value) else f"{value:.{digits}f}"
