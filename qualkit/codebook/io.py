@@ -263,8 +263,13 @@ def parse_codebook(text: str, path: str | None = None, check_patterns: bool = Tr
 
 
 def load_codebook(path: str | Path, check_patterns: bool = True) -> Codebook:
-    """Read a codebook file; unreadable files become CodebookError too."""
+    """Read a codebook file, or a bundled one by name (``keyworker``); unreadable files become
+    CodebookError too."""
     p = Path(path)
+    if not p.exists() and len(p.parts) == 1 and not p.suffix:
+        from ..bundled import codebooks
+
+        p = codebooks().get(str(p), p)
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
