@@ -40,22 +40,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def friendly(func: F) -> F:
-    """Turn QualkitError (and a few environment errors) into one line on stderr and exit 1."""
+    """Turn QualkitError into one line on stderr and exit 1 (database failures arrive as
+    ``StoreError``, translated once in qualkit.store)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from sqlalchemy.exc import OperationalError
-
         from .errors import QualkitError
 
         try:
             return func(*args, **kwargs)
         except QualkitError as exc:
             err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
-            raise typer.Exit(1) from None
-        except OperationalError as exc:
-            err.print(f"[bold red]error:[/] database problem: {exc.orig} (is another program "
-                      "holding the project open? try again)", highlight=False)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             err.print("interrupted; work already saved is kept")

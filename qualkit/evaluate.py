@@ -1,43 +1,76 @@
 """How well the suggesters agree with a gold standard: `qualkit evaluate`.
 
 Both inputs are coded-segments tables. The train table stands for codings a researcher accepted;
-the test table's codes are the gold standard and are never shown to the suggesters. Per code:
-precision, recall, F1 and Cohen's kappa on presence/absence per segment (over the segments whose
-speaker the code applies to); for each exclusive parent, the multi-class kappa over its children
-(a segment the machine leaves without a child counts as 'none'). The same for each suggester on
-its own and for the combination.
+the test table's codes are the gold standard and are never shown to the suggesters.
+
+Per code: precision, recall, F1 and Cohen's kappa on presence/absence per turn, over the turns
+(with text) of the speakers the code applies to. Every code the gold has or the machine suggested
+there is scored, so suggesting a code the gold never has counts as errors (precision 0, F1 0).
+A figure whose formula divides 0 by 0 is undefined (NaN; null in JSON; "–" when printed), never
+a made-up 0 or 1: precision of a code never suggested, recall of a code the gold lacks, kappa
+when both sides are one constant column. Macro averages skip undefined values and say over how
+many codes they average.
+
+For each exclusive parent: the multi-class kappa and accuracy over its children with "none" (no
+child) as a class of its own, over all the turns of the speakers the parent applies to. The same
+for each suggester on its own and for the combination.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .agreement import cohen_kappa
 from .fileio import atomic_write_text
-from .model import Codebook, ImportedDocument, Suggestion
+from .model import Codebook, ImportedDocument, Suggestion, speaker_matches
 from .suggest.base import Scope, SegmentView, decide, views_of
 
 Progress = Callable[[int, int, str], None]
 
+NAN = float("nan")
+NONE = "none"  # the class of a turn without a child of an exclusive parent
+METRICS = ("precision", "recall", "f1", "kappa")
+
 
 @dataclass
 class CodeMetrics:
-    precision: float
-    recall: float
+    precision: float  # NaN when the code was never suggested on the scored turns
+    recall: float  # NaN when the gold never has the code there
     f1: float
-    kappa: float
-    support: int
+    kappa: float  # NaN when undefined (both sides one constant column)
+    support: int  # turns whose gold has the code
+    predicted: int = 0  # turns the machine suggested it for
+    turns: int = 0  # turns scored (those of the speakers the code applies to)
 
 
 @dataclass
 class GroupMetrics:
-    kappa: float
+    kappa: float  # multi-class, 'none' included; NaN when undefined
     accuracy: float
-    support: int
+    support: int  # turns scored: every turn of the speakers the parent applies to
+    gold_none: int = 0  # of those, turns whose gold carries no child
+    predicted_none: int = 0  # turns the machine left without a child
+
+
+@dataclass
+class TurnSet:
+    """The turns a set of figures rests on: those of one speaker scope of the codebook."""
+
+    speakers: str  # e.g. "participant"; "all" when the codebook names no speakers
+    turns: int
+    transcripts: int
+    codes: list[str] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        who = "" if self.speakers == "all" else f"{self.speakers} "
+        return (f"{self.turns} {who}turn{'s' if self.turns != 1 else ''} of {self.transcripts} "
+                f"transcript{'s' if self.transcripts != 1 else ''}")
 
 
 @dataclass
@@ -48,20 +81,38 @@ class Evaluation:
     suggesters: dict[str, "Evaluation"] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
     predictions: list[Suggestion] = field(default_factory=list, repr=False)
+    macro_over: dict[str, int] = field(default_factory=dict)  # codes behind each macro figure
+    scored_on: list[TurnSet] = field(default_factory=list)
+    unscored: list[str] = field(default_factory=list)  # neither in the gold nor suggested
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: undefined figures (NaN) become None (null)."""
         out: dict[str, Any] = {
             "codes": {c: vars(m) for c, m in self.codes.items()},
             "macro": dict(self.macro),
+            "macro_over": dict(self.macro_over),
             "groups": {g: vars(m) for g, m in self.groups.items()},
+            "scored_on": [vars(t) for t in self.scored_on],
+            "unscored": list(self.unscored),
         }
         if self.suggesters:
-            out["suggesters"] = {name: {"macro": e.macro,
+            out["suggesters"] = {name: {"macro": e.macro, "macro_over": e.macro_over,
                                         "groups": {g: vars(m) for g, m in e.groups.items()}}
                                  for name, e in self.suggesters.items()}
         if self.info:
             out["info"] = self.info
-        return out
+        return json_ready(out)
+
+
+def json_ready(value: Any) -> Any:
+    """A copy with every NaN float replaced by None (JSON has no NaN)."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    return value
 
 
 def gold_codes(docs: Sequence[ImportedDocument]) -> dict[tuple[str, int], set[str]]:
@@ -79,62 +130,102 @@ def gold_codes(docs: Sequence[ImportedDocument]) -> dict[tuple[str, int], set[st
     return gold
 
 
-def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
-    p = tp / (tp + fp) if tp + fp else 0.0
-    r = tp / (tp + fn) if tp + fn else 0.0
-    f = 2 * p * r / (p + r) if p + r else 0.0
-    return p, r, f
+def _ratio(num: float, den: float) -> float:
+    return num / den if den else NAN
+
+
+def _r(x: float) -> float:
+    return x if math.isnan(x) else round(x, 4)
+
+
+def _mean(values: Sequence[float]) -> tuple[float, int]:
+    """Mean of the defined values and how many there were (NaN, 0 when none is defined)."""
+    defined = [v for v in values if not math.isnan(v)]
+    return (round(sum(defined) / len(defined), 4) if defined else NAN), len(defined)
+
+
+def code_metrics(truth: Sequence[bool], guess: Sequence[bool]) -> CodeMetrics:
+    """Presence/absence figures for one code over paired turns."""
+    tp = sum(t and g for t, g in zip(truth, guess))
+    fp = sum(g and not t for t, g in zip(truth, guess))
+    fn = sum(t and not g for t, g in zip(truth, guess))
+    return CodeMetrics(_r(_ratio(tp, tp + fp)), _r(_ratio(tp, tp + fn)),
+                       _r(_ratio(2 * tp, 2 * tp + fp + fn)),
+                       _r(cohen_kappa(truth, guess, undefined=NAN)), tp + fn, tp + fp, len(truth))
+
+
+def macro_average(codes: dict[str, CodeMetrics]) -> tuple[dict[str, float], dict[str, int]]:
+    """Macro averages over the codes, skipping undefined values, and how many each is over."""
+    macro, over = {}, {}
+    for k in METRICS:
+        macro[k], over[k] = _mean([getattr(m, k) for m in codes.values()])
+    return macro, over
 
 
 def score_predictions(views: Sequence[SegmentView], gold: dict[tuple[str, int], set[str]],
                       predicted: Sequence[Suggestion], scope: Scope) -> Evaluation:
-    """Compare suggestions with the gold standard, per code and per exclusive parent."""
+    """Compare suggestions with the gold standard, per code and per exclusive parent.
+
+    ``predicted`` may be any objects with ``transcript``, ``segment_index`` and ``code_id``.
+    """
+    codebook = scope.codebook
     pred: dict[tuple[str, int], set[str]] = {}
     for s in predicted:
         pred.setdefault((s.transcript, s.segment_index), set()).add(s.code_id)
-    codes: dict[str, CodeMetrics] = {}
-    in_scope = [(v, scope.mask(v.segment)) for v in views if v.segment.text.strip()]
-    themes = {c.id for c in scope.codebook.all_codes() if c.is_theme}
-    for j, code in enumerate(scope.codes):
-        if code in themes:
-            continue
-        truth, guess = [], []
-        for v, mask in in_scope:
-            if not mask[j]:
-                continue
-            key = (v.transcript, v.segment.index)
-            truth.append(code in gold.get(key, ()))
-            guess.append(code in pred.get(key, ()))
-        if not truth:
-            continue
-        tp = sum(t and g for t, g in zip(truth, guess))
-        fp = sum(g and not t for t, g in zip(truth, guess))
-        fn = sum(t and not g for t, g in zip(truth, guess))
-        p, r, f = _prf(tp, fp, fn)
-        codes[code] = CodeMetrics(round(p, 4), round(r, 4), round(f, 4),
-                                  round(cohen_kappa(truth, guess), 4), sum(truth))
-    scored = [m for m in codes.values() if m.support > 0]
-    macro = {k: round(sum(getattr(m, k) for m in scored) / len(scored), 4) if scored else 0.0
-             for k in ("precision", "recall", "f1", "kappa")}
-    groups: dict[str, GroupMetrics] = {}
+    in_scope = [v for v in views if v.segment.text.strip()]
     index = {c: j for j, c in enumerate(scope.codes)}
+    masks = [scope.mask(v.segment) for v in in_scope]
+
+    def applies(code: str) -> list[bool]:
+        if code in index:
+            return [bool(m[index[code]]) for m in masks]
+        allowed = codebook.speakers_for(code)  # a code the codebook lacks: the codebook's own
+        return [speaker_matches(allowed, v.segment) for v in in_scope]
+
+    themes = {c.id for c in codebook.all_codes() if c.is_theme}
+    candidates = [c for c in scope.codes if c not in themes]
+    extra: set[str] = set()
+    for v in in_scope:
+        key = (v.transcript, v.segment.index)
+        extra |= (gold.get(key, set()) | pred.get(key, set())) - set(candidates)
+    candidates += sorted(extra)
+    codes: dict[str, CodeMetrics] = {}
+    unscored: list[str] = []
+    turn_sets: dict[tuple[str, ...], TurnSet] = {}
+
+    def turn_set(code: str, keys: list[tuple[str, int]], group: bool = False) -> None:
+        speakers = tuple(codebook.speakers_for(code)) or ("all",)
+        ts = turn_sets.setdefault(speakers, TurnSet(", ".join(speakers), len(keys),
+                                                    len({t for t, _ in keys})))
+        (ts.groups if group else ts.codes).append(code)
+
+    for code in candidates:
+        keys = [(v.transcript, v.segment.index)
+                for v, ok in zip(in_scope, applies(code)) if ok]
+        truth = [code in gold.get(k, ()) for k in keys]
+        guess = [code in pred.get(k, ()) for k in keys]
+        if not any(truth) and not any(guess):
+            if code not in extra:
+                unscored.append(code)
+            continue
+        codes[code] = code_metrics(truth, guess)
+        turn_set(code, keys)
+    macro, over = macro_average(codes)
+    groups: dict[str, GroupMetrics] = {}
     for parent, kids in scope.exclusive.items():
-        truth_l, guess_l = [], []
-        for v, mask in in_scope:
-            if not mask[index[kids[0]]]:
-                continue
-            key = (v.transcript, v.segment.index)
-            t = [k for k in kids if k in gold.get(key, ())]
-            if not t:
-                continue
-            g = [k for k in kids if k in pred.get(key, ())]
-            truth_l.append(t[0])
-            guess_l.append(g[0] if g else "none")
-        if truth_l:
-            acc = sum(a == b for a, b in zip(truth_l, guess_l)) / len(truth_l)
-            groups[parent] = GroupMetrics(round(cohen_kappa(truth_l, guess_l), 4),
-                                          round(acc, 4), len(truth_l))
-    return Evaluation(codes, macro, groups)
+        keys = [(v.transcript, v.segment.index)
+                for v, ok in zip(in_scope, applies(parent)) if ok]
+        if not keys:
+            continue
+        truth_l = [next((k for k in kids if k in gold.get(key, ())), NONE) for key in keys]
+        guess_l = [next((k for k in kids if k in pred.get(key, ())), NONE) for key in keys]
+        acc = sum(a == b for a, b in zip(truth_l, guess_l)) / len(keys)
+        groups[parent] = GroupMetrics(_r(cohen_kappa(truth_l, guess_l, undefined=NAN)),
+                                      round(acc, 4), len(keys), truth_l.count(NONE),
+                                      guess_l.count(NONE))
+        turn_set(parent, keys, group=True)
+    return Evaluation(codes, macro, groups, macro_over=over,
+                      scored_on=list(turn_sets.values()), unscored=unscored)
 
 
 def evaluate(codebook: Codebook, test: Sequence[ImportedDocument],
@@ -164,7 +255,7 @@ def evaluate(codebook: Codebook, test: Sequence[ImportedDocument],
         alone = decide(scores, views, scope, name,
                        exhaustive=combined.exhaustive_ if name == "learned" else ())
         result.suggesters[name] = score_predictions(views, gold, alone, scope)
-    result.suggesters["combined"] = Evaluation(result.codes, result.macro, result.groups)
+    result.suggesters["combined"] = replace(result, suggesters={}, predictions=[])
     result.info = {"train_documents": len(train), "train_examples": len(examples),
                    "test_documents": len(test), "test_segments": len(views),
                    "stacked": bool(combined.stack_), "exhaustive": combined.exhaustive_}
@@ -174,30 +265,67 @@ def evaluate(codebook: Codebook, test: Sequence[ImportedDocument],
 
 
 def write_json(result: Evaluation, path: str | Path) -> Path:
-    return atomic_write_text(path, json.dumps(result.to_dict(), indent=2) + "\n")
+    return atomic_write_text(path, json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n")
+
+
+def num(x: float, width: int = 6) -> str:
+    """A figure for the terminal: three decimals, or '–' when undefined."""
+    return f"{'–':>{width}}" if math.isnan(x) else f"{x:{width}.3f}"
+
+
+def _macro_note(over: dict[str, int], codes: int) -> str:
+    parts = [f"F1 over {over.get('f1', 0)} codes"]
+    if over.get("precision", 0) != codes:
+        parts.append(f"precision over {over.get('precision', 0)} (codes suggested at least once)")
+    if over.get("recall", 0) != codes:
+        parts.append(f"recall over {over.get('recall', 0)} (codes the gold has)")
+    if over.get("kappa", 0) != codes:
+        parts.append(f"kappa over {over.get('kappa', 0)} (defined)")
+    return "; ".join(parts)
 
 
 def format_evaluation(result: Evaluation) -> str:
     """A plain-text table for the terminal."""
-    lines = [f"{'code':28} {'prec':>6} {'recall':>6} {'F1':>6} {'kappa':>6} {'support':>7}"]
+    lines = ["Presence of each code per turn, over the turns (with text) of the speakers it "
+             "applies to:"]
+    for ts in result.scored_on:
+        what = []
+        if ts.codes:
+            what.append(f"{len(ts.codes)} code{'s' if len(ts.codes) != 1 else ''}")
+        if ts.groups:
+            what.append(f"{len(ts.groups)} exclusive parent{'s' if len(ts.groups) != 1 else ''}")
+        lines.append(f"  over {ts.describe()}: {', '.join(what)}")
+    if not result.scored_on:
+        lines.append("  no turn to score")
+    lines.append("")
+    lines.append(f"{'code':28} {'prec':>6} {'recall':>6} {'F1':>6} {'kappa':>6} {'support':>7} "
+                 f"{'suggested':>9} {'turns':>6}")
     for code, m in result.codes.items():
-        lines.append(f"{code:28} {m.precision:6.3f} {m.recall:6.3f} {m.f1:6.3f} {m.kappa:6.3f} "
-                     f"{m.support:7d}")
+        lines.append(f"{code:28} {num(m.precision)} {num(m.recall)} {num(m.f1)} {num(m.kappa)} "
+                     f"{m.support:7d} {m.predicted:9d} {m.turns:6d}")
     mac = result.macro
-    lines.append(f"{'macro':28} {mac['precision']:6.3f} {mac['recall']:6.3f} {mac['f1']:6.3f} "
-                 f"{mac['kappa']:6.3f}")
+    lines.append(f"{'macro':28} {num(mac['precision'])} {num(mac['recall'])} {num(mac['f1'])} "
+                 f"{num(mac['kappa'])}")
+    lines.append(f"  ({_macro_note(result.macro_over, len(result.codes))}; – = undefined)")
+    if result.unscored:
+        lines.append("  not scored (neither in the gold nor suggested): "
+                     + ", ".join(result.unscored))
     if result.groups:
         lines.append("")
-        lines.append(f"{'exclusive parent':28} {'kappa':>6} {'acc':>6} {'support':>7}")
+        lines.append(f"{'exclusive parent':28} {'kappa':>6} {'acc':>6} {'turns':>6} "
+                     f"{'gold none':>9} {'machine none':>12}")
         for g, m in result.groups.items():
-            lines.append(f"{g:28} {m.kappa:6.3f} {m.accuracy:6.3f} {m.support:7d}")
+            lines.append(f"{g:28} {num(m.kappa)} {num(m.accuracy)} {m.support:6d} "
+                         f"{m.gold_none:9d} {m.predicted_none:12d}")
+        lines.append("  (multi-class over the children with 'none' as a class, over every turn "
+                     "of the parent's speakers)")
     if result.suggesters:
         lines.append("")
         names = list(result.groups)
         lines.append(f"{'suggester':12} {'macro F1':>8} {'kappa':>6}"
                      + "".join(f" {g[:22]:>22}" for g in names))
         for name, e in result.suggesters.items():
-            lines.append(f"{name:12} {e.macro['f1']:8.3f} {e.macro['kappa']:6.3f}"
-                         + "".join(f" {e.groups[g].kappa if g in e.groups else float('nan'):22.3f}"
+            lines.append(f"{name:12} {num(e.macro['f1'], 8)} {num(e.macro['kappa'])}"
+                         + "".join(f" {num(e.groups[g].kappa if g in e.groups else NAN, 22)}"
                                    for g in names))
     return "\n".join(lines)

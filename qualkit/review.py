@@ -129,6 +129,13 @@ def set_memo(store: Store, coding_id: int, memo: str, coder: str,
     return store.update_coding(coding_id, version, coder, "memo", memo=memo)
 
 
+def set_transcript_memo(store: Store, transcript: str, memo: str, coder: str) -> None:
+    """Write your memo on a whole transcript: one transaction with an audit event, undone by
+    ``undo`` like any other change. Others' memos on it are theirs and stay."""
+    coder = _coder(coder)
+    store.set_transcript_memo(transcript, coder, memo)
+
+
 def remove(store: Store, coding_id: int, coder: str, version: int | None = None) -> None:
     coder = _coder(coder)
     _own(store, coding_id, coder)

@@ -3,11 +3,16 @@
 SQLAlchemy 2 over a SQLite file by default (WAL, foreign keys on); any SQLAlchemy URL such as
 ``postgresql+psycopg://...`` works too. Every change runs in one transaction and writes an audit
 event (who, what, when) in the same transaction, so the log and the data never disagree.
+
+Database failures (a locked file, a lost connection, a refused statement) leave here as one
+``StoreError`` line saying what happened and what to do, never as a SQLAlchemy traceback, and
+never with the password of a database URL in it (``mask_url``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +21,8 @@ from typing import Any, Callable, Iterable, Iterator
 from sqlalchemy import (JSON, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String,
                         Text, UniqueConstraint, create_engine, delete, event, func, select)
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import (DBAPIError, DisconnectionError, IntegrityError, SQLAlchemyError)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import (DeclarativeBase, Mapped, Session, mapped_column, relationship,
                             sessionmaker)
 
@@ -165,37 +171,94 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+BUSY_TIMEOUT = 10.0  # seconds a write waits for another writer before giving up
+# scheme://user:PASSWORD@ in any text: the password part of a database URL
+_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]*:)[^\s@]*@")
+# Errors from the database (or its driver, or the connection pool): translated by ``store_error``.
+DATABASE_ERRORS = (DBAPIError, DisconnectionError, PoolTimeoutError)
 
 
-def make_engine(url: str) -> Engine:
+def mask_url(text: str, url: str | None = None) -> str:
+    """``text`` with the password of every database URL in it shown as ***, and ``url``'s own
+    password (as written or decoded) masked wherever it appears on its own too."""
+    out = _URL_PASSWORD.sub(r"\1***@", text)
+    if url:
+        from urllib.parse import unquote
+
+        match = _URL_PASSWORD.search(url)
+        if match:
+            raw = match.group(0)[len(match.group(1)):-1]
+            for secret in {raw, unquote(raw)}:
+                if len(secret) >= 4:  # a shorter one is masked inside URLs only
+                    out = out.replace(secret, "***")
+    return out
+
+
+def _detail(exc: BaseException, url: str | None) -> str:
+    """The driver's own first line (not SQLAlchemy's SQL and parameters), password masked."""
+    orig = getattr(exc, "orig", None)
+    lines = str(orig if orig is not None else exc).strip().splitlines()
+    return mask_url(lines[0].strip() if lines else type(exc).__name__, url)
+
+
+def store_error(exc: BaseException, url: str | None = None) -> StoreError:
+    """One line for a database failure: what happened, and what to do about it."""
+    detail = _detail(exc, url)
+    lowered = detail.lower()
+    where = mask_url(url, url) if url else None
+    if "locked" in lowered or "busy" in lowered or isinstance(exc, PoolTimeoutError):
+        return StoreError(f"the project database is busy ({detail}); nothing was changed",
+                          path=where, hint="another program (the app, or another qualkit "
+                                           "command) is writing to it: try again in a moment")
+    if isinstance(exc, DisconnectionError) or getattr(exc, "connection_invalidated", False) \
+            or any(w in lowered for w in ("connection", "connect to", "server closed",
+                                          "unable to open", "disk i/o")):
+        return StoreError(f"cannot reach the project database ({detail}); nothing was "
+                          "changed", path=where, hint="check the database (file or server) is "
+                                                      "there and reachable, then try again")
+    if isinstance(exc, IntegrityError):
+        return StoreError(f"the database refused the change ({detail}); nothing was changed",
+                          path=where, hint="reload and try again")
+    return StoreError(f"database problem: {detail}; nothing was changed", path=where,
+                      hint="try again; if it persists, check the project database")
+
+
+def _sqlite_pragmas(busy_timeout: float) -> Callable[[Any, Any], None]:
+    def apply(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={max(0, int(busy_timeout * 1000))}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return apply
+
+
+def make_engine(url: str, busy_timeout: float = BUSY_TIMEOUT) -> Engine:
     try:
         engine = create_engine(url)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
-        raise StoreError(f"cannot open database {url!r}: {exc}",
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise StoreError(f"cannot open database {mask_url(url, url)!r}: {mask_url(first, url)}",
                          hint="give a SQLAlchemy URL such as sqlite:///project/qualkit.db") from None
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas(busy_timeout))
     return engine
 
 
 class Store:
     """Typed operations on one project database."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, busy_timeout: float = BUSY_TIMEOUT) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, busy_timeout)
         try:
             Base.metadata.create_all(self.engine)
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot open the project database: {exc.orig or exc}",
-                             path=url) from None
+            self.engine.dispose()
+            raise StoreError(f"cannot open the project database ({_detail(exc, url)})",
+                             path=mask_url(url, url), hint=store_error(exc, url).hint) from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         with self.transaction() as s:
             if s.get(MetaRow, "schema_version") is None:
@@ -206,13 +269,17 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One unit of work: commit on success, roll back everything on any error."""
+        """One unit of work: commit on success, roll back everything on any error. A database
+        failure leaves as a one-line ``StoreError`` (see ``store_error``)."""
         session = self._sessions()
         try:
-            with session.begin():
-                yield session
-        finally:
-            session.close()
+            try:
+                with session.begin():
+                    yield session
+            finally:
+                session.close()
+        except DATABASE_ERRORS as exc:
+            raise store_error(exc, self.url) from None
 
     @staticmethod
     def log(session: Session, actor: str, action: str, entity: str, entity_id: Any = "",

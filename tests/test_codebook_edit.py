@@ -402,3 +402,73 @@ def test_recode_codings_applies_pairs_together_and_counts(coded):
     assert totals(coded) == {"working_alone": 3, "no_debrief": 2, "upbeat": 1}
     assert coded.store.recode_codings({"absent": "upbeat"}, "ann", "nothing there") == 0
     assert coded.store.events(1)[0].detail["counts"] == {"absent": 0}
+
+
+# -- update_code: the app's "Save code" form in one change ------------------------------------
+def test_update_code_changing_a_definition_leaves_the_inherited_colour_unset(coded):
+    book = coded.codebook()
+    assert book.get("working_alone").color is None  # shows its parent's #1f77b4
+    form = dict(name="Working alone", id="working_alone", color="#1F77B4",
+                definition="Alone on the job.", keywords=["work alone", "on my own",
+                                                          "lone worker"])
+    change = edit.update_code(book, "working_alone", **form)
+    code = change.codebook.get("working_alone")
+    assert (code.definition, code.color) == ("Alone on the job.", None)
+    assert change.recode == {}
+    assert change.description == "Saved 'Working alone': edited definition"
+    assert applied(coded, change) == 0
+    assert load_codebook(coded.codebook_path).get("working_alone").color is None
+    # a code nobody coloured keeps inheriting the colour its caller shows for it
+    grey = edit.update_code(book, "upbeat", inherited_color="#888888", color="#888888",
+                            definition="Positive talk.")
+    assert grey.codebook.get("upbeat").color is None
+    # a colour of its own is set, and None goes back to inheriting
+    red = edit.update_code(book, "working_alone", color="#FF0000")
+    assert red.codebook.get("working_alone").color == "#ff0000"
+    back = edit.update_code(red.codebook, "working_alone", color=None)
+    assert back.codebook.get("working_alone").color is None
+    assert back.description == "Saved 'Working alone': colour inherited"
+
+
+def test_update_code_rename_and_definition_edit_is_one_change(coded):
+    before = snapshot(coded)
+    book = coded.codebook()
+    change = edit.update_code(book, "no_debrief", name="Nobody to talk to", id="nobody",
+                              color="#1f77b4", definition="No one to talk it through with.",
+                              include=[], exclude=[], examples=[],
+                              keywords=["no one to debrief with", "debrief", "offload"])
+    code = change.codebook.get("nobody")
+    assert (code.name, code.definition, code.color) == (
+        "Nobody to talk to", "No one to talk it through with.", None)
+    assert change.codebook.get("no_debrief") is None
+    assert change.recode == {"no_debrief": "nobody"}
+    assert change.description == ("Saved 'Nobody to talk to': renamed 'No one to debrief with' "
+                                  "to 'Nobody to talk to' and id 'no_debrief' to 'nobody'; "
+                                  "edited definition")
+    events = len(coded.store.events(1000))
+    assert applied(coded, change) == 3  # every no_debrief coding follows the new id
+    assert len(coded.store.events(1000)) == events + 1  # one change, one audit event
+    assert totals(coded) == {"working_alone": 2, "nobody": 3, "upbeat": 1}
+    assert len(snapshot(coded)[1]) == len(before[1])
+
+
+def test_update_code_with_nothing_changed_says_so(coded):
+    book = coded.codebook()
+    code = book.get("upbeat")
+    with pytest.raises(edit.NothingChanged, match="nothing changed in 'Upbeat'"):
+        edit.update_code(book, "upbeat", inherited_color="#888888", name=" Upbeat ",
+                         id="upbeat", color="#888888", definition=code.definition,
+                         keywords=["love", "enjoy"])
+    with pytest.raises(edit.CodebookEditError, match="'children' cannot be changed"):
+        edit.update_code(book, "upbeat", children=[])
+    with pytest.raises(edit.CodebookEditError, match="id 'Bad Id' must be a lower-case slug"):
+        edit.update_code(book, "upbeat", id="Bad Id", definition="changed")
+    assert dump_codebook(book) == dump_codebook(coded.codebook())
+
+
+def test_split_lines_are_parsed_into_codes():
+    codes = edit.parse_split_lines(" dread: Dread \n\nmixed\nlate: Late: at night\n")
+    assert [(c.id, c.name) for c in codes] == [("dread", "Dread"), ("mixed", "mixed"),
+                                               ("late", "Late: at night")]
+    with pytest.raises(edit.CodebookEditError, match="give the new codes"):
+        edit.parse_split_lines(" \n ")

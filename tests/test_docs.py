@@ -35,3 +35,30 @@ def test_ci_runs_the_readme_test_command():
 
 def test_readme_quotes_measured_figures():
     assert "FIGURES_PENDING" not in README
+
+
+def test_the_readme_python_example_runs(tmp_path, monkeypatch):
+    """The README's script, run as written in a folder holding the sample transcripts."""
+    import shutil
+
+    code = re.search(r"```python\n(.*?)\n```", README, re.S).group(1)
+    shutil.copytree(REPO / "sample_transcripts", tmp_path / "sample_transcripts")
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md", "exec"), {})
+    assert (tmp_path / "study" / "themes.html").stat().st_size > 1000
+    assert "p01_dana" in (tmp_path / "study" / "coded.csv").read_text(encoding="utf-8-sig")
+    assert (tmp_path / "study" / "study.qdpx").is_file()
+
+
+def test_public_api_is_small_and_lazy():
+    import subprocess
+    import sys
+
+    import qualkit
+
+    for name in qualkit.__all__:
+        assert getattr(qualkit, name) is not None
+    code = "import sys, qualkit; print(sorted(m for m in sys.modules if m.startswith('qualkit')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "['qualkit']"

@@ -116,3 +116,24 @@ def test_transcript_memos_and_missing_coder(store):
     assert store.transcript_memos("p01") == {"ann": "Strong account of lone working."}
     with pytest.raises(QualkitError, match="say who is coding"):
         review.reject(store, suggestions(store)["no_debrief"].id, " ")
+
+
+def test_a_transcript_memo_is_one_audited_change_and_undoable(store):
+    review.set_transcript_memo(store, "p01", "First thoughts.", "ann")
+    review.set_transcript_memo(store, "p01", "Lone working, clearly.", " ann ")
+    review.set_transcript_memo(store, "p01", "Bob's view.", "bob")
+    assert store.transcript_memos("p01") == {"ann": "Lone working, clearly.",
+                                             "bob": "Bob's view."}
+    [bobs, last, first] = store.events(3)
+    assert (last.actor, last.action, last.entity, last.entity_id) == (
+        "ann", "memo", "transcript", "p01")
+    assert (last.detail, first.detail) == ({"memo_before": "First thoughts."},
+                                           {"memo_before": ""})
+    assert review.undo(store, "ann") == "undid memo on transcript p01"
+    assert store.transcript_memos("p01") == {"ann": "First thoughts.", "bob": "Bob's view."}
+    assert review.undo(store, "ann") == "undid memo on transcript p01"
+    assert store.transcript_memos("p01") == {"bob": "Bob's view."}
+    with pytest.raises(QualkitError, match="say who is coding"):
+        review.set_transcript_memo(store, "p01", "anonymous", "")
+    with pytest.raises(QualkitError, match="no transcript named 'p99'"):
+        review.set_transcript_memo(store, "p99", "lost", "ann")

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from qualkit.errors import StoreError
 from qualkit.model import Coding, ImportedDocument, Suggestion, Transcript
 from qualkit.segment import parse_turns
-from qualkit.store import Store
+from qualkit.store import Store, mask_url, store_error
 
 
 def doc(name: str, text: str, codings: list[Coding] | None = None) -> ImportedDocument:
@@ -55,7 +57,8 @@ def test_same_name_different_text_is_refused(store):
 def test_failed_import_leaves_nothing_behind(store, tmp_path):
     bad = Coding(code_id="x", transcript="p01", start=0, end=5, coder="ann")
     bad.start = None  # violates NOT NULL in the middle of the transaction
-    with pytest.raises(Exception):
+    with pytest.raises(StoreError, match=r"the database refused the change \(NOT NULL "
+                       r"constraint failed: codings\.start_char\); nothing was changed"):
         store.add_document(doc("p01", TEXT, [bad]), "ann")
     conn = sqlite3.connect(tmp_path / "q.db")
     counts = [conn.execute(f"select count(*) from {t}").fetchone()[0]
@@ -64,6 +67,7 @@ def test_failed_import_leaves_nothing_behind(store, tmp_path):
 
 
 def test_every_change_writes_an_audit_event(store):
+    started = datetime.now(timezone.utc)
     store.add_document(doc("p01", TEXT), "ann")
     store.replace_suggestions("p01", [Suggestion("working_alone", "p01", 1, 31, 43, 0.6,
                                                  "rules", "matched")], "bot")
@@ -73,7 +77,10 @@ def test_every_change_writes_an_audit_event(store):
         ("ann", "set", "meta", "codebook"), ("bot", "suggest", "transcript", "p01"),
         ("ann", "import", "transcript", "p01")]
     assert events[1].detail == {"added": 1, "updated": 0, "removed": 0}
-    assert all(e.at.tzinfo is not None or e.at is not None for e in events)
+    # stamped in UTC when the change was made (SQLite keeps no zone: its times are UTC)
+    for e in events:
+        at = e.at if e.at.tzinfo is not None else e.at.replace(tzinfo=timezone.utc)
+        assert started - timedelta(seconds=1) <= at <= datetime.now(timezone.utc), e
 
 
 def test_replace_suggestions_keeps_decisions_and_does_not_resuggest(store):
@@ -103,3 +110,55 @@ def test_unknown_transcript_is_a_clear_error(store):
 def test_bad_database_url_is_a_clear_error():
     with pytest.raises(StoreError, match="cannot open database"):
         Store("nosuchdialect://x")
+
+
+def test_a_locked_database_is_one_clear_line(tmp_path):
+    path = tmp_path / "locked.db"
+    store = Store(f"sqlite:///{path}", busy_timeout=0.1)
+    store.add_document(doc("p01", TEXT), "ann")
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN EXCLUSIVE")  # another program holds the write lock
+        with pytest.raises(StoreError) as info:
+            store.set_meta("codebook", "x", "ann")
+        text = str(info.value)
+        assert "\n" not in text and "Traceback" not in text and "[SQL" not in text
+        assert text == (f"sqlite:///{path}: the project database is busy (database is "
+                        "locked); nothing was changed (another program (the app, or another "
+                        "qualkit command) is writing to it: try again in a moment)")
+        assert store.transcript_names() == ["p01"]  # reading still works (WAL)
+    finally:
+        other.rollback()
+        other.close()
+    store.set_meta("codebook", "x", "ann")  # and writing again once the lock is gone
+    assert store.get_meta("codebook") == "x"
+    store.close()
+
+
+SECRET = "s3cret-pw%21"  # as written in the URL; the driver sees "s3cret-pw!"
+
+
+@pytest.mark.parametrize("url", [
+    f"postgresql+psycopg://bob:{SECRET}@127.0.0.1:1/qual",  # driver missing or server down
+    f"postgresql://bob:{SECRET}@db.example:notaport/qual",  # a malformed URL
+    f"nosuchdialect://bob:{SECRET}@db.example/qual",
+])
+def test_a_database_password_never_appears_in_an_error(url):
+    with pytest.raises(StoreError) as info:
+        Store(url)
+    text = str(info.value)
+    assert "bob:***@" in text and "s3cret" not in text and "\n" not in text
+
+
+def test_a_lost_connection_names_no_password():
+    url = f"postgresql+psycopg://bob:{SECRET}@db.example/qual"
+    driver = Exception(f"connection to {url.replace(SECRET, 's3cret-pw!')} failed: "
+                       "server closed the connection unexpectedly\nSome detail")
+    error = store_error(OperationalError("SELECT 1", {}, driver), url)
+    assert isinstance(error, StoreError)
+    assert str(error) == (
+        "postgresql+psycopg://bob:***@db.example/qual: cannot reach the project database "
+        "(connection to postgresql+psycopg://bob:***@db.example/qual failed: server closed the "
+        "connection unexpectedly); nothing was changed (check the database (file or server) is "
+        "there and reachable, then try again)")
+    assert mask_url(f"{SECRET} and s3cret-pw!", url) == "*** and ***"

@@ -12,6 +12,8 @@ values are in docs/agreement.md.
 - ``percent_agreement``: the share of agreeing coder pairs per unit, averaged over units.
 - ``agreement_report``: all of the above per code (presence/absence) and per exclusive parent
   (multi-class over its children) from coded-segments table rows, plus the units to discuss.
+- ``disagreements_on`` / ``disagreement_counts``: the units to discuss for one code (a theme:
+  any code under it), and how many there are per code.
 - ``span_overlap_agreement``: character overlap (Dice) of hand-drawn spans, per code.
 
 ``None`` always means "no value" (missing). Statistics that are undefined (no units, or a single
@@ -376,6 +378,32 @@ def agreement_report(rows: Iterable[TableRow], codebook: Codebook | None = None,
     return AgreementReport(coders=coders, units=len(keys), single_coded=len(coded) - len(keys),
                            codes=codes, groups=groups, disagreements=disagreements,
                            unknown_codes=unknown)
+
+
+def differs_on(disagreement: Disagreement, ids: Iterable[str]) -> bool:
+    """Some of the unit's coders applied one of ``ids`` and others none of them."""
+    wanted = set(ids)
+    return len({bool(wanted.intersection(codes))
+                for codes in disagreement.codes.values()}) > 1
+
+
+def disagreements_on(report: AgreementReport, code: str,
+                     codebook: Codebook | None = None) -> list[Disagreement]:
+    """The units whose coders differ on ``code``: some applied it and others did not. With a
+    codebook, a theme counts as applied where any code under it is, as in the per-code
+    figures; without one (or for a code it lacks) the id stands for itself."""
+    ids = _members(codebook).get(code, {code}) if codebook is not None else {code}
+    return [d for d in report.disagreements if differs_on(d, ids)]
+
+
+def disagreement_counts(report: AgreementReport,
+                        codebook: Codebook | None = None) -> dict[str, int]:
+    """For each code of the report (in its order) with any, how many units its coders differ
+    on (``disagreements_on``); codes the coders agree on everywhere are left out."""
+    members = _members(codebook) if codebook is not None else {}
+    counts = {code: sum(differs_on(d, members.get(code, {code}))
+                        for d in report.disagreements) for code in report.codes}
+    return {code: n for code, n in counts.items() if n}
 
 
 # --------------------------------------------------------------------------------------------

@@ -231,6 +231,98 @@ def edit_code(book: Codebook, code_id: str, **fields: Any) -> CodebookChange:
     return CodebookChange(new, f"Edited {', '.join(fields)} of {_q(code)}")
 
 
+class NothingChanged(CodebookEditError):
+    """An update whose values are the code's current ones: nothing to save."""
+
+
+def _inherited_colour(book: Codebook, code_id: str) -> str | None:
+    """The colour a code without one of its own shows: its nearest coloured ancestor's."""
+    parent = book.parent_of(code_id)
+    while parent is not None:
+        if parent.color:
+            return parent.color
+        parent = book.parent_of(parent.id)
+    return None
+
+
+def update_code(book: Codebook, code_id: str, *, inherited_color: str | None = None,
+                **changes: Any) -> CodebookChange:
+    """Save a code's form in one change: ``name``, ``id``, ``color`` and any field
+    ``edit_code`` takes. Only values that differ from the code's current ones change; every
+    value is checked before anything changes, and a new id moves the codings (``recode``).
+
+    ``color`` is a hex value, or None to inherit. A code without a colour of its own keeps
+    inheriting when given back the colour it shows: its nearest coloured ancestor's, else
+    ``inherited_color`` (what the caller shows for a code nobody coloured). Raises
+    ``NothingChanged`` when every value is the current one."""
+    new = copy.deepcopy(book)
+    code = _find(new, code_id)
+    for key in changes:
+        if key not in ("name", "id", "color", *EDITABLE):
+            use = ELSEWHERE.get(key)
+            raise CodebookEditError(f"'{key}' cannot be changed with update_code", field=key,
+                                    hint=f"use {use}" if use else "fields: name, id, color, "
+                                    + ", ".join(EDITABLE))
+    # Check every value first: a refused value leaves nothing half-changed.
+    wanted: dict[str, Any] = {}
+    if "name" in changes:
+        wanted["name"] = _name(changes.pop("name"))
+    new_id = changes.pop("id", None)
+    if isinstance(new_id, str):
+        new_id = new_id.strip() or None
+    if new_id is not None and new_id != code_id:
+        wanted["id"] = _check_new_id(new, new_id)
+    if "color" in changes:
+        color = changes.pop("color")
+        color = None if color is None else _colour(color)
+        shown = code.color or _inherited_colour(new, code_id) or (
+            _colour(inherited_color) if inherited_color else None)
+        if code.color is None and color == shown:
+            color = None  # the picker was left at the inherited colour: keep inheriting
+        wanted["color"] = color
+    wanted.update({key: _clean(code, key, value) for key, value in changes.items()})
+    current = {key: getattr(code, key) for key in wanted}
+    if current.get("color"):
+        current["color"] = current["color"].lower()
+    changed = [key for key, value in wanted.items() if current[key] != value]
+    if not changed:
+        raise NothingChanged(f"nothing changed in {_q(code)}: every value is the current one",
+                             field="code", hint="change a field before saving")
+    old_name = code.name
+    for key in changed:
+        setattr(code, key, wanted[key])
+    if "exclusive" in changed or "id" in changed:
+        _check_tree(new)
+    recode = {code_id: code.id} if "id" in changed else {}
+    parts = []
+    if "name" in changed or recode:
+        parts.append("renamed " + " and ".join(
+            ([f"'{old_name}' to {_q(code)}"] if "name" in changed else [])
+            + ([f"id '{code_id}' to '{code.id}'"] if recode else [])))
+    if "color" in changed:
+        parts.append(f"recoloured to {code.color}" if code.color else "colour inherited")
+    fields = [key for key in changed if key not in ("name", "id", "color")]
+    if fields:
+        parts.append("edited " + ", ".join(fields))
+    text = "; ".join(parts)
+    return CodebookChange(new, f"Saved {_q(code)}: {text}", recode)
+
+
+def parse_split_lines(text: str) -> list[Code]:
+    """The new codes of a split, written one per line as ``id: name`` (a line without a colon
+    is both); blank lines are skipped. The codes are checked when the split is made."""
+    codes = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        code_id, sep, name = line.partition(":")
+        codes.append(Code(id=code_id.strip(), name=(name if sep else code_id).strip()))
+    if not codes:
+        raise CodebookEditError("give the new codes, one per line as id: name",
+                                field="new_codes", hint="e.g. funding_worries: Funding worries")
+    return codes
+
+
 def move_code(book: Codebook, code_id: str, new_parent_id: str | None,
               position: int | None = None) -> CodebookChange:
     """Move a code (with the codes under it) under another parent or to the top level, at

@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from qualkit.agreement import AgreementReport, AgreementStats, Disagreement, report_to_dict
+from qualkit.agreement.stats import disagreement_counts, disagreements_on
 from qualkit.codedtable import TableRow
 from qualkit.errors import QualkitError
 from qualkit.model import Codebook
@@ -65,27 +66,14 @@ def pair_table(report: AgreementReport, label: Callable[[str], str]) -> pd.DataF
                          for code, c in report.codes.items() for p in c.pairs])
 
 
-def members(book: Codebook | None, code_id: str) -> set[str]:
-    """A code and, for a theme, every code under it (a theme is applied where any of them is,
-    as in the per-code figures)."""
-    return book.members(code_id) if book else {code_id}
-
-
-def differs_on(d: Disagreement, ids: set[str]) -> bool:
-    """Some of the segment's coders applied one of ``ids`` and others none of them."""
-    return len({bool(ids.intersection(codes)) for codes in d.codes.values()}) > 1
-
-
 def disagreement_table(report: AgreementReport, label: Callable[[str], str],
-                       ids: set[str] | None = None) -> pd.DataFrame:
-    """One row per segment the coders coded differently (on the codes ``ids``, if given),
-    each coder's codes in a column of their own."""
+                       disagreements: list[Disagreement] | None = None) -> pd.DataFrame:
+    """One row per segment the coders coded differently (``disagreements``, default: all of
+    the report's), each coder's codes in a column of their own."""
     fixed = {"transcript", "segment", "speaker", "text", "differ on"}
     column = {c: f"{c} (coder)" if c in fixed else c for c in report.coders}
     rows = []
-    for d in report.disagreements:
-        if ids is not None and not differs_on(d, ids):
-            continue
+    for d in report.disagreements if disagreements is None else disagreements:
         row: dict[str, Any] = {"transcript": d.document, "segment": d.segment,
                                "speaker": d.speaker, "text": d.text}
         for coder in report.coders:
@@ -170,9 +158,7 @@ def _jump(codes: list[str], disputed: set[str]) -> None:
 
 def _show(report: AgreementReport, book: Codebook | None) -> None:
     label = _labeller(book)
-    ids = {code: members(book, code) for code in report.codes}
-    disputed = {code: n for code in report.codes
-                if (n := sum(differs_on(d, ids[code]) for d in report.disagreements))}
+    disputed = disagreement_counts(report, book)
     st.caption(f"{len(report.coders)} coders ({', '.join(report.coders)}); {report.units} "
                "segments coded by two or more of them"
                + (f"; {report.single_coded} coded by one only, left out"
@@ -206,7 +192,8 @@ def _show(report: AgreementReport, book: Codebook | None) -> None:
     code = st.selectbox("Show the disagreements on", options, key="agr_code",
                         format_func=lambda c: c if c == ALL_CODES
                         else f"{label(c)} ({disputed[c]})")
-    table = disagreement_table(report, label, None if code == ALL_CODES else ids[code])
+    table = disagreement_table(report, label, None if code == ALL_CODES
+                               else disagreements_on(report, code, book))
     if table.empty:
         st.success("The coders agree on every segment.")
     else:

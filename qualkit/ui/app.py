@@ -12,14 +12,17 @@ from pathlib import Path
 
 import streamlit as st
 
+from qualkit.errors import QualkitError
 from qualkit.ui.common import load_context, sidebar
 
 # "views", not "pages": Streamlit would take a pages/ folder beside the script as its own.
 PAGES = Path(__file__).resolve().parent / "views"
+# A local icon: a Material icon or an emoji as page_icon makes the browser fetch it from Google.
+ICON = Path(__file__).resolve().parent / "icon.png"
 
 
 def main() -> None:
-    st.set_page_config(page_title="qualkit", layout="wide")
+    st.set_page_config(page_title="qualkit", page_icon=str(ICON), layout="wide")
     pages = [
         st.Page(PAGES / "coding.py", title="Coding", icon=":material/edit_note:", default=True),
         st.Page(PAGES / "queue.py", title="Review queue", icon=":material/checklist:"),
@@ -33,7 +36,10 @@ def main() -> None:
     # The sidebar lives here, in the entry script, so who is coding survives page changes
     # (widgets on a page are that page's own).
     sidebar(load_context())
-    page.run()
+    try:
+        page.run()
+    except QualkitError as exc:  # e.g. a busy or unreachable database while a page reads
+        st.error(str(exc))
 
 
 if __name__ == "__main__":

@@ -75,14 +75,15 @@ def render() -> None:
         keywords = st.text_area("Keywords (one per line)", "\n".join(code.keywords))
         if st.form_submit_button("Save code", type="primary"):
             def save() -> str:
-                first = edit.rename_code(book, code_id, name, new_id.strip() or code_id)
-                current = new_id.strip() or code_id
-                later = edit.recolour(first.codebook, current, color)
-                final = edit.edit_code(later.codebook, current, definition=definition,
-                                       include=_lines(include), exclude=_lines(exclude),
-                                       examples=_lines(examples), keywords=_lines(keywords))
-                final.recode, final.description = first.recode, f"Saved '{name}'"
-                return _apply(ctx, final)
+                try:
+                    change = edit.update_code(
+                        book, code_id, inherited_color=ctx.color(code.id), name=name,
+                        id=new_id, color=color, definition=definition,
+                        include=_lines(include), exclude=_lines(exclude),
+                        examples=_lines(examples), keywords=_lines(keywords))
+                except edit.NothingChanged:
+                    return "Nothing changed."
+                return _apply(ctx, change)
             run(save)
 
     left, right = st.columns(2)
@@ -119,12 +120,8 @@ def render() -> None:
             parts = st.text_area("New codes, one per line as id: name")
             children = st.checkbox("Add them under this code")
             if st.form_submit_button("Split"):
-                def split() -> str:
-                    new = [Code(id=p.split(":", 1)[0].strip(),
-                                name=(p.split(":", 1)[1] if ":" in p else p).strip())
-                           for p in _lines(parts)]
-                    return _apply(ctx, edit.split_code(book, splitting, new, children))
-                run(split)
+                run(lambda: _apply(ctx, edit.split_code(
+                    book, splitting, edit.parse_split_lines(parts), children)))
         st.subheader("Delete a code")
         with st.form("delete_form"):
             victim = st.selectbox("Code", ids, format_func=label)

@@ -119,7 +119,7 @@ def render() -> None:
         memo = st.text_area("Transcript memo", value=memos.get(coder, ""),
                             key=f"tmemo_{name}")
         if st.button("Save transcript memo"):
-            run(lambda: ctx.store.set_transcript_memo(name, coder, memo), "Memo saved.")
+            run(lambda: review.set_transcript_memo(ctx.store, name, memo, coder), "Memo saved.")
         for other, text in memos.items():
             if other != coder and not ctx.blind:
                 st.caption(f"{other}: {text}")
