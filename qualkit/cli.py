@@ -13,6 +13,11 @@ from typing import Annotated, Any, Callable, Optional, TypeVar
 import typer
 from rich.console import Console
 
+from .analysis import include_help
+from .readers import describe_formats
+from .report.build import INCLUDE_CHOICES as REPORT_INCLUDE
+from .suggest import registry as suggesters_registry
+
 app = typer.Typer(help="qualkit: code interview transcripts against a YAML codebook.",
                   no_args_is_help=True, pretty_exceptions_enable=False,
                   context_settings={"help_option_names": ["-h", "--help"]})
@@ -31,10 +36,12 @@ DbOpt = Annotated[Optional[str], typer.Option(
                  "e.g. postgresql+psycopg://user@host/db.")]
 CoderOpt = Annotated[Optional[str], typer.Option(
     "--coder", help="Who is acting (default: $QUALKIT_CODER or your login name).")]
+SuggestersOpt = Annotated[str, typer.Option(help=suggesters_registry.help_text())]
+ALL_SUGGESTERS = ",".join(suggesters_registry.SUGGESTERS)
 
 SheetOpt = Annotated[Path, typer.Option("--output", "-o", help="FILE.csv or FILE.xlsx")]
-IncludeOpt = Annotated[str, typer.Option(
-    help="Which codings: accepted, suggested (not yet decided by anyone) or all (both).")]
+IncludeOpt = Annotated[str, typer.Option(help=include_help())]
+QDPX_INCLUDE = ("accepted", "all")  # a .qdpx carries decided codings and open suggestions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -106,16 +113,14 @@ def init(
                   f"bundled codebook by name: {', '.join(codebooks())})")
 
 
-@app.command("import")
+@app.command("import", help=f"Import {describe_formats()}.")
 @friendly
 def import_(
-    paths: Annotated[list[Path], typer.Argument(help="Transcript files or folders.")],
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders.")],
     project: ProjectOpt = None,
     db: DbOpt = None,
     coder: CoderOpt = None,
 ) -> None:
-    """Import transcripts (.txt .md .docx .vtt .srt), coded-segments tables (.csv .xlsx) or
-    REFI-QDA projects and codebooks (.qdpx .qdc)."""
     from .pipeline import import_paths
     from .project import default_actor
 
@@ -143,8 +148,7 @@ def code(
         help="Use (and remember) this codebook; default: the project's codebook.")] = None,
     transcript: Annotated[Optional[list[str]], typer.Option(
         "--transcript", "-t", help="Only these transcripts (repeatable).")] = None,
-    suggesters: Annotated[str, typer.Option(
-        help="Comma-separated: rules, semantic, learned.")] = "rules,semantic,learned",
+    suggesters: SuggestersOpt = ALL_SUGGESTERS,
     project: ProjectOpt = None,
     db: DbOpt = None,
     coder: CoderOpt = None,
@@ -153,11 +157,11 @@ def code(
     from .pipeline import code_project
     from .project import default_actor
 
+    chosen = suggesters_registry.chosen(suggesters)  # refuse an unknown name before any work
     proj = _open(project, db)
     actor = coder or default_actor()
     if codebook is not None:
         proj.set_codebook(codebook, actor)
-    chosen = tuple(s.strip() for s in suggesters.split(",") if s.strip())
     report = _run_with_bar("Coding", lambda cb: code_project(proj, transcript, actor, cb,
                                                              chosen))
     learned = f"; learned from {report.examples} decisions" if report.examples else ""
@@ -176,12 +180,28 @@ def evaluate(
         help="Coded-segments table to learn from; without it, the codebook alone.")] = None,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the figures as JSON.")
                         ] = None,
+    simulate: Annotated[bool, typer.Option(
+        "--simulate", help="Replay a researcher reviewing suggestions against the gold, "
+                           "retraining at checkpoints; figures on the transcripts not yet "
+                           "reviewed.")] = False,
+    checkpoints: Annotated[Optional[str], typer.Option(
+        help="With --simulate: decision counts to retrain and measure at "
+             "(default 0,25,50,100,200,400,800).")] = None,
+    suggesters: Annotated[Optional[str], typer.Option(
+        help="With --simulate: comma-separated rules, semantic, learned (default: all).")
+                          ] = None,
+    seed: Annotated[Optional[int], typer.Option(
+        help="With --simulate: seed of the order transcripts are opened in (default 0).")
+                    ] = None,
 ) -> None:
     """Measure the suggesters against a gold-standard table: precision, recall, F1, kappa."""
     from .codebook import load_codebook
     from .codedtable import read_coded_table
     from .evaluate import evaluate as run, format_evaluation, write_json
 
+    if simulate or checkpoints is not None or suggesters is not None or seed is not None:
+        return _simulate(codebook, test, train, json_out, simulate, checkpoints, suggesters,
+                         seed)
     book = load_codebook(codebook)
     test_docs = read_coded_table(test)
     train_docs = read_coded_table(train) if train else []
@@ -189,6 +209,32 @@ def evaluate(
     out.print(format_evaluation(result), highlight=False)
     if json_out:
         write_json(result, json_out)
+        out.print(f"Wrote {json_out}")
+
+
+def _simulate(codebook: Path, test: Path, train: Optional[Path], json_out: Optional[Path],
+              simulate: bool, checkpoints: Optional[str], suggesters: Optional[str],
+              seed: Optional[int]) -> None:
+    """`qualkit evaluate --simulate`: replay a researcher against the gold table."""
+    from .codedtable import read_coded_table
+    from .errors import QualkitError
+    from .simulate import (CHECKPOINTS, SUGGESTERS, format_simulation, parse_checkpoints,
+                           parse_suggesters, simulate as replay, write_json)
+
+    if not simulate:
+        raise QualkitError("--checkpoints, --suggesters and --seed go with --simulate",
+                           hint="add --simulate, or leave those options out")
+    if train is not None:
+        raise QualkitError("--train does not go with --simulate", field="--train",
+                           hint="the replay learns only from the decisions it makes")
+    marks = parse_checkpoints(checkpoints) if checkpoints is not None else CHECKPOINTS
+    chosen = parse_suggesters(suggesters) if suggesters is not None else SUGGESTERS
+    gold = read_coded_table(test)
+    sim = _run_with_bar("Replaying", lambda cb: replay(codebook, gold, marks, chosen,
+                                                       seed or 0, cb))
+    out.print(format_simulation(sim), highlight=False)
+    if json_out:
+        write_json(sim, json_out)
         out.print(f"Wrote {json_out}")
 
 
@@ -328,9 +374,7 @@ def report(
     by: Annotated[str, typer.Option(
         help="Participant attribute to split coverage by (default: works_alone if present; "
              "'none' for no split).")] = "auto",
-    include: Annotated[str, typer.Option(
-        help="Which codings count: accepted, or all (with undecided suggestions).")
-    ] = "accepted",
+    include: Annotated[str, typer.Option(help=include_help(REPORT_INCLUDE))] = "accepted",
     extracts: Annotated[int, typer.Option(help="Representative extracts per code.")] = 3,
     project: ProjectOpt = None,
     db: DbOpt = None,
@@ -402,7 +446,8 @@ def _open_for_sheet(output: Path, include: str, project: Optional[Path], db: Opt
                     ) -> tuple[Any, tuple[str, ...]]:
     """Check a spreadsheet export's file name and --include before any work, then open the
     project."""
-    from .sheets import sheet_path, statuses_for
+    from .analysis import statuses_for
+    from .sheets import sheet_path
 
     statuses = statuses_for(include)
     sheet_path(output)
@@ -475,20 +520,17 @@ def export_framework(
 @friendly
 def export_qdpx_cmd(
     output: Annotated[Path, typer.Option("--output", "-o", help="FILE.qdpx")],
-    include: Annotated[str, typer.Option(
-        help="Which codings: accepted, or all (accepted and suggested).")] = "accepted",
+    include: Annotated[str, typer.Option(help=include_help(QDPX_INCLUDE))] = "accepted",
     project: ProjectOpt = None,
     db: DbOpt = None,
 ) -> None:
     """Export the project as a REFI-QDA .qdpx (NVivo, ATLAS.ti, MAXQDA, QualCoder)."""
-    from .errors import QualkitError
+    from .analysis import statuses_for
     from .exchange import export_qdpx
 
-    if include not in ("accepted", "all"):
-        raise QualkitError("--include must be accepted or all", field="--include")
+    statuses = statuses_for(include, QDPX_INCLUDE)
     proj = _open(project, db)
-    path = export_qdpx(proj, output, ("accepted",) if include == "accepted"
-                       else ("accepted", "suggested"))
+    path = export_qdpx(proj, output, statuses)
     out.print(f"Wrote {path}")
 
 
@@ -547,8 +589,7 @@ def demo(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8501,
     address: AddressOpt = "127.0.0.1",
     open_browser: OpenOpt = None,
-    suggesters: Annotated[str, typer.Option(
-        help="Comma-separated: rules, semantic, learned.")] = "rules,semantic,learned",
+    suggesters: SuggestersOpt = ALL_SUGGESTERS,
 ) -> None:
     """Build a coded project from the sample study and the keyworker codebook, then open it."""
     from .pipeline import code_project, import_paths
@@ -556,13 +597,13 @@ def demo(
 
     from .bundled import sample_transcripts
 
+    chosen = suggesters_registry.chosen(suggesters)
     actor = default_actor()
     proj = init_project(project, "keyworker", actor)
     imported = _run_with_bar("Importing", lambda cb: import_paths(
         proj, [sample_transcripts()], actor, cb))
     for line in imported.errors:
         err.print(f"[bold red]error:[/] {line}", highlight=False)
-    chosen = tuple(s.strip() for s in suggesters.split(",") if s.strip())
     coded = _run_with_bar("Coding", lambda cb: code_project(proj, None, actor, cb, chosen))
     out.print(f"Sample project in {proj.root.resolve()}: {imported.added} transcripts added "
               f"({imported.unchanged} already there), {coded.suggestions} new suggestions")

@@ -123,7 +123,7 @@ def gold_codes(docs: Sequence[ImportedDocument]) -> dict[tuple[str, int], set[st
         need = max(1, (len(coders) + 1) // 2)
         votes: dict[int, Counter[str]] = {}
         for c in doc.codings:
-            votes.setdefault(c.segment_index, Counter())[c.code_id] += 1  # type: ignore[index]
+            votes.setdefault(c.segment_index, Counter())[c.code_id] += 1  # type: ignore[arg-type]
         for seg in doc.transcript.segments:
             gold[(doc.transcript.name, seg.index)] = {
                 code for code, n in votes.get(seg.index, Counter()).items() if n >= need}
@@ -314,9 +314,9 @@ def format_evaluation(result: Evaluation) -> str:
         lines.append("")
         lines.append(f"{'exclusive parent':28} {'kappa':>6} {'acc':>6} {'turns':>6} "
                      f"{'gold none':>9} {'machine none':>12}")
-        for g, m in result.groups.items():
-            lines.append(f"{g:28} {num(m.kappa)} {num(m.accuracy)} {m.support:6d} "
-                         f"{m.gold_none:9d} {m.predicted_none:12d}")
+        for g, gm in result.groups.items():
+            lines.append(f"{g:28} {num(gm.kappa)} {num(gm.accuracy)} {gm.support:6d} "
+                         f"{gm.gold_none:9d} {gm.predicted_none:12d}")
         lines.append("  (multi-class over the children with 'none' as a class, over every turn "
                      "of the parent's speakers)")
     if result.suggesters:

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterator, Literal
+from typing import Any, Iterator, Literal, Mapping, overload
 
 INTERVIEWER = "interviewer"
 PARTICIPANT = "participant"
 
 Status = Literal["suggested", "accepted", "rejected"]
 STATUSES: tuple[str, ...] = ("suggested", "accepted", "rejected")
+
+DEFAULT_COLOR = "#888888"  # a code nobody coloured (nor any code above it): neutral grey
+NO_VALUE = "(none)"  # the group of transcripts without a value for an attribute
 
 
 def utcnow() -> datetime:
@@ -88,6 +91,29 @@ class Transcript:
             seen.setdefault(seg.speaker, None)
         return list(seen)
 
+    @property
+    def participant(self) -> str:
+        """The participant's label (``participant_label``)."""
+        return participant_label(self.name, self.attributes)
+
+
+def participant_label(name: str, attributes: Mapping[str, Any]) -> str:
+    """How a transcript's participant is shown everywhere (extracts, sheets, reports, the app):
+    the pseudonym if there is one, else the participant id, else the transcript's name."""
+    for key in ("pseudonym", "participant"):
+        value = attributes.get(key)
+        if value is not None and str(value).strip():
+            return str(value).strip()
+    return name
+
+
+def attribute_value(attributes: Mapping[str, Any], key: str) -> str:
+    """A participant attribute's value as a group label (framework rows, coverage columns,
+    report groups): its text, or ``NO_VALUE`` when the transcript has none (missing, null or
+    empty)."""
+    value = attributes.get(key)
+    return NO_VALUE if value is None or str(value) == "" else str(value)
+
 
 @dataclass
 class Code:
@@ -109,6 +135,13 @@ class Code:
     @property
     def is_theme(self) -> bool:
         return bool(self.children)
+
+    def subtree(self) -> list["Code"]:
+        """This code and every code under it, depth-first (the code itself first)."""
+        out = [self]
+        for child in self.children:
+            out.extend(child.subtree())
+        return out
 
 
 @dataclass
@@ -146,23 +179,64 @@ class Codebook:
     def members(self, code_id: str) -> set[str]:
         """The code and, for a theme, every code under it (a theme is present wherever any of
         them is); an id the codebook lacks stands for itself."""
-        out, todo = set(), [self.get(code_id)]
-        while todo:
-            code = todo.pop()
-            if code is not None:
-                out.add(code.id)
-                todo.extend(code.children)
-        return out or {code_id}
+        return {code.id for code in self.subtree(code_id)} or {code_id}
+
+    def subtree(self, code_id: str) -> list[Code]:
+        """The code and every code under it, depth-first (empty for an id the codebook
+        lacks)."""
+        code = self.get(code_id)
+        return code.subtree() if code is not None else []
+
+    def ancestors(self, code_id: str) -> list[Code]:
+        """The codes above a code, nearest first (its parent, its parent's parent, ...);
+        empty for a top-level code or an id the codebook lacks."""
+        parents = {code.id: parent for code, parent in self.walk()}
+        out: list[Code] = []
+        parent = parents.get(code_id)
+        while parent is not None:
+            out.append(parent)
+            parent = parents.get(parent.id)
+        return out
+
+    def depth(self, code_id: str) -> int:
+        """0 for a top-level code, 1 for a code under it, and so on."""
+        return len(self.ancestors(code_id))
+
+    def leaves(self) -> list[Code]:
+        """The leaf codes: every code without codes under it, at any depth, in codebook order
+        (depth-first). A top-level code without children is a leaf too, so in a codebook mixing
+        themes and plain top-level codes both kinds of leaf are counted, charted and offered;
+        themes (codes with children) never are."""
+        return [code for code, _ in self.walk() if not code.children]
+
+    def display_name(self, code_id: str) -> str:
+        """The name to show for a code id: the code's name, else (a code the codebook no longer
+        has) the id itself."""
+        code = self.get(code_id)
+        return code.name if code is not None else code_id
+
+    @overload
+    def color_of(self, code_id: str) -> str: ...
+    @overload
+    def color_of(self, code_id: str, default: str) -> str: ...
+    @overload
+    def color_of(self, code_id: str, default: None) -> str | None: ...
+
+    def color_of(self, code_id: str, default: str | None = DEFAULT_COLOR) -> str | None:
+        """The colour a code shows: its own, else its nearest coloured ancestor's, else
+        ``default`` (``DEFAULT_COLOR``; pass None to learn that nothing above it is
+        coloured)."""
+        code = self.get(code_id)
+        for item in ([code] + self.ancestors(code_id)) if code is not None else []:
+            if item.color:
+                return item.color
+        return default
 
     def speakers_for(self, code_id: str) -> list[str]:
         """Speakers whose turns this code applies to: its own, else the nearest ancestor's, else the
         codebook's. An empty list means every speaker."""
-        chain: list[Code] = []
         code = self.get(code_id)
-        while code is not None:
-            chain.append(code)
-            code = self.parent_of(code.id)
-        for item in chain:
+        for item in ([code] + self.ancestors(code_id)) if code is not None else []:
             if item.speakers is not None:
                 return item.speakers
         return self.speakers
@@ -176,6 +250,9 @@ def speaker_matches(allowed: list[str], segment: Segment) -> bool:
     return segment.speaker.casefold() in wanted or segment.role.casefold() in wanted
 
 
+MAX_PER_TURN = 3  # suggestions a turn shows at once; the others wait, one click away
+
+
 @dataclass
 class Suggestion:
     """A machine's proposal that a span carries a code; computed, never stored by its suggester."""
@@ -185,9 +262,13 @@ class Suggestion:
     segment_index: int
     start: int
     end: int
-    score: float
+    score: float  # strength of the evidence, for ranking (not a probability)
     source: str
     rationale: str = ""
+    # A calibrated probability that the code is right here, only where the project's own
+    # decisions on this code support one; None: show the evidence, not a number.
+    confidence: float | None = None
+    rank: int = 1  # place among the suggestions on its turn (1 = strongest); past the limit: held
 
 
 @dataclass
@@ -208,7 +289,20 @@ class Coding:
     rationale: str = ""
     id: int | None = None
     version: int | None = None  # for optimistic locking: changes name the version they saw
+    confidence: float | None = None  # a suggestion's calibrated probability, if it has one
+    rank: int | None = None  # a suggestion's place on its turn (see Suggestion.rank)
     suggestion_id: int | None = None  # the machine suggestion this decision was made on
+
+
+def strength(score: float | None, confidence: float | None) -> str:
+    """How sure a suggestion may claim to be: a percentage only when it is a calibrated
+    probability, else a plain word for the strength of its evidence."""
+    if confidence is not None:
+        return f"{confidence:.0%}"
+    if score is None:
+        return ""
+    return "strong evidence" if score >= 0.8 else "some evidence" if score >= 0.65 \
+        else "weak evidence"
 
 
 def segment_of(transcript: Transcript, coding: Coding) -> int | None:

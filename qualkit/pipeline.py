@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from .errors import QualkitError
 from .project import Project
-from .readers import find_transcripts, read_path
+from .readers import describe_formats, find_transcripts, reader_for
 from .store import ImportOutcome
 
 Progress = Callable[[int, int, str], None]
@@ -40,16 +40,16 @@ def import_paths(project: Project, paths: Iterable[str | Path], actor: str,
     files = find_transcripts(list(paths))
     report = ImportReport()
     if not files:
-        report.errors.append("no transcript files found (qualkit reads .txt, .md, .docx, .vtt, "
-                             ".srt, .csv and .xlsx)")
+        report.errors.append(f"no files to import found (qualkit reads {describe_formats()})")
     for i, path in enumerate(files):
         if progress:
             progress(i, len(files), path.name)
         try:
-            if path.suffix.lower() in (".qdpx", ".qdc"):
-                _import_refi(project, path, actor, report)
+            reader = reader_for(path)
+            if reader.project:  # a whole project: codebook, documents, memos
+                _import_project(project, path, reader.read(path), actor, report)
                 continue
-            for doc in read_path(path):
+            for doc in reader.read(path):
                 report.outcomes.append(project.store.add_document(doc, actor))
         except QualkitError as exc:
             report.errors.append(str(exc))
@@ -58,23 +58,17 @@ def import_paths(project: Project, paths: Iterable[str | Path], actor: str,
     return report
 
 
-SUGGESTERS = ("rules", "semantic", "learned")
-
-
-def _import_refi(project: Project, path: Path, actor: str, report: ImportReport) -> None:
-    """A REFI-QDA project (.qdpx) or codebook (.qdc). Its codebook becomes the project's only
-    when the project has none yet, so an existing codebook is never replaced silently."""
+def _import_project(project: Project, path: Path, content: Any, actor: str,
+                    report: ImportReport) -> None:
+    """What a project format's reader returned (a REFI-QDA .qdpx project or .qdc codebook:
+    ``exchange.QdpxContent``). Its codebook becomes the project's only when the project has
+    none yet, so an existing codebook is never replaced silently."""
     import tempfile
 
     from .codebook import save_codebook
-    from .exchange import read_qdc, read_qdpx
 
-    if path.suffix.lower() == ".qdc":
-        codebook, documents, memos = read_qdc(path), [], {}
-    else:
-        content = read_qdpx(path)
-        codebook, documents, memos = content.codebook, content.documents, content.memos
-        report.notes.extend(f"{path.name}: {w}" for w in content.warnings)
+    codebook, documents, memos = content.codebook, content.documents, content.memos
+    report.notes.extend(f"{path.name}: {w}" for w in content.warnings)
     if codebook is not None:
         if project.codebook_path.exists():
             report.notes.append(f"{path.name}: the project already has a codebook; the "
@@ -99,12 +93,14 @@ class CodeReport:
     by_code: dict[str, int] = field(default_factory=dict)
     examples: int = 0
     embedded: int = 0
+    learned: list[str] = field(default_factory=list)  # per code with decisions: what it rests on
 
 
 def code_project(project: Project, names: list[str] | None = None, actor: str = "qualkit",
                  progress: Progress | None = None,
-                 suggesters: tuple[str, ...] = SUGGESTERS) -> CodeReport:
-    """Run the suggesters over all (or the named) transcripts and store their suggestions.
+                 suggesters: Iterable[str] | str | None = None) -> CodeReport:
+    """Run the suggesters (``suggest.registry.SUGGESTERS``: all by default, else the names
+    given) over all (or the named) transcripts and store their suggestions.
 
     The learned suggester trains on the decisions already made in the project. Pending
     suggestions are replaced; decisions a person made are kept and not suggested again.
@@ -112,13 +108,12 @@ def code_project(project: Project, names: list[str] | None = None, actor: str = 
     from .embed import Embedder
     from .suggest.base import views_of
     from .suggest.combine import CombinedSuggester
+    from .suggest.registry import SUGGESTERS, chosen
     from .suggest.semantic import chunks
     from .suggest.training import examples_from_project
 
-    unknown = [s for s in suggesters if s not in SUGGESTERS]
-    if unknown:
-        raise QualkitError(f"unknown suggester {unknown[0]!r}",
-                           hint=f"choose from {', '.join(SUGGESTERS)}")
+    names_on = chosen(suggesters)
+    on = [SUGGESTERS[name] for name in names_on]
     codebook = project.codebook()
     store = project.store
     names = store.transcript_names() if names is None else names
@@ -129,9 +124,9 @@ def code_project(project: Project, names: list[str] | None = None, actor: str = 
                            hint="`qualkit status --list` shows the transcript names")
     report = CodeReport()
     embedder = Embedder(store)
-    examples = examples_from_project(store, codebook) if "learned" in suggesters else []
+    examples = examples_from_project(store, codebook) if any(s.learns for s in on) else []
     report.examples = len(examples)
-    if "semantic" in suggesters or examples:
+    if any(s.embeds and (examples or not s.learns) for s in on):
         # Embed everything once up front, with progress; the suggesters then read the cache.
         texts: list[str] = []
         for transcript in store.iter_transcripts(names):
@@ -148,8 +143,8 @@ def code_project(project: Project, names: list[str] | None = None, actor: str = 
         report.embedded = embedder.computed
     if progress and examples:
         progress(0, len(names), f"training on {len(examples)} decisions")
-    suggester = CombinedSuggester(embedder, semantic="semantic" in suggesters,
-                                  learned="learned" in suggesters).fit(codebook, examples)
+    suggester = CombinedSuggester(embedder, names_on).fit(codebook, examples)
+    report.learned = suggester.learned_summary()
     for i, transcript in enumerate(store.iter_transcripts(names)):
         if progress:
             progress(i, len(names), transcript.name)

@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Iterable
 
 from .errors import QualkitError
-from .model import Codebook, Coding, utcnow
+from .model import MAX_PER_TURN, Codebook, Coding, utcnow
 from .store import Store
 
 
@@ -155,21 +155,37 @@ def pending(store: Store, coder: str, transcript: str | None = None) -> list[Cod
     learning: a confidence near 0.5 is where a decision teaches the models most)."""
     codings = store.codings(transcript=transcript)
     decided = {c.suggestion_id for c in codings if c.coder == coder and c.suggestion_id}
-    todo = [c for c in codings if c.status == "suggested" and c.id not in decided]
+    todo = first_per_turn([c for c in codings if c.status == "suggested"
+                           and c.id not in decided])
     return sorted(todo, key=lambda c: (abs((c.score if c.score is not None else 0.5) - 0.5),
                                        c.transcript, c.start))
 
 
-def visible(codings: Iterable[Coding], coder: str, blind: bool) -> list[Coding]:
-    """What one coder sees: suggestions they have not decided on, and decisions (only their
-    own when blind)."""
+def first_per_turn(suggestions: Iterable[Coding], limit: int = MAX_PER_TURN) -> list[Coding]:
+    """The strongest ``limit`` undecided suggestions of each turn: the others are held until
+    one of these is decided (or the researcher asks to see them all), so no turn floods."""
+    by_turn: dict[tuple[str, int | None], list[Coding]] = {}
+    for c in suggestions:
+        by_turn.setdefault((c.transcript, c.segment_index), []).append(c)
+    keep = {id(c) for turn in by_turn.values()
+            for c in sorted(turn, key=lambda c: -(c.score or 0.0))[:limit]}
+    return [c for c in suggestions if id(c) in keep]
+
+
+def held_back(codings: Iterable[Coding], coder: str) -> int:
+    """How many undecided suggestions ``visible`` holds back for this coder."""
+    codings = list(codings)
+    everything = visible(codings, coder, blind=False, all_suggestions=True)
+    return len(everything) - len(visible(codings, coder, blind=False))
+
+
+def visible(codings: Iterable[Coding], coder: str, blind: bool,
+            all_suggestions: bool = False) -> list[Coding]:
+    """What one coder sees: suggestions they have not decided on (the strongest few per turn
+    unless ``all_suggestions``), and decisions (only their own when blind)."""
     codings = list(codings)
     mine = {c.suggestion_id for c in codings if c.coder == coder and c.suggestion_id}
-    out = []
-    for c in codings:
-        if c.status == "suggested":
-            if c.id not in mine:
-                out.append(c)
-        elif not blind or c.coder == coder:
-            out.append(c)
-    return out
+    todo = [c for c in codings if c.status == "suggested" and c.id not in mine]
+    shown = {id(c) for c in (todo if all_suggestions else first_per_turn(todo))}
+    return [c for c in codings if id(c) in shown
+            or (c.status != "suggested" and (not blind or c.coder == coder))]

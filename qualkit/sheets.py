@@ -34,27 +34,12 @@ if TYPE_CHECKING:
     from .analysis import AnalysisData
     from .store import Store
 
-INCLUDE = {"accepted": ("accepted",), "suggested": ("suggested",),
-           "all": ("accepted", "suggested")}
 FIXED_BEFORE = ["code", "code_name", "theme", "transcript", "participant"]
 FIXED_AFTER = ["speaker", "segment", "start", "end", "text", "coder", "status", "source",
                "confidence", "memo", "time_utc"]
 SOURCE_NAMES = {"manual": "hand"}
 EXCEL_CELL_LIMIT = 32_767  # characters Excel holds in one cell
 WRAP_WIDTH = 70
-
-
-def statuses_for(include: str) -> tuple[str, ...]:
-    """The coding statuses an ``--include`` choice counts."""
-    if include not in INCLUDE:
-        raise QualkitError(f"unknown choice {include!r}", field="--include",
-                           hint="use one of " + ", ".join(INCLUDE))
-    return INCLUDE[include]
-
-
-def participant_of(name: str, attributes: dict[str, Any]) -> str:
-    """The name to show for a transcript's participant: pseudonym, participant id, else file."""
-    return str(attributes.get("pseudonym") or attributes.get("participant") or name)
 
 
 def code_members(codebook: Codebook | None, code_id: str, seen: Iterable[str]) -> set[str]:
@@ -102,12 +87,12 @@ def extracts_table(store: Store, codebook: Codebook | None,
         for c in sorted(by_transcript[transcript.name], key=lambda c: (c.start, c.end,
                                                                        c.code_id, c.coder)):
             seg = segment_of(transcript, c)
-            found = codebook.get(c.code_id) if codebook else None
             parent = codebook.parent_of(c.code_id) if codebook else None
             row: dict[str, Any] = {
-                "code": c.code_id, "code_name": found.name if found else c.code_id,
+                "code": c.code_id,
+                "code_name": codebook.display_name(c.code_id) if codebook else c.code_id,
                 "theme": parent.name if parent else "", "transcript": transcript.name,
-                "participant": participant_of(transcript.name, attrs)}
+                "participant": transcript.participant}
             row.update({column: attrs.get(key, "") for key, column in attributes.items()})
             row.update({
                 "speaker": speakers.get(seg, "") if seg is not None else "",
@@ -154,8 +139,7 @@ def framework_table(data: AnalysisData, by: str | None = None,
             raise QualkitError(f"no transcript has an attribute {by!r}", field="--by",
                                hint="use one of: " + ", ".join(known) if known
                                else "add attributes in the transcripts' front matter")
-    group = {name: str(attrs.get(by, "(none)")) if by else name
-             for name, attrs in data.attributes.items()}
+    group = data.groups(by)
     index = sorted(set(group.values()))
     columns = _framework_codes(data)
     headers = _headers(data.codebook, columns, reserved={by or "transcript", "participant",
@@ -176,7 +160,7 @@ def framework_table(data: AnalysisData, by: str | None = None,
         if by:
             row["participants"] = len(members)
         else:
-            row["participant"] = participant_of(value, data.attributes[value])
+            row["participant"] = data.participant(value)
         for code in columns:
             if cells == "count":
                 row[headers[code]] = len(units.get((value, code), ()))
@@ -193,19 +177,19 @@ def _framework_codes(data: AnalysisData) -> list[str]:
     used = {c.code_id for c in data.codings}
     if book is None:
         return sorted(used)
-    leaves = [c.id for c in book.all_codes() if not c.is_theme]
     themes = [c.id for c in book.all_codes() if c.is_theme and c.id in used]
-    return leaves + themes + sorted(used - set(book.ids()))
+    return [c.id for c in book.leaves()] + themes + sorted(used - set(book.ids()))
 
 
 def _headers(book: Codebook | None, codes: list[str], reserved: set[str]) -> dict[str, str]:
     """Code id -> column header: the code's name; a theme says so; a name used twice gets its
     parent's name, then its id."""
     def name(code_id: str) -> str:
-        code = book.get(code_id) if book else None
-        if code is None:
+        if book is None:
             return code_id
-        return f"{code.name} (theme)" if code.is_theme else code.name
+        code = book.get(code_id)
+        shown = book.display_name(code_id)
+        return f"{shown} (theme)" if code is not None and code.is_theme else shown
 
     headers = {c: name(c) for c in codes}
     taken = list(headers.values()) + list(reserved)
@@ -228,7 +212,7 @@ def _joined(data: AnalysisData, codings: Iterable[Coding], labelled: bool) -> st
         text = data.text_of(c.transcript)[c.start:c.end] if data.text_of else ""
         text = " ".join(text.split())
         if labelled:
-            text = f"{participant_of(c.transcript, data.attributes.get(c.transcript, {}))}: {text}"
+            text = f"{data.participant(c.transcript)}: {text}"
         parts.append(text)
     return "\n\n".join(parts)
 

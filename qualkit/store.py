@@ -29,7 +29,9 @@ from sqlalchemy.orm import (DeclarativeBase, Mapped, Session, mapped_column, rel
 from .errors import ConflictError, StoreError
 from .model import Coding, ImportedDocument, Segment, Suggestion, Transcript, utcnow
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: suggestions carry a calibrated confidence and their rank on a turn
+# Columns added since version 1, added in place to an older project (nullable, so no data moves).
+ADDED_COLUMNS = {"codings": {"confidence": Float(), "turn_rank": Integer()}}
 
 
 class Base(DeclarativeBase):
@@ -84,6 +86,8 @@ class CodingRow(Base):
     coder: Mapped[str] = mapped_column(String(200))
     source: Mapped[str] = mapped_column(String(50), default="manual")
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    rank: Mapped[int | None] = mapped_column("turn_rank", Integer, nullable=True)
     rationale: Mapped[str] = mapped_column(Text, default="")
     memo: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -260,9 +264,29 @@ class Store:
             raise StoreError(f"cannot open the project database ({_detail(exc, url)})",
                              path=mask_url(url, url), hint=store_error(exc, url).hint) from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        try:
+            self._upgrade()
+        except DATABASE_ERRORS as exc:  # outside transaction(): translated here
+            raise store_error(exc, url) from None
         with self.transaction() as s:
-            if s.get(MetaRow, "schema_version") is None:
+            meta = s.get(MetaRow, "schema_version")
+            if meta is None:
                 s.add(MetaRow(key="schema_version", value=SCHEMA_VERSION))
+            elif meta.value != SCHEMA_VERSION:
+                meta.value = SCHEMA_VERSION
+
+    def _upgrade(self) -> None:
+        """Add the columns a project made by an older qualkit lacks (one transaction)."""
+        from sqlalchemy import inspect, text
+
+        inspector = inspect(self.engine)
+        with self.engine.begin() as conn:
+            for table, columns in ADDED_COLUMNS.items():
+                have = {c["name"] for c in inspector.get_columns(table)}
+                for name, kind in columns.items():
+                    if name not in have:
+                        ddl = kind.compile(dialect=self.engine.dialect)
+                        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {ddl}"))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -385,10 +409,13 @@ class Store:
                 wanted.add(key)
                 row = machine.get(key)
                 if row is not None:
-                    if (row.start_char, row.end_char, row.score, row.rationale, row.source) != (
-                            sug.start, sug.end, sug.score, sug.rationale, sug.source):
+                    if (row.start_char, row.end_char, row.score, row.rationale, row.source,
+                            row.confidence, row.rank) != (
+                            sug.start, sug.end, sug.score, sug.rationale, sug.source,
+                            sug.confidence, sug.rank):
                         row.start_char, row.end_char = sug.start, sug.end
                         row.score, row.rationale = sug.score, sug.rationale
+                        row.confidence, row.rank = sug.confidence, sug.rank
                         row.source = row.coder = sug.source
                         row.updated_at = now
                         updated += 1
@@ -399,7 +426,7 @@ class Store:
                                 code_id=sug.code_id, start_char=sug.start, end_char=sug.end,
                                 status="suggested", coder=sug.source, source=sug.source,
                                 score=sug.score, rationale=sug.rationale, created_at=now,
-                                updated_at=now))
+                                updated_at=now, confidence=sug.confidence, rank=sug.rank))
                 added += 1
             removed = 0
             for key, row in machine.items():
@@ -517,7 +544,8 @@ class Store:
                      "code_id": row.code_id, "start": row.start_char, "end": row.end_char,
                      "status": row.status, "coder": row.coder, "source": row.source,
                      "score": row.score, "rationale": row.rationale, "memo": row.memo,
-                     "suggestion_id": row.suggestion_id}
+                     "suggestion_id": row.suggestion_id, "confidence": row.confidence,
+                     "rank": row.rank}
             s.delete(row)
             self.log(s, actor, action, "coding", coding_id, deleted=saved)
 
@@ -555,7 +583,8 @@ class Store:
                                 start_char=d["start"], end_char=d["end"], status=d["status"],
                                 coder=d["coder"], source=d["source"], score=d["score"],
                                 rationale=d["rationale"], memo=d["memo"],
-                                suggestion_id=d["suggestion_id"]))
+                                suggestion_id=d["suggestion_id"],
+                                confidence=d.get("confidence"), rank=d.get("rank")))
             elif "memo_before" in detail:
                 tid = self._transcript_id(s, target.entity_id)
                 memo = s.scalars(select(MemoRow).where(MemoRow.transcript_id == tid,
@@ -606,6 +635,15 @@ class Store:
             self.log(s, actor, "topics", "topic_run", row.id,
                      topics=len(result.get("topics", [])))
             return row.id, row.created_at.isoformat(timespec="seconds")
+
+    def set_topic_run_figures(self, run_id: int, figures: dict[str, str]) -> None:
+        """Keep a run's figures, drawn after it was stored; a cache of what the run holds, so
+        no audit event (it records no decision)."""
+        with self.transaction() as s:
+            row = s.get(TopicRunRow, run_id)
+            if row is None:
+                raise StoreError(f"no topic run {run_id} in this project")
+            row.result = {**row.result, "figures": dict(figures)}
 
     def latest_topic_run(self) -> tuple[int, dict[str, Any]] | None:
         with self.transaction() as s:
@@ -715,4 +753,5 @@ def _coding(row: CodingRow, transcript: str) -> Coding:
                   end=row.end_char, coder=row.coder, status=row.status,  # type: ignore[arg-type]
                   segment_index=row.segment_idx, time=row.updated_at, memo=row.memo,
                   source=row.source, score=row.score, rationale=row.rationale, id=row.id,
-                  version=row.version, suggestion_id=row.suggestion_id)
+                  version=row.version, suggestion_id=row.suggestion_id,
+                  confidence=row.confidence, rank=row.rank)

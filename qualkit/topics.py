@@ -8,7 +8,10 @@ size scaled to the corpus. Outliers are re-assigned by embedding similarity. Eac
 compared with the codes its passages already carry: little overlap flags a candidate new code;
 two large overlaps hint at codes to merge or split.
 
-BERTopic, UMAP and HDBSCAN are imported only inside ``fit_topics``.
+BERTopic, UMAP and HDBSCAN are imported only inside ``fit_topics``. The figures (a topic map and
+the top words) are drawn only when asked for (``topic_figures``, by the Topics page), from the
+stored run and the cached embeddings, and kept with the run: finding topics never pays for
+them.
 """
 
 from __future__ import annotations
@@ -91,7 +94,7 @@ class TopicRun:
     passages: list[Passage]
     topics: list[Topic]
     participants: int  # N: transcripts in the run
-    figures: dict[str, str] = field(default_factory=dict)  # plotly JSON by name
+    figures: dict[str, str] = field(default_factory=dict)  # plotly JSON by name, once drawn
     id: int | None = None
     created_at: str = ""
 
@@ -283,20 +286,79 @@ def describe(model: Any, passages: list[Passage], topics: list[int], embeddings:
     return sorted(out, key=lambda t: -t.size)
 
 
-def figures(model: Any, n_topics: int) -> dict[str, str]:
-    """BERTopic's interactive topic map and bar charts as plotly JSON (stored with the run)."""
-    out: dict[str, str] = {}
-    try:
-        out["barchart"] = model.visualize_barchart(top_n_topics=min(12, n_topics)).to_json()
-    except Exception:  # noqa: BLE001 - a figure BERTopic cannot draw is left out
-        pass
-    if n_topics >= 3:
-        try:
-            with warnings.catch_warnings():  # its own seeded 2-D UMAP notes it uses one thread
-                warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)
-                out["map"] = model.visualize_topics().to_json()
-        except Exception:  # noqa: BLE001 - e.g. too few topics for its 2-D layout
-            pass
+BARCHART_TOPICS = 12  # topics in the top-words chart, largest first
+BARCHART_WORDS = 5  # words per topic there
+
+
+def barchart_figure(run: TopicRun) -> Any:
+    """Each topic's top words by c-TF-IDF weight (the largest topics), as a plotly figure."""
+    from plotly.subplots import make_subplots
+
+    topics = sorted(run.topics, key=lambda t: -t.size)[:BARCHART_TOPICS]
+    cols = min(4, max(1, len(topics)))
+    rows = max(1, -(-len(topics) // cols))
+    fig = make_subplots(rows=rows, cols=cols, horizontal_spacing=0.12,
+                        vertical_spacing=0.4 / rows,
+                        subplot_titles=[f"Topic {t.id}" for t in topics])
+    for i, t in enumerate(topics):
+        words = t.keywords[:BARCHART_WORDS][::-1]  # the heaviest word on top
+        fig.add_bar(x=[w for _, w in words], y=[w for w, _ in words], orientation="h",
+                    row=i // cols + 1, col=i % cols + 1, showlegend=False,
+                    hovertemplate="%{y}: %{x:.3f}<extra>" + f"Topic {t.id}</extra>")
+    fig.update_layout(title="Top words per topic", template="plotly_white",
+                      height=max(300, 250 * rows), margin={"t": 80})
+    return fig
+
+
+def map_figure(run: TopicRun, embeddings: np.ndarray) -> Any:
+    """Topics as circles (area by passages) placed by how alike their passages are: classical
+    multidimensional scaling of the cosine distances between topic centroids."""
+    import plotly.graph_objects as go
+
+    topics = run.topics
+    centres = np.vstack([embeddings[[i for i, p in enumerate(run.passages) if p.topic == t.id]]
+                         .mean(axis=0) for t in topics])
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True).clip(1e-12)
+    distance = np.clip(1.0 - centres @ centres.T, 0.0, 2.0)
+    n = len(topics)
+    centring = np.eye(n) - np.full((n, n), 1.0 / n)
+    gram = -0.5 * centring @ (distance ** 2) @ centring
+    values, vectors = np.linalg.eigh(gram)
+    order = np.argsort(values)[::-1][:2]
+    xy = vectors[:, order] * np.sqrt(np.clip(values[order], 0.0, None))
+    if xy.shape[1] < 2:
+        xy = np.hstack([xy, np.zeros((n, 2 - xy.shape[1]))])
+    xy *= np.where(xy.sum(axis=0) < 0, -1.0, 1.0)  # a fixed orientation
+    biggest = max(t.size for t in topics)
+    fig = go.Figure(go.Scatter(
+        x=xy[:, 0], y=xy[:, 1], mode="markers+text", text=[str(t.id) for t in topics],
+        customdata=[[t.label, t.size] for t in topics],
+        hovertemplate="Topic %{text}: %{customdata[0]}<br>%{customdata[1]} passages"
+                      "<extra></extra>",
+        marker={"size": [12 + 48 * (t.size / biggest) ** 0.5 for t in topics],
+                "opacity": 0.6, "line": {"width": 1, "color": "#333333"}}))
+    fig.update_layout(title="Topic map (closer topics have more alike passages)",
+                      template="plotly_white", height=500, showlegend=False)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x")
+    return fig
+
+
+def topic_figures(project: Any, run: TopicRun) -> dict[str, str]:
+    """The run's figures as plotly JSON by name ("map" with three topics or more, "barchart"),
+    drawn on first request from the stored run and the cached embeddings, then stored with
+    the run so they are drawn once."""
+    if run.figures or not run.topics:
+        return run.figures
+    from .embed import Embedder
+
+    out = {"barchart": barchart_figure(run).to_json()}
+    if len(run.topics) >= 3:
+        embeddings = Embedder(project.store).encode([p.text for p in run.passages])
+        out["map"] = map_figure(run, embeddings).to_json()
+    if run.id is not None:
+        project.store.set_topic_run_figures(run.id, out)
+    run.figures = out
     return out
 
 
@@ -322,7 +384,7 @@ def run_topics(project: Any, settings: TopicSettings | None = None, actor: str =
     for p, t in zip(passages, topics):
         p.topic = t
     found = describe(model, passages, topics, embeddings, codings, len(transcripts))
-    run = TopicRun(settings, passages, found, len(transcripts), figures(model, len(found)))
+    run = TopicRun(settings, passages, found, len(transcripts))  # figures: topic_figures
     run.id, run.created_at = store.save_topic_run(run.to_dict(), actor)
     if progress:
         progress(1, 1, "")

@@ -1,9 +1,15 @@
-"""Shared fixtures: real SQLite projects in tmp folders, small codebooks, the shared data."""
+"""Shared fixtures: real SQLite projects in tmp folders, small codebooks, the shared data.
+
+Every test project is made by one factory, ``build_project`` (the ``make_project`` fixture
+makes them in the test's tmp folder and closes them afterwards), the way Datasette's tests
+build an app with ``make_app_client(**options)``.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Union
 
 import pytest
 
@@ -50,13 +56,93 @@ def small_codebook(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def project(tmp_path: Path, small_codebook: Path):
+# A decision rule: "accept" or "reject" for every suggestion, or a function of (its index in
+# the store's order, the suggestion) giving "accept", "reject", ("accept", memo) or None (leave
+# it for review).
+Rule = Union[str, Callable[[int, Any], Any]]
+
+
+def build_project(root: Path, *, codebook: str | Path | None = SMALL_CODEBOOK,
+                  transcripts: Iterable[Any] | Mapping[str, str] = (),
+                  suggesters: Iterable[str] = (), suggestions: Iterable[Any] = (),
+                  decisions: Mapping[str, Rule] | None = None, actor: str = "tester"):
+    """A real project in ``root``, made as a researcher would make it.
+
+    - ``codebook``: YAML text (default: SMALL_CODEBOOK), a file, a bundled name, or None.
+    - ``transcripts``: {file name: text} written beside the project and imported like
+      `qualkit import` (front matter, speakers, roles); files or folders, imported the same
+      way; ``ImportedDocument`` (with any codings it carries) or ``Transcript`` objects, stored
+      as they are. Imported in the order given; a file that does not import fails the test.
+    - ``suggesters``: run over every transcript like `qualkit code` (e.g. ``("rules",)``).
+    - ``suggestions``: ``Suggestion`` objects stored as a machine's (actor "bot").
+    - ``decisions``: {coder: rule} applied to each suggestion in the store's order, coder by
+      coder (see ``Rule``), through ``review.accept``/``review.reject``.
+    """
+    from qualkit import review
+    from qualkit.model import ImportedDocument, Transcript
+    from qualkit.pipeline import code_project, import_paths
     from qualkit.project import init_project
 
-    proj = init_project(tmp_path / "proj", small_codebook, actor="tester")
-    yield proj
-    proj.close()
+    if isinstance(codebook, str) and "\n" in codebook:  # YAML text
+        text, codebook = codebook, root.parent / f"{root.name}_codebook.yaml"
+        codebook.write_text(text, encoding="utf-8")
+    project = init_project(root, codebook, actor=actor)
+    if isinstance(transcripts, Mapping):
+        sources = root.parent / f"{root.name}_sources"
+        sources.mkdir(parents=True, exist_ok=True)
+        for name, text in transcripts.items():
+            (sources / name).write_text(text, encoding="utf-8")
+        transcripts = [sources / name for name in transcripts]
+    for item in transcripts:
+        if isinstance(item, Transcript):
+            item = ImportedDocument(item)
+        if isinstance(item, ImportedDocument):
+            project.store.add_document(item, actor)
+        else:
+            report = import_paths(project, [item], actor)
+            assert not report.errors and report.added, (item, report.errors)
+    if suggesters:
+        code_project(project, actor=actor, suggesters=tuple(suggesters))
+    by_transcript: dict[str, list[Any]] = {}
+    for sug in suggestions:
+        by_transcript.setdefault(sug.transcript, []).append(sug)
+    for name, found in by_transcript.items():
+        project.store.replace_suggestions(name, found, "bot")
+    if decisions:
+        store = project.store
+        book = project.codebook_if_any()
+        for i, sug in enumerate(store.codings(status="suggested")):
+            for coder, rule in decisions.items():
+                choice = rule(i, sug) if callable(rule) else rule
+                action, memo = choice if isinstance(choice, tuple) else (choice, "")
+                if action == "accept":
+                    review.accept(store, sug.id, coder, memo=memo, codebook=book)
+                elif action == "reject":
+                    review.reject(store, sug.id, coder, memo=memo)
+                else:
+                    assert action is None, f"unknown decision {action!r}"
+    return project
+
+
+@pytest.fixture
+def make_project(tmp_path: Path):
+    """``make_project(name="proj", **options)``: a project from ``build_project`` in this
+    test's tmp folder, closed after the test."""
+    made = []
+
+    def make(name: str = "proj", **options: Any):
+        made.append(build_project(tmp_path / name, **options))
+        return made[-1]
+
+    yield make
+    for proj in made:
+        proj.close()
+
+
+@pytest.fixture
+def project(make_project):
+    """An empty project with SMALL_CODEBOOK."""
+    return make_project()
 
 
 def shared_dir() -> Path | None:

@@ -217,6 +217,24 @@ def hand_report():
     return agreement_report(hand_rows(), parse_codebook(SMALL_CODEBOOK, check_patterns=False))
 
 
+def test_disagreements_filtered_by_code_and_theme(hand_report):
+    from qualkit.agreement.stats import disagreement_counts, disagreements_on
+
+    book = parse_codebook(SMALL_CODEBOOK, check_patterns=False)
+    where = lambda found: [(d.document, d.segment) for d in found]  # noqa: E731
+    # d1#1: ann working_alone, bob and cy none; d1#3: ann downbeat, bob upbeat;
+    # d2#0: ann no_debrief + downbeat, bob working_alone + downbeat
+    assert where(disagreements_on(hand_report, "working_alone")) == [("d1", 1), ("d2", 0)]
+    assert where(disagreements_on(hand_report, "downbeat", book)) == [("d1", 3)]
+    # a theme is applied where any code under it is: both applied isolation in d2#0
+    assert where(disagreements_on(hand_report, "isolation", book)) == [("d1", 1)]
+    assert disagreements_on(hand_report, "talk_type", book) == []  # each chose a child
+    assert disagreements_on(hand_report, "isolation") == []  # no codebook: nobody applied it
+    assert disagreement_counts(hand_report, book) == {
+        "isolation": 1, "working_alone": 2, "no_debrief": 1, "upbeat": 1, "downbeat": 1}
+    assert "isolation" not in disagreement_counts(hand_report)
+
+
 def test_report_units_and_coders(hand_report):
     assert hand_report.coders == ["ann", "bob", "cy"]
     assert hand_report.units == 5
@@ -316,9 +334,15 @@ def test_report_to_dict_is_strict_json_and_format_is_readable(hand_report):
         "coder_a": "ann", "coder_b": "bob", "kappa": pytest.approx(1 / 6), "units": 5}
     assert data["disagreements"][1]["differing"] == ["upbeat", "downbeat"]
     out = format_report(hand_report, max_disagreements=2)
-    assert "Coders: 3 (ann, bob, cy)" in out
-    assert "talk_type" in out and "working_alone" in out
-    assert "d1 #3 Dana" in out and "1 more" in out
+    lines = [" ".join(line.split()) for line in out.splitlines()]
+    assert lines[:2] == ["Coders: 3 (ann, bob, cy)",
+                         "Units coded by two or more coders: 5 (1 coded by one coder left out)"]
+    # the figures test_presence_kappa_by_hand works out, rounded; "-" where undefined
+    assert "working_alone 3 5 66.7 0.000 0.389 1.000 0.250 2 0.371" in lines
+    assert "talk_type 3 66.7 0.400 0.400 0.400 - 1 0.500" in lines
+    assert "Disagreements: 3 of 5 units" in lines
+    assert "d1 #3 Dana: turn d1/3" in lines
+    assert "... 1 more (all of them in report_to_dict)" in lines
 
 
 def test_agreement_statistics_import_nothing_else_from_qualkit():

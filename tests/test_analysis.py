@@ -27,16 +27,15 @@ def doc(name: str, alone: str, answers: list[tuple[str, list[str]]], extra=()):
 
 
 @pytest.fixture
-def data(project):
-    store = project.store
-    store.add_document(doc("dana", "yes", [("I work alone.", ["working_alone"]),
-                                           ("Nobody to debrief with, alone again.",
-                                            ["no_debrief", "working_alone"])],
-                           extra=[("upbeat", "rejected"), ("downbeat", "suggested")]), "t")
-    store.add_document(doc("sam", "no", [("I love it.", ["upbeat"]),
-                                         ("Alone sometimes.", ["working_alone"])]), "t")
-    store.add_document(doc("kim", "yes", [("Fine.", [])]), "t")
-    return AnalysisData.from_store(store, project.codebook())
+def data(make_project):
+    project = make_project(transcripts=[
+        doc("dana", "yes", [("I work alone.", ["working_alone"]),
+                            ("Nobody to debrief with, alone again.",
+                             ["no_debrief", "working_alone"])],
+            extra=[("upbeat", "rejected"), ("downbeat", "suggested")]),
+        doc("sam", "no", [("I love it.", ["upbeat"]), ("Alone sometimes.", ["working_alone"])]),
+        doc("kim", "yes", [("Fine.", [])])])
+    return AnalysisData.from_store(project.store, project.codebook())
 
 
 def test_frequencies_roll_themes_up_and_count_participants_out_of_n(data):
@@ -83,3 +82,34 @@ def test_a_suggestion_counts_only_while_nobody_has_decided_on_it():
     assert counted(every) == [accept]
     assert counted(every, ("accepted", "suggested")) == [open_, accept]
     assert counted(every, ("accepted", "suggested"), coders=["rules"]) == [open_]
+
+
+def test_one_table_of_include_choices_each_caller_may_offer_fewer():
+    from qualkit.analysis import INCLUDE, include_help, statuses_for
+    from qualkit.errors import QualkitError
+
+    assert list(INCLUDE) == ["accepted", "suggested", "all"]
+    assert statuses_for("accepted") == ("accepted",)
+    assert statuses_for("suggested") == ("suggested",)
+    assert statuses_for("all") == ("accepted", "suggested")
+    assert statuses_for("all", ("accepted", "all")) == ("accepted", "suggested")
+    with pytest.raises(QualkitError) as every:
+        statuses_for("some")
+    assert str(every.value) == ("--include: unknown choice 'some' (use accepted, suggested or "
+                                "all)")
+    with pytest.raises(QualkitError) as fewer:
+        statuses_for("suggested", ("accepted", "all"))
+    assert str(fewer.value) == "--include: unknown choice 'suggested' (use accepted or all)"
+    assert "suggested (" in include_help() and "suggested (" not in include_help(
+        ("accepted", "all"))
+
+
+def test_rows_group_by_attribute_with_one_label_for_a_missing_value(data):
+    from qualkit.model import NO_VALUE
+
+    data.attributes["kim"].pop("works_alone")
+    assert data.groups("works_alone") == {"dana": "yes", "sam": "no", "kim": NO_VALUE}
+    assert list(framework_matrix(data, "works_alone").index) == [NO_VALUE, "no", "yes"]
+    cover = coverage_by_attribute(data, "works_alone").set_index("code")
+    assert cover.loc["working_alone", f"works_alone={NO_VALUE}"] == "0/1"
+    assert data.participant("dana") == "Dana" and data.leaf_order()[0] == "working_alone"

@@ -5,8 +5,6 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from qualkit.pipeline import code_project, import_paths
-
 from .conftest import REPO
 
 APP = REPO / "qualkit" / "ui" / "app.py"
@@ -16,11 +14,9 @@ TEXT = ("Interviewer: How is it?\n\nDana: I work alone, <script>alert(1)</script
 
 
 @pytest.fixture
-def coded_project(project, tmp_path, monkeypatch):
-    src = tmp_path / "p01_dana.txt"
-    src.write_text(TEXT)
-    import_paths(project, [src], "tester")
-    code_project(project, actor="tester", suggesters=("rules",))
+def coded_project(make_project, monkeypatch):
+    """p01_dana with two rule suggestions (working_alone, upbeat), served to the app."""
+    project = make_project(transcripts={"p01_dana.txt": TEXT}, suggesters=("rules",))
     monkeypatch.setenv("QUALKIT_PROJECT", str(project.root))
     return project
 
@@ -113,6 +109,74 @@ def test_topics_page_without_a_run_says_how_to_start(coded_project):
     assert "No topic run yet" in at.info[0].value
 
 
+def test_topics_page_draws_the_figures_of_a_stored_run_once(coded_project):
+    import numpy as np
+
+    from qualkit.embed import MODEL_ID, text_hash
+    from qualkit.topics import Passage, Topic, TopicRun, TopicSettings, latest_run
+
+    themes = ["funding", "travel", "pets"]
+    texts = [f"Passage {i} about {themes[i % 3]}." for i in range(9)]
+    run = TopicRun(TopicSettings(fast=True), [
+        Passage("p01_dana", 1, 0, 5, "Dana", text, topic=i % 3) for i, text in enumerate(texts)],
+        [Topic(k, theme, [(theme, 0.9), ("words", 0.1)], 3, 1, [k, k + 3], {}, 0.0, True)
+         for k, theme in enumerate(themes)], 1)
+    store = coded_project.store
+    store.save_topic_run(run.to_dict(), "ann")
+    vectors = np.random.default_rng(0).normal(size=(9, 384)).astype(np.float32)
+    store.put_embeddings(MODEL_ID, {text_hash(t): v.tobytes() for t, v in zip(texts, vectors)})
+    at = app("views/topics.py")
+    assert "3 topics over 9 passages from 1 transcripts" in at.markdown[0].value
+    assert [t.label for t in at.tabs] == ["Topic map", "Top words"]
+    assert set(latest_run(coded_project).figures) == {"map", "barchart"}  # drawn once, kept
+    assert len([e for e in at.expander if e.label.startswith("Topic ")]) == 3
+
+
+def form(at: AppTest, form_id: str):
+    return next(f for f in at.get("form") if f.proto.form.form_id == form_id)
+
+
+def test_codebook_page_saves_only_what_changed(coded_project):
+    at = app("views/codebook.py")
+    at.selectbox(key="edit_code").set_value("working_alone").run()
+    [definition] = [t for t in form(at, "edit_form").text_area if t.label == "Definition"]
+    definition.set_value("Alone on the job, all day.")
+    form(at, "edit_form").button[0].click().run()
+    assert not at.exception
+    assert at.success[0].value == "Saved 'Working alone': edited definition."
+    code = coded_project.codebook().get("working_alone")
+    assert (code.definition, code.color) == ("Alone on the job, all day.", None)  # inherits
+    form(at, "edit_form").button[0].click().run()
+    assert at.success[0].value == "Nothing changed."
+
+
+def test_codebook_page_splits_a_code(coded_project):
+    at = app("views/codebook.py")
+    split = form(at, "split_form")
+    split.selectbox[0].set_value("upbeat")
+    split.text_area[0].set_value("joy: Joy\nrelief: Relief")
+    split.checkbox[0].check()
+    split.button[0].click().run()
+    assert not at.exception
+    assert at.success[0].value == "Split 'Upbeat' into 'Joy', 'Relief' (under it)."
+    assert [c.id for c in coded_project.codebook().get("upbeat").children] == ["joy", "relief"]
+
+
+def test_coding_page_saves_a_transcript_memo_undoably(coded_project):
+    at = app()
+    at.sidebar.text_area(key="tmemo_p01_dana").set_value("Strong account of lone work.")
+    [save] = [b for b in at.sidebar.button if b.label == "Save transcript memo"]
+    save.click().run()
+    assert not at.exception and at.success[0].value == "Memo saved."
+    store = coded_project.store
+    assert store.transcript_memos("p01_dana") == {"ann": "Strong account of lone work."}
+    event = store.events(1)[0]
+    assert (event.actor, event.action, event.entity) == ("ann", "memo", "transcript")
+    [undo] = [b for b in at.sidebar.button if b.label == "Undo my last change"]
+    undo.click().run()
+    assert store.transcript_memos("p01_dana") == {}
+
+
 def test_codebook_page_shows_the_tree_and_merges_codes(coded_project):
     at = app("views/codebook.py")
     assert any("Working alone" in e.label for e in at.expander)
@@ -127,22 +191,20 @@ def test_codebook_page_shows_the_tree_and_merges_codes(coded_project):
 
 
 @pytest.fixture
-def two_coders(coded_project):
+def two_coders(make_project, monkeypatch):
     """ann accepts both suggestions; bob accepts one, rejects the other and codes a passage by
     hand: they agree on working_alone and differ on upbeat and downbeat."""
     from qualkit import review
 
-    store = coded_project.store
-    for sug in store.codings(status="suggested"):
-        review.accept(store, sug.id, "ann")
-        if sug.code_id == "working_alone":
-            review.accept(store, sug.id, "bob")
-        else:
-            review.reject(store, sug.id, "bob")
+    project = make_project(transcripts={"p01_dana.txt": TEXT}, suggesters=("rules",),
+                           decisions={"ann": "accept", "bob": lambda i, sug: "accept"
+                                      if sug.code_id == "working_alone" else "reject"})
+    monkeypatch.setenv("QUALKIT_PROJECT", str(project.root))
+    store = project.store
     text = store.load_transcript("p01_dana").text
     start = text.index("I love it")
     review.code_passage(store, "p01_dana", start, start + 9, "downbeat", "bob")
-    return coded_project
+    return project
 
 
 def _same(shown, computed) -> bool:

@@ -6,10 +6,7 @@ import os
 
 import pytest
 
-from qualkit.pipeline import code_project, import_paths
-
 from .browser import browser_page, chromium_available, select_text, serve, set_coder
-from .conftest import REPO
 
 pytestmark = pytest.mark.browser
 
@@ -37,11 +34,9 @@ def chromium():
         pytest.skip("Chromium not installed (apt-get install chromium)")
 
 
-def test_accept_reject_and_hand_code_in_the_browser(chromium, project, tmp_path):
-    src = tmp_path / "p01_dana.txt"
-    src.write_text(TEXT)
-    import_paths(project, [src], "setup")
-    code_project(project, actor="setup", suggesters=("rules",))
+def test_accept_reject_and_hand_code_in_the_browser(chromium, make_project, tmp_path):
+    project = make_project(transcripts={"p01_dana.txt": TEXT}, suggesters=("rules",),
+                           actor="setup")
     assert len(project.store.codings(status="suggested")) == 3
     coder = "Playwright Tester"
     with serve(project.root, tmp_path / "app.log") as url, browser_page() as page:

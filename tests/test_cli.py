@@ -67,7 +67,17 @@ def test_init_import_code_status_export(folder: Path):
     assert rows[1]["coder"] == "rules"
     xlsx = folder / "table.xlsx"
     assert invoke("export", "table", "-o", str(xlsx), "-p", proj).exit_code == 0
-    assert xlsx.stat().st_size > 0
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(xlsx).active
+    header, *cells = [[c if c is not None else "" for c in row]
+                      for row in sheet.iter_rows(values_only=True)]
+    assert header == list(rows[0])
+    # the default (accepted codings) has none yet: the same segments, none coded
+    back = [dict(zip(header, row)) for row in cells]
+    assert [(r["segment"], r["text"]) for r in back] == [(int(r["segment"]), r["text"])
+                                                          for r in rows]
+    assert [r["codes"] for r in back] == ["", "", "", ""]
 
 
 def test_code_remembers_a_new_codebook(folder: Path):
@@ -93,7 +103,7 @@ def test_codebook_check(folder: Path):
     assert r.exit_code == 1
     assert "bad.yaml:5: codes[0].colour: unknown field 'colour'" in r.output
     assert "bad.yaml:6: codes[1].id: duplicate id 'a'" in r.output
-    assert "bad.yaml:6: codes[1].name: 'name' is required" in r.output
+    assert "bad.yaml:6: codes[1].name: a code needs a name (non-empty text)" in r.output
 
 
 def test_user_mistakes_exit_1_with_one_clear_line(folder: Path, monkeypatch):
@@ -104,11 +114,54 @@ def test_user_mistakes_exit_1_with_one_clear_line(folder: Path, monkeypatch):
     invoke("init", proj)
     (folder / "in" / "broken.txt").write_bytes(b"\x00\x01binary")
     r = invoke("import", str(folder / "in"), "-p", proj)
-    assert r.exit_code == 1 and "1 added" in r.output and "broken.txt: this is a binary" in r.output
+    assert r.exit_code == 1 and "1 added, 0 already in the project, 1 failed" in r.output
+    assert "broken.txt: this is a binary" in r.output
     r = invoke("export", "table", "-o", str(folder / "x.pdf"), "-p", proj)
     assert r.exit_code == 1 and "must end in .csv or .xlsx" in r.output
     r = invoke("init", proj, "--codebook", str(folder / "nope.yaml"))
     assert r.exit_code == 1 and "nope.yaml: file not found" in r.output
+
+
+def test_choices_come_from_one_registry_each(folder: Path):
+    """--include and --suggesters are checked (and described) from the library's one table of
+    choices, before any work."""
+    from qualkit.analysis import INCLUDE
+    from qualkit.suggest.registry import SUGGESTERS
+
+    proj = str(folder / "proj")
+    invoke("init", proj, "--codebook", str(folder / "cb.yaml"))
+    r = invoke("export", "qdpx", "-o", str(folder / "p.qdpx"), "-p", proj, "--include",
+               "suggested")
+    assert r.exit_code == 1 and "--include: unknown choice 'suggested' (use accepted or all)" \
+        in r.output
+    r = invoke("export", "table", "-o", str(folder / "t.csv"), "-p", proj, "--include", "x")
+    assert "(use accepted, suggested or all)" in r.output
+    r = invoke("code", "-p", proj, "--suggesters", "rules,magic")
+    assert r.exit_code == 1 and "unknown suggester 'magic'" in r.output
+    import typer.main
+
+    commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+
+    def option_help(command, name: str) -> str:
+        return next(p.help for p in command.params if p.name == name)
+
+    for command in (commands["code"], commands["demo"]):
+        assert all(f"{n} ({s.description})" in option_help(command, "suggesters")
+                   for n, s in SUGGESTERS.items())
+    assert all(f"{n} ({i.description})" in option_help(commands["export"].commands["table"],
+                                                       "include") for n, i in INCLUDE.items())
+    assert "suggested (" not in option_help(commands["report"], "include")
+
+
+def test_a_broken_database_is_one_line_from_the_store(folder: Path):
+    proj = folder / "proj"
+    proj.mkdir()
+    (proj / "qualkit.db").write_bytes(b"not a database " * 100)  # damaged, say
+    r = invoke("status", "-p", str(proj))
+    assert r.exit_code == 1, r.output
+    assert r.output == (f"error: sqlite:///{(proj / 'qualkit.db').resolve()}: cannot open the "
+                        "project database (file is not a database) (try again; if it persists, "
+                        "check the project database)\n")
 
 
 def test_real_process_help_is_fast_and_errors_have_no_traceback(tmp_path: Path):
@@ -139,7 +192,8 @@ def test_refi_qda_export_and_import_through_the_cli(folder: Path):
     invoke("init", other)
     r = invoke("import", str(folder / "p.qdpx"), "-p", other)
     assert r.exit_code == 0, r.output
-    assert "1 added" in r.output and "codebook 'Small test codebook' set" in r.output
+    assert "1 added, 0 already in the project, 0 failed" in r.output
+    assert "codebook 'Small test codebook' set" in r.output
     r = invoke("status", "-p", other)
     assert "Codings: 0 suggested, 3 accepted" in r.output  # exported suggestions, imported as codings
     (folder / "bad.qdpx").write_bytes(b"not a zip")
@@ -160,11 +214,21 @@ def test_agreement_command_on_a_two_coder_table(folder: Path):
     r = invoke("agreement", str(table), "--codebook", str(folder / "cb.yaml"), "--json",
                str(out))
     assert r.exit_code == 0, r.output
-    assert "working_alone" in r.output and "talk_type" in r.output
+    lines = [" ".join(line.split()) for line in r.output.splitlines()]
+    assert "Coders: 2 (ann, bob)" in lines and "Units coded by two or more coders: 3" in lines
+    # the exclusive parent: one unit with a child each, never the same one
+    assert "talk_type 1 0.0 0.000 0.000 0.000 -1.000 1 0.000" in lines
+    # per code (applied, units, %agree, kappa min/mean/max, Fleiss, units, alpha): both
+    # coders applied working_alone on unit 0 and neither elsewhere; upbeat only ann, once
+    assert "working_alone 1 3 100.0 1.000 1.000 1.000 1.000 3 1.000" in lines
+    assert "upbeat 1 3 66.7 0.000 0.000 0.000 -0.200 3 0.000" in lines
+    assert "Disagreements: 2 of 3 units" in lines
     import json
 
     data = json.loads(out.read_text())
     assert data["coders"] == ["ann", "bob"]
+    assert data["codes"]["upbeat"]["percent_agreement"] == pytest.approx(2 / 3)
+    assert data["codes"]["working_alone"]["kappa_mean"] == 1.0
     r = invoke("agreement", str(folder / "missing.csv"))
     assert r.exit_code == 1 and "missing.csv: file not found" in r.output
 

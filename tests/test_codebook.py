@@ -43,9 +43,9 @@ def test_every_problem_is_reported_with_line_and_field():
     assert found == [
         "cb.yaml:6: codes[0].colour: unknown field 'colour'; allowed: id, name, definition, "
         "include, exclude, examples, keywords, patterns, color, speakers, exclusive, children",
-        "cb.yaml:9: codes[0].children[0].name: 'name' must not be empty",
-        "cb.yaml:10: codes[0].children[1].id: duplicate id 'isolation' (first used on line 4); "
-        "ids must be unique across the codebook",
+        "cb.yaml:9: codes[0].children[0].name: a code needs a name (non-empty text)",
+        "cb.yaml:10: codes[0].children[1].id: duplicate id 'isolation' (first used on line 4): "
+        "ids must be unique across the codebook; choose another id",
         "cb.yaml:13: codes[0].children[1].patterns[0]: invalid spaCy pattern: "
         "[pattern -> 1 -> NOT_AN_ATTR] Extra inputs are not permitted",
         "cb.yaml:14: codes[1].id: id 'Peer Support' must be a lower-case slug (letters a-z, "

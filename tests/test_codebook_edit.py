@@ -9,7 +9,7 @@ import pytest
 from qualkit.codebook import edit
 from qualkit.codebook import dump_codebook, load_codebook
 from qualkit.errors import CodebookError, ConflictError
-from qualkit.model import Code, Coding, ImportedDocument, Suggestion, Transcript
+from qualkit.model import DEFAULT_COLOR, Code, Coding, ImportedDocument, Suggestion, Transcript
 from qualkit.segment import parse_turns
 
 TEXT = ("Interviewer: How is it?\n\nDana: I work alone. Nobody to debrief with.\n\n"
@@ -20,7 +20,7 @@ ORIGINAL = [("isolation", None), ("working_alone", "isolation"), ("no_debrief", 
 
 
 @pytest.fixture
-def coded(project):
+def coded(make_project):
     """SMALL_CODEBOOK with 6 codings: working_alone 2, no_debrief 3 (accepted, rejected,
     suggested), upbeat 1."""
     tr = Transcript("p01", TEXT, parse_turns(TEXT))
@@ -29,13 +29,11 @@ def coded(project):
     def coding(code, seg, coder, status="accepted"):
         return Coding(code, "p01", seg.start, seg.end, coder, status, segment_index=seg.index)
 
-    project.store.add_document(ImportedDocument(tr, [
+    return make_project(transcripts=[ImportedDocument(tr, [
         coding("working_alone", one, "ann"), coding("working_alone", one, "bob"),
         coding("no_debrief", one, "ann"), coding("no_debrief", one, "bob", "rejected"),
-        coding("upbeat", three, "ann")]), "tester")
-    project.store.replace_suggestions("p01", [Suggestion(
-        "no_debrief", "p01", 3, three.start, three.end, 0.7, "rules")], "bot")
-    return project
+        coding("upbeat", three, "ann")])], suggestions=[Suggestion(
+            "no_debrief", "p01", 3, three.start, three.end, 0.7, "rules")])
 
 
 def shape(book):
@@ -201,22 +199,23 @@ def test_delete_with_and_without_reassignment(coded):
 # -- refusals --------------------------------------------------------------------------------
 @pytest.mark.parametrize("make,message", [
     (lambda b: edit.add_code(b, None, Code("upbeat", "Again")),
-     r"id 'upbeat' already exists \(ids are unique"),
+     r"duplicate id 'upbeat': ids must be unique across the codebook"),
     (lambda b: edit.add_code(b, "isolation", Code("x", "X", children=[Code("downbeat", "D")])),
-     "'downbeat' already exists"),
+     "duplicate id 'downbeat'"),
     (lambda b: edit.add_code(b, "nope", Code("x", "X")), "no code 'nope'"),
     (lambda b: edit.add_code(b, None, Code("x", " ")), "needs a name"),
     (lambda b: edit.add_code(b, None, Code("x", "X"), position=9), r"position 9.*0 to 2"),
     (lambda b: edit.rename_code(b, "upbeat", new_id="Bad Id"), "'Bad Id' must be a lower-case"),
-    (lambda b: edit.rename_code(b, "upbeat", new_id="downbeat"), "'downbeat' already exists"),
+    (lambda b: edit.rename_code(b, "upbeat", new_id="downbeat"), "duplicate id 'downbeat'"),
     (lambda b: edit.rename_code(b, "upbeat"), "give new_name, new_id"),
     (lambda b: edit.recolour(b, "upbeat", "green"), r"'green' must be a hex value"),
     (lambda b: edit.recolour(b, "upbeat", "#12345"), "hex value"),
     (lambda b: edit.edit_code(b, "upbeat", keywords="love"),
      "keywords of 'upbeat' must be a list of non-empty lines"),
-    (lambda b: edit.edit_code(b, "upbeat", examples=["ok", ""]), "list of non-empty lines"),
+    (lambda b: edit.edit_code(b, "upbeat", examples=["ok", ""]),
+     "examples of 'upbeat', item 2, must be non-empty text"),
     (lambda b: edit.edit_code(b, "upbeat", definition=3), "must be text, got int"),
-    (lambda b: edit.edit_code(b, "upbeat", exclusive="yes"), "must be True or False"),
+    (lambda b: edit.edit_code(b, "upbeat", exclusive="yes"), "must be true or false"),
     (lambda b: edit.edit_code(b, "upbeat", exclusive=True), "only a code with codes under it"),
     (lambda b: edit.edit_code(b, "upbeat", name="Up"), r"'name' cannot.*use rename_code"),
     (lambda b: edit.edit_code(b, "upbeat"), "nothing to edit"),
@@ -229,7 +228,7 @@ def test_delete_with_and_without_reassignment(coded):
     (lambda b: edit.merge_codes(b, "upbeat", "downbeat"), "must be a list of code ids"),
     (lambda b: edit.split_code(b, "upbeat", []), "give the codes to split"),
     (lambda b: edit.split_code(b, "upbeat", [Code("a", "A"), Code("a", "A2")]),
-     "'a' already exists"),
+     "duplicate id 'a'"),
     (lambda b: edit.delete_code(b, "isolation"), r"has codes under it: working_alone"),
     (lambda b: edit.delete_code(b, "upbeat", counts={"upbeat": 1}),
      "cannot delete 'Upbeat' \\(upbeat\\): it still has 1 coding"),
@@ -418,9 +417,8 @@ def test_update_code_changing_a_definition_leaves_the_inherited_colour_unset(cod
     assert change.description == "Saved 'Working alone': edited definition"
     assert applied(coded, change) == 0
     assert load_codebook(coded.codebook_path).get("working_alone").color is None
-    # a code nobody coloured keeps inheriting the colour its caller shows for it
-    grey = edit.update_code(book, "upbeat", inherited_color="#888888", color="#888888",
-                            definition="Positive talk.")
+    # a code with nothing coloured above it shows the default grey: given back, it stays unset
+    grey = edit.update_code(book, "upbeat", color=DEFAULT_COLOR, definition="Positive talk.")
     assert grey.codebook.get("upbeat").color is None
     # a colour of its own is set, and None goes back to inheriting
     red = edit.update_code(book, "working_alone", color="#FF0000")
@@ -456,9 +454,8 @@ def test_update_code_with_nothing_changed_says_so(coded):
     book = coded.codebook()
     code = book.get("upbeat")
     with pytest.raises(edit.NothingChanged, match="nothing changed in 'Upbeat'"):
-        edit.update_code(book, "upbeat", inherited_color="#888888", name=" Upbeat ",
-                         id="upbeat", color="#888888", definition=code.definition,
-                         keywords=["love", "enjoy"])
+        edit.update_code(book, "upbeat", name=" Upbeat ", id="upbeat", color=DEFAULT_COLOR,
+                         definition=code.definition, keywords=["love", "enjoy"])
     with pytest.raises(edit.CodebookEditError, match="'children' cannot be changed"):
         edit.update_code(book, "upbeat", children=[])
     with pytest.raises(edit.CodebookEditError, match="id 'Bad Id' must be a lower-case slug"):
@@ -472,3 +469,28 @@ def test_split_lines_are_parsed_into_codes():
                                                ("late", "Late: at night")]
     with pytest.raises(edit.CodebookEditError, match="give the new codes"):
         edit.parse_split_lines(" \n ")
+
+
+@pytest.mark.parametrize("code_yaml, make", [
+    ("  - id: Bad Id\n    name: A\n", lambda b: edit.rename_code(b, "a", new_id="Bad Id")),
+    ("  - id: a\n    name: A\n    color: green\n", lambda b: edit.recolour(b, "a", "green")),
+    ("  - id: a\n    name: ' '\n", lambda b: edit.rename_code(b, "a", new_name=" ")),
+    ("  - id: a\n    name: A\n    definition: [x]\n",
+     lambda b: edit.edit_code(b, "a", definition=["x"])),
+    ("  - id: a\n    name: A\n    keywords: love\n",
+     lambda b: edit.edit_code(b, "a", keywords="love")),
+    ("  - id: a\n    name: A\n    exclusive: 3\n", lambda b: edit.edit_code(b, "a", exclusive=3)),
+    ("  - id: a\n    name: A\n    exclusive: true\n",
+     lambda b: edit.edit_code(b, "a", exclusive=True)),
+])
+def test_reading_and_editing_refuse_a_value_with_one_message(code_yaml, make):
+    """One validator (codebook.io): the file's problem and the edit's refusal say the same."""
+    from qualkit.codebook import parse_codebook
+
+    with pytest.raises(CodebookError) as read:
+        parse_codebook("name: t\ncodes:\n" + code_yaml + "  - id: z\n    name: Z\n")
+    [problem] = read.value.problems
+    book = parse_codebook("name: t\ncodes:\n  - id: a\n    name: A\n  - id: z\n    name: Z\n")
+    with pytest.raises(edit.CodebookEditError) as edited:
+        make(book)
+    assert problem.message in str(edited.value), (problem.message, str(edited.value))

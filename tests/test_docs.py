@@ -62,3 +62,11 @@ def test_public_api_is_small_and_lazy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "['qualkit']"
+
+
+def test_readme_lists_every_input_format():
+    from qualkit.readers import READERS
+
+    table = README.split("## Transcripts", 1)[1].split("\n\n", 2)[1]
+    missing = [ext for ext in READERS if f"`{ext}`" not in table]
+    assert not missing, f"formats missing from the README's table: {missing}"

@@ -180,3 +180,36 @@ def test_find_transcripts_expands_folders_and_skips_hidden(tmp_path):
     (tmp_path / ".hidden").mkdir()
     (tmp_path / ".hidden" / "b.txt").write_text("Sam: hi\n")
     assert [p.name for p in find_transcripts([tmp_path])] == ["a.txt"]
+
+
+def test_front_matter_reads_yaml_1_2_like_codebooks(tmp_path):
+    """`yes`/`no` answers stay text (as in codebooks); numbers stay numbers."""
+    path = tmp_path / "p05.txt"
+    path.write_text("---\nworks_alone: yes\nrural: no\nyears: 3\nhours: 37.5\nconsented: true\n"
+                    "---\nDana: I work alone.\n", encoding="utf-8")
+    attrs = only(path).attributes
+    assert attrs == {"works_alone": "yes", "rural": "no", "years": 3, "hours": 37.5,
+                     "consented": True}
+    from qualkit import yaml12
+    from qualkit.codebook import io
+
+    assert io.Yaml12Loader is yaml12.Loader  # one loader for codebooks and front matter
+
+
+def test_one_registry_names_every_format_everywhere(tmp_path):
+    from typer.testing import CliRunner
+
+    from qualkit.cli import app
+    from qualkit.readers import READERS, describe_formats, supported_extensions
+
+    assert {".qdpx", ".qdc"} <= set(READERS) and READERS[".qdpx"].project
+    assert supported_extensions() == list(READERS)
+    words = describe_formats()
+    assert all(ext in words for ext in READERS)
+    with pytest.raises(ReaderError, match=r"unsupported file type '\.pdf'.*\.qdpx \.qdc"):
+        read_path(tmp_path / "x.pdf")
+    help_text = " ".join(CliRunner().invoke(app, ["import", "--help"]).output.split())
+    assert all(ext in help_text for ext in READERS), help_text
+    (tmp_path / "p.qdpx").write_bytes(b"")
+    (tmp_path / "c.qdc").write_text("<x/>")
+    assert [p.name for p in find_transcripts([tmp_path])] == ["c.qdc", "p.qdpx"]

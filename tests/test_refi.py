@@ -15,7 +15,6 @@ from qualkit.codebook import dump_codebook, parse_codebook, save_codebook
 from qualkit.errors import QualkitError
 from qualkit.exchange import ExchangeError, export_qdc, export_qdpx, read_qdc, read_qdpx
 from qualkit.model import Coding, ImportedDocument, Transcript
-from qualkit.project import init_project
 from qualkit.segment import parse_turns
 
 from .conftest import SMALL_CODEBOOK
@@ -55,12 +54,13 @@ def transcript(name: str, text: str, attrs: dict) -> Transcript:
                       attributes=dict(attrs), source=f"{name}.txt", format="txt")
 
 
-def fill(project) -> None:
+@pytest.fixture
+def project(make_project):
     """Two transcripts, codings by ann and bob, memos, and a machine suggestion."""
     a = transcript("interview_a", TEXT_A, ATTRS_A)
     b = transcript("interview_b", TEXT_B, ATTRS_B)
     sam = a.segments[1]
-    project.store.add_document(ImportedDocument(a, [
+    project = make_project(transcripts=[ImportedDocument(a, [
         # hand-drawn, not a whole turn, after "café — naïve" so code points matter
         coding(a, "I work alone most days", "working_alone", "ann",
                memo="Said plainly — a key quote."),
@@ -69,12 +69,12 @@ def fill(project) -> None:
         coding(a, sam.text, "isolation", "bob"),
         coding(a, "I love the work though.", "upbeat", "rules", status="suggested",
                score=0.9),
-    ]), actor="tester")
-    project.store.add_document(ImportedDocument(b, [
+    ]), ImportedDocument(b, [
         coding(b, "I dread the night shifts.", "downbeat", "ann"),
         coding(b, "I enjoy the quiet", "upbeat", "bob", memo="Ambivalent?\nCheck later."),
-    ]), actor="tester")
+    ])])
     project.store.set_transcript_memo("interview_a", "ann", "Follow up on shift patterns.")
+    return project
 
 
 def stable(qde: bytes) -> bytes:
@@ -98,7 +98,6 @@ def sources_of(path: Path) -> dict[str, bytes]:
 
 @pytest.fixture
 def exported(project, tmp_path) -> Path:
-    fill(project)
     return export_qdpx(project, tmp_path / "out.qdpx")
 
 
@@ -171,7 +170,6 @@ def test_export_is_deterministic(project, exported, tmp_path):
 
 
 def test_statuses_choose_what_is_exported(project, tmp_path):
-    fill(project)
     path = export_qdpx(project, tmp_path / "all.qdpx", statuses=("accepted", "suggested"))
     root = ET.fromstring(qde_of(path))
     assert len(list(root.iter(f"{P}PlainTextSelection"))) == 7
@@ -181,7 +179,7 @@ def test_statuses_choose_what_is_exported(project, tmp_path):
 
 # -- round trip ----------------------------------------------------------------------------
 
-def test_round_trip_loses_nothing(project, exported, tmp_path):
+def test_round_trip_loses_nothing(project, exported, tmp_path, make_project):
     content = read_qdpx(exported)
     assert dump_codebook(content.codebook) == dump_codebook(project.codebook())
     assert set(content.users) == {"ann", "bob"} and content.skipped_selections == 0
@@ -210,17 +208,11 @@ def test_round_trip_loses_nothing(project, exported, tmp_path):
 
     # into a new project, and out again: the same project.qde and the same sources
     book_file = save_codebook(content.codebook, tmp_path / "imported.yaml")
-    second = init_project(tmp_path / "second", actor="tester")
-    try:
-        second.set_codebook(book_file, "tester")
-        for doc in content.documents:
-            second.store.add_document(doc, actor="tester")
-        for name, memos in content.memos.items():
-            for coder, text in memos.items():
-                second.store.set_transcript_memo(name, coder, text)
-        again = export_qdpx(second, tmp_path / "again.qdpx")
-    finally:
-        second.close()
+    second = make_project("second", codebook=book_file, transcripts=content.documents)
+    for name, memos in content.memos.items():
+        for coder, text in memos.items():
+            second.store.set_transcript_memo(name, coder, text)
+    again = export_qdpx(second, tmp_path / "again.qdpx")
     assert stable(qde_of(again)).decode() == stable(qde_of(exported)).decode()
     assert sources_of(again) == sources_of(exported)
 
@@ -508,3 +500,16 @@ def test_small_codebook_fixture_exports_as_qdc(tmp_path, small_codebook):
     book = parse_codebook(SMALL_CODEBOOK)
     back = read_qdc(export_qdc(book, tmp_path / "small.qdc"))
     assert dump_codebook(back) == dump_codebook(book)
+
+
+def test_exchange_checks_ids_and_colours_with_the_codebooks_own_rules():
+    from qualkit.codebook import io
+    from qualkit.exchange import describe, reader, writer
+
+    assert not hasattr(describe, "ID_RE") and not hasattr(reader, "COLOR_RE")
+    ids = describe.IdMaker(reserved=["Not An Id", "kept"])
+    assert ids.make("Bad Id", "Bad Id") == "bad_id" and ids.make("ok_id", "x") == "ok_id"
+    assert ids.reserved == {"kept"} and io.is_code_id("ok_id") and not io.is_code_id("Bad Id")
+    assert reader._color("FF0000") == "#ff0000" and reader._color("#AbC") == "#abc"
+    assert reader._color("#12345") is None and reader._color("blue") is None
+    assert writer._hex6("#abc") == "#AABBCC" and writer._hex6("#12345") is None

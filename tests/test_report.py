@@ -13,16 +13,15 @@ from typer.testing import CliRunner
 from qualkit import review
 from qualkit.analysis import AnalysisData, frequencies
 from qualkit.cli import app
-from qualkit.model import ImportedDocument, Transcript
-from qualkit.pipeline import code_project, import_paths
-from qualkit.project import init_project, open_project
+from qualkit.model import Transcript
+from qualkit.project import open_project
 from qualkit.report import build_report, write_report
-from qualkit.report.build import counted_codings, pick_extracts
+from qualkit.report.build import pick_extracts
 from qualkit.report.model import Quote
 from qualkit.report.render import md
 from qualkit.segment import TextBuilder
 
-from .conftest import REPO
+from .conftest import REPO, build_project
 
 runner = CliRunner()
 SAMPLES = ["p01_dana.txt", "p02_marcus.txt", "p03_priya.txt"]
@@ -34,25 +33,21 @@ def root(tmp_path_factory) -> Path:
     """The keyworker codebook over three sample interviews plus one hostile one: rule
     suggestions, decisions by two coders (one double-coding p01), one passage coded by hand."""
     path = tmp_path_factory.mktemp("report") / "proj"
-    proj = init_project(path, REPO / "codebooks" / "keyworker.yaml", "Researcher")
-    import_paths(proj, [REPO / "sample_transcripts" / n for n in SAMPLES], "Researcher")
     b = TextBuilder()
     b.add("Interviewer", "How is it?", timestamp="00:00:01")
     b.add("Zed", EVIL, timestamp="00:00:09")
-    proj.store.add_document(ImportedDocument(Transcript(
-        "p99_zed", b.text, b.segments, {"participant": "P99", "pseudonym": "Zed <b>",
-                                        "works_alone": "yes"})), "Researcher")
-    code_project(proj, actor="Researcher", suggesters=("rules",))
+    zed = Transcript("p99_zed", b.text, b.segments,
+                     {"participant": "P99", "pseudonym": "Zed <b>", "works_alone": "yes"})
+    proj = build_project(
+        path, codebook=REPO / "codebooks" / "keyworker.yaml", actor="Researcher",
+        transcripts=[*(REPO / "sample_transcripts" / n for n in SAMPLES), zed],
+        suggesters=("rules",), decisions={
+            # every seventh left for review; the Assistant double-codes p01
+            "Researcher": lambda i, sug: None if i % 7 == 6 else
+            "reject" if i % 4 == 3 else "accept",
+            "Assistant": lambda i, sug: None if i % 7 == 6 or sug.transcript != "p01_dana"
+            else "reject" if i % 3 == 2 else "accept"})
     store = proj.store
-    for i, sug in enumerate(store.codings(status="suggested")):
-        if i % 7 == 6:
-            continue  # left for review
-        if i % 4 == 3:
-            review.reject(store, sug.id, "Researcher")
-        else:
-            review.accept(store, sug.id, "Researcher")
-        if sug.transcript == "p01_dana":
-            (review.reject if i % 3 == 2 else review.accept)(store, sug.id, "Assistant")
     seg = b.segments[1]
     review.code_passage(store, "p99_zed", seg.start, seg.end, "emotional_demands", "Researcher")
     proj.close()
@@ -91,8 +86,10 @@ def test_counts_match_the_analysis_and_the_decisions(project):
 
 
 def test_include_all_adds_only_undecided_suggestions(project):
+    from qualkit.analysis import counted as counted_by, statuses_for
+
     every = project.store.codings()
-    counted = counted_codings(every, "all")
+    counted = counted_by(every, statuses_for("all"))
     assert not any(c.status == "rejected" for c in counted)
     decided = {c.suggestion_id for c in every if c.suggestion_id}
     assert all(c.id not in decided for c in counted if c.status == "suggested")
@@ -120,8 +117,8 @@ def test_extracts_come_from_different_participants_with_their_location(project):
         people = [q.transcript for q in code.extracts]
         assert len(set(people[:2])) == 2, (code.id, people)
     dana = next(q for c in report.all_codes() for q in c.extracts if q.transcript == "p01_dana")
-    assert dana.pseudonym == "Dana (P01)" and re.fullmatch(
-        r"Dana \(P01\), p01_dana, turn \d+, \d\d:\d\d:\d\d", dana.attribution)
+    assert dana.pseudonym == "Dana" and re.fullmatch(
+        r"Dana, p01_dana, turn \d+, \d\d:\d\d:\d\d", dana.attribution)
     assert build_report(project, extracts=0).all_codes()[1].extracts == []
 
 
@@ -144,7 +141,7 @@ def test_markdown_has_charts_beside_it_and_escapes_transcript_text(project, tmp_
                                                   "cooccurrence.png"}
     assert len(written) == 4 and "](summary_files/frequency.png)" in text
     assert (folder / "frequency.png").read_bytes()[:4] == b"\x89PNG"
-    assert "<script>" not in text and r"\<script\>" in text and "Zed \\<b\\> (P99)" in text
+    assert "<script>" not in text and r"\<script\>" in text and "— Zed \\<b\\>, p99\\_zed" in text
     assert "## Methods appendix" in text and "## Isolation" in text
     quotes = [q for c in report.all_codes() for q in c.extracts]
     assert quotes and all(f"> “{md(q.text)}”" in text for q in quotes)
@@ -155,7 +152,7 @@ def test_html_is_self_contained_and_escaped(project, tmp_path):
     write_report(report, tmp_path / "r.html")
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "<script" not in page.lower() and "&lt;script&gt;" in page
-    assert "Zed &lt;b&gt; (P99)" in page
+    assert "Zed &lt;b&gt;, p99_zed" in page
     assert page.count("data:image/png;base64,") == 3
     assert not re.search(r"(src|href)=\"(?!data:)", page)
     assert "Content-Security-Policy" in page and "<h2>Methods appendix" not in page
@@ -180,7 +177,7 @@ def test_docx_opens_with_headings_tables_pictures_and_quotes(project, tmp_path):
     assert isolation.cells[1].text == str(code.segments)
     assert len(doc.inline_shapes) == 3
     text = "\n".join(p.text for p in doc.paragraphs)
-    assert EVIL in text and "— Zed <b> (P99), p99_zed, turn 2, 00:00:09" in text
+    assert EVIL in text and "— Zed <b>, p99_zed, turn 2, 00:00:09" in text
     with zipfile.ZipFile(tmp_path / "r.docx") as z:
         assert sum(n.startswith("word/media/") for n in z.namelist()) == 3
     quote = next(q for c in report.all_codes() for q in c.extracts)
@@ -205,7 +202,8 @@ def test_cli_writes_each_format_and_infers_it_from_the_name(root, tmp_path):
     (["-o", "r.txt"], ["--format", ".md, .html or .docx"]),
     (["-o", "r.md", "--format", "pdf"], ["--format", "unknown format 'pdf'"]),
     (["-o", "r.md", "--by", "shoe_size"], ["--by", "shoe_size", "works_alone"]),
-    (["-o", "r.md", "--include", "some"], ["--include", "accepted or all"]),
+    (["-o", "r.md", "--include", "some"], ["--include: unknown choice 'some'",
+                                             "use accepted or all"]),
     (["-o", "r.md", "--extracts", "-1"], ["--extracts"]),
     (["-o", "blocker/r.md"], ["--output", "cannot write"]),
 ])
@@ -219,32 +217,45 @@ def test_cli_errors_are_one_line(root, tmp_path, monkeypatch, args, words):
         assert word in r.stderr, (word, r.stderr)
 
 
+def test_a_participant_known_only_by_the_transcript_is_named_once(one_coder):
+    quote = next(q for c in build_report(one_coder).all_codes() for q in c.extracts)
+    assert quote.pseudonym == "kim" and quote.attribution == "kim, turn 2"
+    assert Quote("x", "P21", "p21_kerry", None, None, "c").attribution == "P21, p21_kerry"
+
+
+def test_charts_and_heatmap_show_the_same_leaf_codes(project):
+    report = build_report(project)
+    book = project.codebook(check_patterns=False)
+    leaves = [c.id for c in book.leaves()]
+    assert [c.id for c in report.leaves()] == [c for c in leaves if c in
+                                                {x.id for x in report.all_codes()}]
+    assert report.heatmap_codes == [c.name for c in report.leaves() if c.segments]
+    assert all(c.color == book.color_of(c.id) for c in report.all_codes() if c.id)
+
+
 def test_single_coder_project_says_plainly_there_is_no_agreement(one_coder):
     report = build_report(one_coder)
     m = report.methods
     assert not m.agreement and "only tester coded" in m.agreement_note
 
 
-def test_empty_project_reports_what_to_do(tmp_path, small_codebook):
-    proj = init_project(tmp_path / "empty", small_codebook, "tester")
+def test_empty_project_reports_what_to_do(tmp_path, make_project):
+    proj = make_project("empty")
     report = build_report(proj)
     assert report.participants == 0 and "qualkit import" in report.notes[0]
     write_report(report, tmp_path / "e.docx")
     write_report(report, tmp_path / "e.html")
-    proj.close()
 
 
 @pytest.fixture
-def one_coder(tmp_path, small_codebook):
-    proj = init_project(tmp_path / "one", small_codebook, "tester")
+def one_coder(make_project):
     b = TextBuilder()
     b.add("Interviewer", "And?")
     b.add("Kim", "I work alone most days.")
-    proj.store.add_document(ImportedDocument(Transcript("kim", b.text, b.segments, {})), "t")
+    proj = make_project("one", transcripts=[Transcript("kim", b.text, b.segments, {})])
     seg = b.segments[1]
     review.code_passage(proj.store, "kim", seg.start, seg.end, "working_alone", "tester")
-    yield proj
-    proj.close()
+    return proj
 
 
 def test_a_failed_write_is_a_clear_error(project, tmp_path, monkeypatch):

@@ -6,7 +6,7 @@ import pytest
 
 from qualkit import review
 from qualkit.errors import ConflictError, QualkitError
-from qualkit.model import ImportedDocument, Suggestion, Transcript
+from qualkit.model import Suggestion, Transcript
 from qualkit.segment import parse_turns
 
 TEXT = ("Interviewer: How is it?\n\nDana: I work alone most days. There's no one to debrief "
@@ -14,15 +14,18 @@ TEXT = ("Interviewer: How is it?\n\nDana: I work alone most days. There's no one
 
 
 @pytest.fixture
-def store(project):
-    store = project.store
+def project(make_project):
+    """p01 with two rule suggestions on Dana's turn: working_alone (0.9), no_debrief (0.55)."""
     tr = Transcript("p01", TEXT, parse_turns(TEXT))
-    store.add_document(ImportedDocument(tr), "tester")
     seg = tr.segments[1]
-    store.replace_suggestions("p01", [
+    return make_project(transcripts=[tr], suggestions=[
         Suggestion("working_alone", "p01", 1, seg.start, seg.start + 25, 0.9, "rules", "m"),
-        Suggestion("no_debrief", "p01", 1, seg.start + 26, seg.end, 0.55, "rules", "m")], "bot")
-    return store
+        Suggestion("no_debrief", "p01", 1, seg.start + 26, seg.end, 0.55, "rules", "m")])
+
+
+@pytest.fixture
+def store(project):
+    return project.store
 
 
 def suggestions(store):

@@ -74,7 +74,7 @@ def test_code_level_speakers_override():
 
 
 def test_refuses_to_suggest_before_fit():
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match=r"RuleSuggester is not fitted yet; call fit\(\)"):
         list(RuleSuggester().suggest([]))
 
 

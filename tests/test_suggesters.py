@@ -103,14 +103,36 @@ def test_semantic_finds_codes_from_the_codebook_alone(embedder):
     assert "similar (" in scores.rationale[(1, j_travel)]
 
 
-def test_semantic_calibrates_on_decisions(embedder):
+def test_semantic_uses_extracts_and_counts_rejections_and_exclude_rules_against(embedder):
     tr = transcript("t1", TRAVEL + FUNDING)
     views = [v for v in views_of(tr) if v.segment.speaker == "Sam"]
     examples = [Example(v, frozenset({"travel"}), frozenset({"funding"})) for v in views[:4]] + \
-               [Example(v, frozenset({"funding"}), frozenset({"travel"})) for v in views[4:]]
+               [Example(v, frozenset({"funding"}), frozenset({"travel"}), frozenset({"travel"}))
+                for v in views[4:]]
     sem = SemanticSuggester(embedder).fit(BOOK, examples)
-    assert set(sem.curves_) == {sem.codes_.index("travel"), sem.codes_.index("funding")}
     assert sum(p.kind == "accepted extract" for p in sem.prototypes_) == 8
+    assert sum(p.kind == "rejected passage" for p in sem.negatives_) == 4
+    plain = SemanticSuggester(embedder, extracts=False).fit(BOOK)
+    j = plain.codes_.index("travel")
+    new = views_of(transcript("n", [FUNDING[1]]))
+    before = plain.score(new).values[1, j]
+    after = SemanticSuggester(embedder, extracts=False).fit(BOOK, examples).score(new)
+    # A funding passage rejected as travel: a turn like it now scores half for travel.
+    assert after.values[1, j] == pytest.approx(before * 0.5)
+    assert "rejected passage" in after.rationale.get((1, j), "rejected passage")
+
+
+def test_a_code_with_only_a_name_is_still_suggested(embedder):
+    book = parse_codebook("""
+name: Bare
+codes:
+  - id: rural_travel
+    name: Long drives between remote villages
+""")
+    sem = SemanticSuggester(embedder).fit(book)
+    assert [p.kind for p in sem.prototypes_] == ["name"]
+    scores = sem.score(views_of(transcript("t", [TRAVEL[3]])))
+    assert scores.values[1, 0] > 0.3
 
 
 def labelled(embedder, n_transcripts: int = 4) -> list[Example]:
@@ -129,7 +151,7 @@ def labelled(embedder, n_transcripts: int = 4) -> list[Example]:
 
 
 def test_learned_suggester_learns_and_orders_by_uncertainty(embedder):
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match="LearnedSuggester is not fitted yet"):
         LearnedSuggester(embedder).score([])
     examples = labelled(embedder)
     learned = LearnedSuggester(embedder).fit(BOOK, examples)
@@ -162,8 +184,9 @@ def test_combined_without_decisions_is_rules_or_semantic(embedder):
 def test_combined_with_decisions_stacks_and_keeps_exclusive_parents_to_one_child(embedder):
     examples = labelled(embedder, 4)
     combined = CombinedSuggester(embedder).fit(BOOK, examples)
-    assert "learned" in combined.components_ and combined.stack_
-    assert "mood" in combined.exhaustive_
+    assert "learned" in combined.components_ and "mood" in combined.exhaustive_
+    # 16 decisions for and against each code: every code is calibrated and shows a percentage.
+    assert set(combined.calibration_) == {"travel", "funding", "upbeat", "downbeat"}
     new = transcript("new", ["Another long drive on the moor roads to see a client today.",
                              "The grant might not be renewed, we're all worried."])
     [(_, suggestions)] = list(combined.suggest([new]))
@@ -174,6 +197,45 @@ def test_combined_with_decisions_stacks_and_keeps_exclusive_parents_to_one_child
     assert "travel" in by_seg[1] and "funding" in by_seg[3]
     for codes in by_seg.values():
         assert len(codes & {"upbeat", "downbeat"}) == 1  # exhaustive and exclusive
+    assert all(s.confidence is not None and 0 <= s.confidence <= 1 for s in suggestions)
+
+
+def test_few_decisions_change_nothing_and_claim_no_percentage(embedder):
+    """Four decisions for a code: the codebook's score stays, with no percentage shown."""
+    examples = [ex for ex in labelled(embedder, 2)][:4]
+    plain = CombinedSuggester(embedder).fit(BOOK)
+    taught = CombinedSuggester(embedder).fit(BOOK, examples)
+    assert not taught.stack_ and not taught.calibration_
+    new = transcript("new", [TRAVEL[0], FUNDING[0], "It was a Tuesday."])
+    [(_, a)] = list(plain.suggest([new]))
+    [(_, b)] = list(taught.suggest([new]))
+    assert {(s.segment_index, s.code_id) for s in a} == {(s.segment_index, s.code_id) for s in b}
+    assert all(s.confidence is None for s in a + b)
+    assert all(c.scorer == "codebook" for c in taught.choices_.values())
+
+
+def test_a_learned_model_takes_over_only_with_an_out_of_fold_gain(embedder):
+    combined = CombinedSuggester(embedder).fit(BOOK, labelled(embedder, 4))
+    for code, choice in combined.choices_.items():
+        if choice.scorer == "learned":
+            assert choice.learned_quality >= choice.codebook_quality + 0.02
+            assert code in combined.stack_
+        else:
+            assert code not in combined.stack_
+
+
+def test_a_turn_shows_at_most_three_suggestions_and_holds_the_rest():
+    from qualkit.suggest.base import Scope, Scores, decide, shown
+
+    book = parse_codebook("name: B\ncodes:\n" + "".join(
+        f"  - id: c{i}\n    name: C{i}\n" for i in range(5)))
+    views = views_of(transcript("t", ["one turn with everything in it"]))
+    scores = Scores.empty(len(views), book.ids())
+    scores.values[1] = [0.9, 0.6, 0.8, 0.7, 0.55]
+    out = decide(scores, views, Scope(book), "rules")
+    assert [(s.code_id, s.rank) for s in sorted(out, key=lambda s: s.rank)] == [
+        ("c0", 1), ("c2", 2), ("c3", 3), ("c1", 4), ("c4", 5)]
+    assert [s.code_id for s in shown(out)] == ["c0", "c2", "c3"]
 
 
 def dialogue() -> Transcript:
@@ -223,7 +285,7 @@ def test_learned_small_project_fits_fast_and_keeps_one_child_per_exclusive_paren
 
     from qualkit.suggest.base import Scope, decide
 
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match="CombinedSuggester is not fitted yet"):
         CombinedSuggester(embedder).score([])
     examples = labelled(embedder, 2)  # two transcripts: no stacking, one model per task
     start = time.perf_counter()
@@ -250,3 +312,25 @@ def test_learned_stacks_with_out_of_fold_scores(embedder, monkeypatch):
     j = learned.codes_.index("travel")
     truth = np.array(["travel" in ex.positive for ex in examples])
     assert learned.oof_[truth, j].mean() > learned.oof_[~truth, j].mean()
+
+
+def test_one_registry_names_and_chooses_the_suggesters():
+    from qualkit.errors import QualkitError
+    from qualkit.suggest.registry import SUGGESTERS, chosen, help_text
+
+    assert list(SUGGESTERS) == ["rules", "semantic", "learned"]
+    assert chosen() == chosen(None) == ("rules", "semantic", "learned")
+    assert chosen("semantic") == ("rules", "semantic")  # the rules always run
+    assert chosen([" learned", "rules"]) == chosen("learned,rules") == ("rules", "learned")
+    with pytest.raises(QualkitError) as bad:
+        chosen("rules,magic")
+    assert str(bad.value) == ("--suggesters: unknown suggester 'magic' (choose from rules, "
+                              "semantic, learned)")
+    assert all(f"{name} ({s.description})" in help_text() for name, s in SUGGESTERS.items())
+
+
+def test_combined_runs_what_the_registry_chose(embedder):
+    assert list(CombinedSuggester(embedder, "rules").fit(BOOK).components_) == ["rules"]
+    assert list(CombinedSuggester(embedder, ["semantic"]).fit(BOOK).components_) == [
+        "rules", "semantic"]
+    assert CombinedSuggester(embedder).suggesters == ("rules", "semantic", "learned")

@@ -12,7 +12,6 @@ from typer.testing import CliRunner
 from qualkit import review
 from qualkit.analysis import AnalysisData, framework_matrix, frequencies
 from qualkit.cli import app
-from qualkit.pipeline import code_project, import_paths
 from qualkit.sheets import extracts_table, framework_table, write_sheet
 
 DANA = """---
@@ -43,24 +42,22 @@ Marcus: I dread Mondays. Nobody else covers the north patch, so I offload to my 
 LEAVES = ["working_alone", "no_debrief", "upbeat", "downbeat"]
 
 
+def _bob(i, sug):
+    if sug.code_id == "working_alone" and sug.transcript == "p01_dana":
+        return "accept", "clear case"
+    return "reject"
+
+
 @pytest.fixture
-def coded(project, tmp_path):
+def coded(make_project):
     """Rules-only suggestions; ann accepts them all, bob accepts one, rejects the rest and
     codes a passage by hand."""
-    for name, text in (("p01_dana.txt", DANA), ("p02_marcus.txt", MARCUS)):
-        (tmp_path / name).write_text(text, encoding="utf-8")
-    import_paths(project, [tmp_path / "p01_dana.txt", tmp_path / "p02_marcus.txt"], "tester")
-    code_project(project, actor="tester", suggesters=("rules",))
+    project = make_project(transcripts={"p01_dana.txt": DANA, "p02_marcus.txt": MARCUS},
+                           suggesters=("rules",), decisions={"ann": "accept", "bob": _bob})
     store, book = project.store, project.codebook()
     suggestions = store.codings(status="suggested")
     assert {s.code_id for s in suggestions} >= {"working_alone", "no_debrief", "upbeat",
                                                  "downbeat"}
-    for s in suggestions:
-        review.accept(store, s.id, "ann", codebook=book)
-        if s.code_id == "working_alone" and s.transcript == "p01_dana":
-            review.accept(store, s.id, "bob", memo="clear case", codebook=book)
-        else:
-            review.reject(store, s.id, "bob")
     text = store.load_transcript("p02_marcus").text
     start = text.index("I dread")
     review.code_passage(store, "p02_marcus", start, start + 15, "downbeat", "bob", codebook=book)
@@ -89,7 +86,7 @@ def test_extracts_csv_has_one_row_per_coding_with_text_and_context(coded, tmp_pa
         assert transcript.segments[row.segment].speaker == row.speaker
     hand = back[back.source == "hand"]
     assert list(hand.text) == ["I dread Mondays"] and list(hand.coder) == ["bob"]
-    assert hand.confidence.isna().all() or (hand.confidence == "").all()
+    assert list(hand.confidence) == [""]  # a person's coding carries no machine confidence
     assert (back[back.source == "rules"].confidence.astype(float) > 0).all()
     dana = back[back.transcript == "p01_dana"].iloc[0]
     assert (dana.participant, dana.works_alone, dana["participant (attribute)"]) == (

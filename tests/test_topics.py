@@ -3,6 +3,7 @@ that must recover planted themes as separate topics."""
 
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
@@ -11,7 +12,8 @@ from sklearn.metrics import adjusted_rand_score
 from benchmarks.corpus import topic_corpus
 from qualkit.model import Coding, ImportedDocument, Transcript
 from qualkit.segment import TextBuilder
-from qualkit.topics import TopicSettings, latest_run, min_topic_size, promote, run_topics
+from qualkit.topics import (TopicSettings, latest_run, min_topic_size, promote, run_topics,
+                            topic_figures)
 
 THEMES = ["funding", "travel", "pets"]
 
@@ -34,10 +36,9 @@ def corpus(n_transcripts: int = 6, per_theme: int = 8, seed: int = 1):
 
 
 @pytest.fixture
-def topic_project(project):
+def topic_project(make_project):
     docs, truth = corpus()
-    for doc in docs:
-        project.store.add_document(doc, "tester")
+    project = make_project(transcripts=docs)
     # the codebook's working_alone code already covers the travel passages in one transcript
     tr = docs[0].transcript
     for seg in tr.segments:
@@ -71,6 +72,14 @@ def test_fast_path_topics_overlap_and_promotion(topic_project):
     # stored: the page can open the latest run without recomputing
     again = latest_run(project)
     assert again.id == run.id and [t.label for t in again.topics] == [t.label for t in run.topics]
+    # figures are drawn only when asked for (the Topics page), from the stored run, then kept
+    assert run.figures == {} and again.figures == {}
+    figures = topic_figures(project, again)
+    assert set(figures) == {"map", "barchart"} and latest_run(project).figures == figures
+    [circles] = json.loads(figures["map"])["data"]
+    assert sorted(circles["text"]) == sorted(str(t.id) for t in run.topics)
+    bars = json.loads(figures["barchart"])["data"]
+    assert [b["y"][::-1] for b in bars] == [[w for w, _ in t.keywords[:5]] for t in run.topics]
     funding = next(t for t in run.topics if any(w in ("funding", "contract", "renewed", "grant")
                                                 for w, _ in t.keywords[:5]))
     code, added = promote(project, run, funding.id, "ann", name="Funding insecurity")
@@ -83,12 +92,11 @@ def test_fast_path_topics_overlap_and_promotion(topic_project):
 
 
 @pytest.mark.slow
-def test_real_umap_hdbscan_recovers_planted_themes(project):
+def test_real_umap_hdbscan_recovers_planted_themes(make_project):
     docs, truth = corpus(per_theme=20)  # 360 passages, as many phrasings as a real study
-    for doc in docs:
-        project.store.add_document(doc, "tester")
+    project = make_project(transcripts=docs)
     run = run_topics(project, TopicSettings(seed=0), actor="ann")
     labels = [p.topic for p in run.passages]
     assert len(run.topics) >= 3
     assert adjusted_rand_score(truth, labels) >= 0.8
-    assert "barchart" in run.figures
+    assert set(topic_figures(project, run)) == {"barchart", "map"}

@@ -275,22 +275,6 @@ def _stats(matrix: list[list[Value | None]], coders: list[str]) -> dict[str, Any
     )
 
 
-def _members(codebook: Codebook) -> dict[str, set[str]]:
-    """Each code id with the ids below it: a theme counts as applied when any of them is."""
-    out: dict[str, set[str]] = {}
-
-    def rec(code: Any) -> set[str]:
-        ids = {code.id}
-        for child in code.children:
-            ids |= rec(child)
-        out[code.id] = ids
-        return ids
-
-    for code in codebook.codes:
-        rec(code)
-    return out
-
-
 def agreement_report(rows: Iterable[TableRow], codebook: Codebook | None = None,
                      in_scope: Callable[[str, str], bool] | None = None) -> AgreementReport:
     """Agreement between the coders of a coded-segments table.
@@ -318,7 +302,8 @@ def agreement_report(rows: Iterable[TableRow], codebook: Codebook | None = None,
                   key=_natural)
 
     if codebook is not None:
-        members = _members(codebook)
+        # each code with the ids below it: a theme counts as applied when any of them is
+        members = {code.id: {c.id for c in code.subtree()} for code in codebook.all_codes()}
         code_ids = codebook.ids()
         unknown = [c for c in seen if c not in members]
     else:
@@ -392,7 +377,7 @@ def disagreements_on(report: AgreementReport, code: str,
     """The units whose coders differ on ``code``: some applied it and others did not. With a
     codebook, a theme counts as applied where any code under it is, as in the per-code
     figures; without one (or for a code it lacks) the id stands for itself."""
-    ids = _members(codebook).get(code, {code}) if codebook is not None else {code}
+    ids = codebook.members(code) if codebook is not None else {code}
     return [d for d in report.disagreements if differs_on(d, ids)]
 
 
@@ -400,9 +385,10 @@ def disagreement_counts(report: AgreementReport,
                         codebook: Codebook | None = None) -> dict[str, int]:
     """For each code of the report (in its order) with any, how many units its coders differ
     on (``disagreements_on``); codes the coders agree on everywhere are left out."""
-    members = _members(codebook) if codebook is not None else {}
-    counts = {code: sum(differs_on(d, members.get(code, {code}))
-                        for d in report.disagreements) for code in report.codes}
+    members = {code: codebook.members(code) if codebook is not None else {code}
+               for code in report.codes}
+    counts = {code: sum(differs_on(d, ids) for d in report.disagreements)
+              for code, ids in members.items()}
     return {code: n for code, n in counts.items() if n}
 
 

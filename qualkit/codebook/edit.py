@@ -19,9 +19,11 @@ import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable
 
-from .io import COLOR_RE, ID_RE, dump_codebook, load_codebook, parse_codebook
+from .io import (LIST_FIELDS, InvalidValue, checked_color, checked_flag, checked_id,
+                 checked_lines, checked_name, checked_text, dump_codebook, duplicate_id,
+                 exclusive_problem, load_codebook, parse_codebook)
 from ..errors import ConflictError, QualkitError
 from ..model import Code, Codebook
 
@@ -40,7 +42,6 @@ class CodebookChange:
     removed: list[str] = field(default_factory=list)  # code ids no longer in the codebook
 
 
-LIST_FIELDS = ("include", "exclude", "examples", "keywords")
 EDITABLE = ("definition", *LIST_FIELDS, "speakers", "exclusive")
 ELSEWHERE = {"name": "rename_code", "id": "rename_code", "color": "recolour",
              "children": "add_code, move_code or split_code"}
@@ -64,12 +65,6 @@ def _siblings(book: Codebook, code_id: str) -> list[Code]:
     return parent.children if parent is not None else book.codes
 
 
-def _subtree(code: Code) -> Iterator[Code]:
-    yield code
-    for child in code.children:
-        yield from _subtree(child)
-
-
 def _index(siblings: list[Code], code_id: str) -> int:
     return next(i for i, c in enumerate(siblings) if c.id == code_id)
 
@@ -85,55 +80,49 @@ def _position(siblings: list[Code], position: Any) -> int:
     return position
 
 
+def _checked(check: Callable[[Any], Any], value: Any, field: str, where: str = "") -> Any:
+    """A value checked by the codebook's own rule for it (``io``), its message raised as a
+    CodebookEditError; ``where`` (e.g. "keywords of 'upbeat'") starts the message."""
+    try:
+        return check(value)
+    except InvalidValue as exc:
+        item = f", item {exc.index + 1}," if exc.index is not None else ""
+        raise CodebookEditError(f"{where}{item} {exc}" if where else str(exc),
+                                field=field) from None
+
+
 def _check_new_id(book: Codebook, code_id: Any, taken: frozenset[str] | set[str] = frozenset()
                   ) -> str:
-    if not isinstance(code_id, str) or not ID_RE.match(code_id):
-        raise CodebookEditError(f"id {code_id!r} must be a lower-case slug", field="id",
-                                hint="letters a-z, digits, '_' or '-', e.g. funding_worries")
+    _checked(checked_id, code_id, "id")
     if book.get(code_id) is not None or code_id in taken:
-        raise CodebookEditError(f"a code with id {code_id!r} already exists", field="id",
-                                hint="ids are unique across the codebook; choose another id")
+        raise CodebookEditError(str(duplicate_id(code_id)), field="id")
     return code_id
 
 
 def _name(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise CodebookEditError("a code needs a name (non-empty text)", field="name",
-                                hint="e.g. name='Funding worries'")
-    return value.strip()
+    return _checked(checked_name, value, "name")
 
 
 def _colour(value: Any) -> str:
-    if not isinstance(value, str) or not COLOR_RE.match(value):
-        raise CodebookEditError(f"colour {value!r} must be a hex value like #1f77b4",
-                                field="color", hint="give '#' and 3 or 6 hex digits")
-    return value.lower()
+    return _checked(checked_color, value, "color")
 
 
 def _clean(code: Code, key: str, value: Any) -> Any:
     """A checked value for one editable field of ``code``."""
     where = f"{key} of '{code.id}'"
     if key == "definition":
-        if not isinstance(value, str):
-            raise CodebookEditError(f"{where} must be text, got {type(value).__name__}",
-                                    field=key)
-        return value
+        return _checked(checked_text, value, key, where)
     if key in LIST_FIELDS or key == "speakers":
         if key == "speakers" and value is None:
             return None  # inherit from the parent code or the codebook
-        if not isinstance(value, (list, tuple)) or not all(
-                isinstance(v, str) and v.strip() for v in value):
-            raise CodebookEditError(f"{where} must be a list of non-empty lines",
-                                    field=key, hint=f"e.g. {key}=['first', 'second']"
-                                    + (", or None to inherit" if key == "speakers" else ""))
-        return list(dict.fromkeys(v.strip() for v in value))  # stripped, no duplicates
+        lines = _checked(checked_lines, value, key, where)
+        return list(dict.fromkeys(v.strip() for v in lines))  # stripped, no duplicates
     if key == "exclusive":
-        if not isinstance(value, bool):
-            raise CodebookEditError(f"{where} must be True or False", field=key)
-        if value and not code.children:
-            raise CodebookEditError(f"only a code with codes under it can be exclusive; "
-                                    f"'{code.id}' has none", field=key,
-                                    hint="add codes under it first")
+        value = _checked(checked_flag, value, key, where)
+        problem = exclusive_problem(Code(code.id, code.name, exclusive=value,
+                                         children=code.children))
+        if problem is not None:
+            raise CodebookEditError(str(problem), field=key)
         return value
     use = ELSEWHERE.get(key)
     raise CodebookEditError(f"'{key}' cannot be edited with edit_code", field=key,
@@ -147,7 +136,7 @@ def _checked_code(book: Codebook, code: Any) -> Code:
         raise CodebookEditError(f"expected a Code, got {type(code).__name__}", field="code")
     new = copy.deepcopy(code)
     taken: set[str] = set()
-    for item in _subtree(new):
+    for item in new.subtree():
         taken.add(_check_new_id(book, item.id, taken))
         item.name = _name(item.name)
         if item.color is not None:
@@ -235,26 +224,15 @@ class NothingChanged(CodebookEditError):
     """An update whose values are the code's current ones: nothing to save."""
 
 
-def _inherited_colour(book: Codebook, code_id: str) -> str | None:
-    """The colour a code without one of its own shows: its nearest coloured ancestor's."""
-    parent = book.parent_of(code_id)
-    while parent is not None:
-        if parent.color:
-            return parent.color
-        parent = book.parent_of(parent.id)
-    return None
-
-
-def update_code(book: Codebook, code_id: str, *, inherited_color: str | None = None,
-                **changes: Any) -> CodebookChange:
+def update_code(book: Codebook, code_id: str, **changes: Any) -> CodebookChange:
     """Save a code's form in one change: ``name``, ``id``, ``color`` and any field
     ``edit_code`` takes. Only values that differ from the code's current ones change; every
     value is checked before anything changes, and a new id moves the codings (``recode``).
 
     ``color`` is a hex value, or None to inherit. A code without a colour of its own keeps
-    inheriting when given back the colour it shows: its nearest coloured ancestor's, else
-    ``inherited_color`` (what the caller shows for a code nobody coloured). Raises
-    ``NothingChanged`` when every value is the current one."""
+    inheriting when given back the colour it shows (``Codebook.color_of``: its nearest
+    coloured ancestor's, else the default grey). Raises ``NothingChanged`` when every value is
+    the current one."""
     new = copy.deepcopy(book)
     code = _find(new, code_id)
     for key in changes:
@@ -275,9 +253,7 @@ def update_code(book: Codebook, code_id: str, *, inherited_color: str | None = N
     if "color" in changes:
         color = changes.pop("color")
         color = None if color is None else _colour(color)
-        shown = code.color or _inherited_colour(new, code_id) or (
-            _colour(inherited_color) if inherited_color else None)
-        if code.color is None and color == shown:
+        if code.color is None and color == _colour(new.color_of(code_id)):
             color = None  # the picker was left at the inherited colour: keep inheriting
         wanted["color"] = color
     wanted.update({key: _clean(code, key, value) for key, value in changes.items()})
@@ -332,7 +308,7 @@ def move_code(book: Codebook, code_id: str, new_parent_id: str | None,
     parent = None
     if new_parent_id is not None:
         parent = _find(new, new_parent_id, "parent")
-        if any(item.id == new_parent_id for item in _subtree(code)):
+        if any(item.id == new_parent_id for item in code.subtree()):
             raise CodebookEditError(
                 f"cannot move {_q(code)} under itself or one of its own codes "
                 f"('{new_parent_id}')", field="parent",
@@ -362,7 +338,7 @@ def merge_codes(book: Codebook, source_ids: list[str], target_id: str) -> Codebo
                                 hint="choose one or more codes other than the target")
     sources = [_find(new, s, "source_ids") for s in removed]
     for source in sources:
-        if any(item.id == target_id for item in _subtree(source)):
+        if any(item.id == target_id for item in source.subtree()):
             raise CodebookEditError(
                 f"cannot merge {_q(source)} into '{target_id}', which is one of its own codes",
                 field="target", hint="move the target out of it first, or merge the other way")

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeGuard
 
 import yaml
 
 from ..errors import CodebookError, Problem
 from ..fileio import atomic_write_text
 from ..model import Code, Codebook
+from ..yaml12 import Loader as Yaml12Loader
 
 TOP_FIELDS = ("name", "version", "description", "speakers", "codes")
 CODE_FIELDS = ("id", "name", "definition", "include", "exclude", "examples", "keywords",
@@ -23,20 +24,102 @@ LIST_FIELDS = ("include", "exclude", "examples", "keywords")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
 COLOR_RE = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 
+
+# -- the rule for each value -----------------------------------------------------------------
+# One home for what a code's fields may hold and for the one message saying so, wherever a
+# codebook is read (``_Validator``, with the line), edited (``edit``, as CodebookEditError) or
+# imported (``exchange``). Each check returns the value as stored, or raises InvalidValue.
+
+
+class InvalidValue(ValueError):
+    """A value a codebook cannot hold. ``str()`` is the message; ``index`` the list item at
+    fault, if any."""
+
+    def __init__(self, message: str, index: int | None = None) -> None:
+        super().__init__(message)
+        self.index = index
+
+
+def checked_id(value: Any) -> str:
+    """A code id: a lower-case slug."""
+    if isinstance(value, str) and ID_RE.fullmatch(value):
+        return value
+    raise InvalidValue(f"id {value!r} must be a lower-case slug (letters a-z, digits, '_' or "
+                       "'-', e.g. working_alone)")
+
+
+def is_code_id(value: Any) -> TypeGuard[str]:
+    return isinstance(value, str) and ID_RE.fullmatch(value) is not None
+
+
+def duplicate_id(code_id: str, first_line: int | None = None) -> InvalidValue:
+    """The refusal of an id some other code already has."""
+    where = f" (first used on line {first_line})" if first_line else ""
+    return InvalidValue(f"duplicate id {code_id!r}{where}: ids must be unique across the "
+                        "codebook; choose another id")
+
+
+def checked_name(value: Any) -> str:
+    """A code's name: non-empty text, stripped."""
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    raise InvalidValue("a code needs a name (non-empty text)")
+
+
+def checked_color(value: Any) -> str:
+    """A colour: '#' and 3 or 6 hex digits, stored in lower case."""
+    if isinstance(value, str) and COLOR_RE.fullmatch(value):
+        return value.lower()
+    raise InvalidValue(f"colour {value!r} must be a hex value like \"#1f77b4\": '#' and 3 or 6 "
+                       "hex digits (in YAML, quote it: '#' starts a comment)")
+
+
+def is_color(value: Any) -> TypeGuard[str]:
+    return isinstance(value, str) and COLOR_RE.fullmatch(value) is not None
+
+
+def checked_text(value: Any) -> str:
+    """Free text, such as a definition."""
+    if isinstance(value, str):
+        return value
+    raise InvalidValue(f"must be text, got {type(value).__name__}")
+
+
+def checked_line(value: Any) -> str:
+    """One item of a list field (include, exclude, examples, keywords, speakers)."""
+    if isinstance(value, str) and value.strip():
+        return value
+    raise InvalidValue("must be non-empty text")
+
+
+def checked_lines(value: Any) -> list[str]:
+    """A list field: a list of non-empty lines (``index`` names the first bad item)."""
+    if not isinstance(value, (list, tuple)):
+        raise InvalidValue("must be a list of non-empty lines (in YAML, one '- item' per line)")
+    out = []
+    for i, item in enumerate(value):
+        try:
+            out.append(checked_line(item))
+        except InvalidValue as exc:
+            raise InvalidValue(str(exc), index=i) from None
+    return out
+
+
+def checked_flag(value: Any) -> bool:
+    """A yes/no setting such as ``exclusive``."""
+    if isinstance(value, bool):
+        return value
+    raise InvalidValue("must be true or false")
+
+
+def exclusive_problem(code: Code) -> InvalidValue | None:
+    """An exclusive code (one of its codes per segment) needs codes under it."""
+    if code.exclusive and not code.children:
+        return InvalidValue(f"only a code with codes under it can be exclusive; '{code.id}' has "
+                            "none (add codes under it first)")
+    return None
+
 PathKey = tuple[Any, ...]
-
-
-class _Loader(yaml.SafeLoader):
-    """YAML 1.2 booleans: only true/false. Under YAML 1.1 the keyword `no`, the pattern value
-    `on` and the answer `yes` would silently turn into booleans."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
-for _first in "tTfF":
-    _Loader.add_implicit_resolver("tag:yaml.org,2002:bool",
-                                  re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), [_first])
 
 
 def _line_index(node: yaml.Node | None, path: PathKey, lines: dict[PathKey, int],
@@ -59,6 +142,13 @@ def _line_index(node: yaml.Node | None, path: PathKey, lines: dict[PathKey, int]
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             _line_index(item, path + (i,), lines, problems)
+
+
+def _scalar(value: Any) -> Any:
+    """YAML numbers where text is expected (``name: 2020``, ``- 3``) read as text."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return value
 
 
 def _dotted(path: PathKey) -> str:
@@ -88,16 +178,23 @@ class _Validator:
         line = self.lines.get(path + ("__key__",)) if key_line else None
         self.problems.append(Problem(message, line or self.line(path), _dotted(path)))
 
+    def check(self, path: PathKey, check: Callable[[Any], Any], value: Any) -> Any:
+        """``check(value)`` (one of the value rules above), or None with its problem
+        recorded at ``path``."""
+        try:
+            return check(value)
+        except InvalidValue as exc:
+            self.add(path if exc.index is None else path + (exc.index,), str(exc))
+            return None
+
     def text(self, data: dict[str, Any], key: str, path: PathKey, required: bool = False) -> str:
         value = data.get(key)
         if value is None:
             if required:
                 self.add(path + (key,), f"'{key}' is required and must not be empty")
             return ""
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return str(value)
-        if not isinstance(value, str):
-            self.add(path + (key,), f"must be text, got {type(value).__name__}")
+        value = self.check(path + (key,), checked_text, _scalar(value))
+        if value is None:
             return ""
         if required and not value.strip():
             self.add(path + (key,), f"'{key}' must not be empty")
@@ -108,17 +205,11 @@ class _Validator:
         if value is None:
             return []
         if not isinstance(value, list):
-            self.add(path + (key,), "must be a list (one '- item' per line)")
+            self.check(path + (key,), checked_lines, value)  # records why
             return []
-        out = []
-        for i, item in enumerate(value):
-            if isinstance(item, (int, float)) and not isinstance(item, bool):
-                item = str(item)
-            if not isinstance(item, str) or not item.strip():
-                self.add(path + (key, i), "must be non-empty text")
-                continue
-            out.append(item)
-        return out
+        items = [self.check(path + (key, i), checked_line, _scalar(item))
+                 for i, item in enumerate(value)]
+        return [item for item in items if item is not None]
 
     def unknown(self, data: dict[str, Any], allowed: tuple[str, ...], path: PathKey) -> None:
         for key in data:
@@ -159,18 +250,15 @@ class _Validator:
         self.unknown(data, CODE_FIELDS, path)
         code_id = self.text(data, "id", path, required=True)
         if code_id:
-            if not ID_RE.match(code_id):
-                self.add(path + ("id",), f"id '{code_id}' must be a lower-case slug "
-                         "(letters a-z, digits, '_' or '-', e.g. working_alone)")
+            self.check(path + ("id",), checked_id, code_id)
             line = self.line(path + ("id",))
             if code_id in self.seen_ids:
-                self.add(path + ("id",), f"duplicate id '{code_id}' (first used on line "
-                         f"{self.seen_ids[code_id]}); ids must be unique across the codebook")
+                self.add(path + ("id",), str(duplicate_id(code_id, self.seen_ids[code_id])))
             else:
                 self.seen_ids[code_id] = line
         code = Code(
             id=code_id,
-            name=self.text(data, "name", path, required=True),
+            name=self.check(path + ("name",), checked_name, _scalar(data.get("name"))) or "",
             definition=self.text(data, "definition", path),
             include=self.strings(data, "include", path),
             exclude=self.strings(data, "exclude", path),
@@ -180,25 +268,20 @@ class _Validator:
         )
         color = data.get("color")
         if color is not None:
-            if isinstance(color, str) and COLOR_RE.match(color):
-                code.color = color.lower()
-            else:
-                self.add(path + ("color",), f"colour {color!r} must be a hex value like "
-                         "\"#1f77b4\" (quote it: '#' starts a YAML comment)")
+            code.color = self.check(path + ("color",), checked_color, color)
         if "speakers" in data:
             code.speakers = self.strings(data, "speakers", path)
-        exclusive = data.get("exclusive", False)
-        if not isinstance(exclusive, bool):
-            self.add(path + ("exclusive",), "must be true or false")
-        code.exclusive = exclusive is True
+        code.exclusive = self.check(path + ("exclusive",), checked_flag,
+                                    data.get("exclusive", False)) is True
         children = data.get("children")
         if children is not None:
             if not isinstance(children, list):
                 self.add(path + ("children",), "must be a list of codes")
             else:
                 code.children = self.code_list(children, path + ("children",))
-        if code.exclusive and not children:
-            self.add(path + ("exclusive",), "only a code with children can be exclusive")
+        problem = exclusive_problem(code) if not children else None
+        if problem is not None:
+            self.add(path + ("exclusive",), str(problem))
         return code
 
     def patterns(self, value: Any, path: PathKey) -> list[list[dict[str, Any]]]:
@@ -236,7 +319,7 @@ def parse_codebook(text: str, path: str | None = None, check_patterns: bool = Tr
     through thinc, torch) costs seconds: for reading an already validated codebook to show it.
     """
     problems: list[Problem] = []
-    loader = _Loader(text)
+    loader = Yaml12Loader(text)  # YAML 1.2 booleans: `no`, `on`, `yes` stay text
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None

@@ -32,6 +32,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..codebook.io import is_code_id
 from ..model import Code
 from .common import ExchangeError
 
@@ -40,7 +41,6 @@ HEADER_RE = re.compile(r"^(definition|include|includes|exclude|excludes|examples
                        r"(?: (.*)|\s*)$", re.I)
 QUALKIT_RE = re.compile(r"^qualkit ([a-z_]+): (.*)$")
 INDENT = "  "
-ID_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
 
 
 def _field_lines(prefix: str, text: str) -> list[str]:
@@ -257,10 +257,10 @@ class IdMaker:
 
     def __init__(self, reserved: list[str] | None = None) -> None:
         self.used: set[str] = set()
-        self.reserved = {r for r in reserved or () if ID_RE.match(r)}
+        self.reserved = {r for r in reserved or () if is_code_id(r)}
 
     def make(self, wanted: str | None, name: str) -> str:
-        if wanted and ID_RE.match(wanted) and wanted not in self.used:
+        if is_code_id(wanted) and wanted not in self.used:
             self.used.add(wanted)
             return wanted
         base = slug(name)

@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable
 
 from ..codebook import dump_codebook, parse_codebook
+from ..codebook.io import is_color
 from ..errors import CodebookError, ReaderError
 from ..model import Code, Codebook, Coding, ImportedDocument, Transcript, utcnow
 from .archive import MAX_MEMBER_BYTES, SafeArchive, unsafe_name
@@ -26,7 +27,6 @@ from .common import (ExchangeError, child, child_text, children, comments, local
 from .describe import IdMaker, unpack_code, unpack_extra
 from .writer import JSON_VALUES
 
-COLOR_RE = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
 MAX_CODE_DEPTH = 50
 VALUE_TYPES = ("TextValue", "BooleanValue", "IntegerValue", "FloatValue", "DateValue",
                "DateTimeValue")
@@ -47,8 +47,11 @@ class QdpxContent:
 # -- codebooks ---------------------------------------------------------------------------------
 
 def _color(value: str | None) -> str | None:
-    m = COLOR_RE.match((value or "").strip())
-    return "#" + m.group(1).lower() if m else None
+    """A REFI-QDA colour (#RRGGBB; the '#' is sometimes left out) if the codebook's colour
+    rule accepts it, in lower case; else none."""
+    text = (value or "").strip()
+    text = text if text.startswith("#") else "#" + text
+    return text.lower() if is_color(text) else None
 
 
 def read_codes(codes_el: ET.Element, where: str) -> tuple[list[Code], dict[str, str]]:

@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
+from ..codebook.io import is_color
 from ..fileio import atomic_write_bytes
 from ..model import STATUSES, Code, Codebook, Coding, Transcript
 from .common import CODEBOOK_NS, ORIGIN, PROJECT_NS, ExchangeError, clean, format_time, make_guid
@@ -57,13 +58,14 @@ def _text(parent: ET.Element, tag: str, text: str) -> ET.Element:
 
 
 def _hex6(color: str | None) -> str | None:
-    """'#1f77b4' or '#abc' as '#1F77B4' / '#AABBCC'."""
-    if not color:
+    """'#1f77b4' or '#abc' as '#1F77B4' / '#AABBCC' (a colour the codebook's rule refuses:
+    none)."""
+    if not is_color(color):
         return None
     digits = color.lstrip("#")
     if len(digits) == 3:
         digits = "".join(d * 2 for d in digits)
-    return "#" + digits.upper() if re.fullmatch(r"[0-9a-fA-F]{6}", digits) else None
+    return "#" + digits.upper()
 
 
 def _serialise(root: ET.Element, ns: str) -> bytes:
@@ -284,8 +286,8 @@ class _ProjectWriter:
             if c.memo:
                 note = make_guid("note", *key)
                 _sub(coding, "NoteRef", targetGUID=note)
-                code = self.book.get(c.code_id) if self.book else None
-                self._note(note, f"Memo: {code.name if code else c.code_id} in {tr.name}",
+                name = self.book.display_name(c.code_id) if self.book else c.code_id
+                self._note(note, f"Memo: {name} in {tr.name}",
                            c.memo, c.coder, c.time)
         for coder in sorted(memos):
             note = make_guid("transcript-memo", tr.name, coder)

@@ -1,19 +1,37 @@
-"""One small reader per input format, chosen by file extension.
+"""One small reader per input format, and ``READERS``: the one list of what qualkit imports.
 
-Each reader takes a path and returns ImportedDocuments; problems become ReaderError naming the
-file (and line or row where it helps).
+Every place that names the formats reads ``READERS``: the unsupported-type message, the
+"nothing to import" message, ``qualkit import --help``, the app's uploader (and a test checks
+the README's table). A transcript or table reader takes a path and returns ImportedDocuments;
+problems become ReaderError naming the file (and line or row where it helps). A *project*
+format (REFI-QDA's .qdpx project and .qdc codebook) returns a whole project instead (a
+codebook, documents with codings, memos: ``exchange.QdpxContent``), which
+``pipeline.import_paths`` applies to the project it imports into.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from ..errors import ReaderError
 from ..model import ImportedDocument
 from . import docx, subtitles, text
 
-Reader = Callable[[Path], list[ImportedDocument]]
+TRANSCRIPTS = "transcripts"
+TABLES = "coded-segments tables"
+REFI = "REFI-QDA projects and codebooks"
+
+
+@dataclass(frozen=True)
+class Reader:
+    """How one file extension is read."""
+
+    extension: str  # ".txt"
+    kind: str  # what such files are, for messages and help: TRANSCRIPTS, TABLES or REFI
+    read: Callable[[Path], Any]
+    project: bool = False  # ``read`` returns a whole project, not a list of documents
 
 
 def _table(path: Path) -> list[ImportedDocument]:
@@ -22,35 +40,61 @@ def _table(path: Path) -> list[ImportedDocument]:
     return read_coded_table(path)
 
 
-READERS: dict[str, Reader] = {
-    ".txt": text.read_text_transcript,
-    ".md": text.read_markdown_transcript,
-    ".markdown": text.read_markdown_transcript,
-    ".docx": docx.read_docx,
-    ".vtt": subtitles.read_vtt,
-    ".srt": subtitles.read_srt,
-    ".csv": _table,
-    ".xlsx": _table,
-}
+def _refi(path: Path) -> Any:
+    """A REFI-QDA .qdpx project or .qdc codebook as ``exchange.QdpxContent``."""
+    from ..exchange import QdpxContent, read_qdc, read_qdpx
+
+    return QdpxContent(read_qdc(path)) if path.suffix.lower() == ".qdc" else read_qdpx(path)
 
 
-IMPORTABLE = set(READERS) | {".qdpx", ".qdc"}  # REFI-QDA goes through pipeline.import_paths
+READERS: dict[str, Reader] = {r.extension: r for r in (
+    Reader(".txt", TRANSCRIPTS, text.read_text_transcript),
+    Reader(".md", TRANSCRIPTS, text.read_markdown_transcript),
+    Reader(".markdown", TRANSCRIPTS, text.read_markdown_transcript),
+    Reader(".docx", TRANSCRIPTS, docx.read_docx),
+    Reader(".vtt", TRANSCRIPTS, subtitles.read_vtt),
+    Reader(".srt", TRANSCRIPTS, subtitles.read_srt),
+    Reader(".csv", TABLES, _table),
+    Reader(".xlsx", TABLES, _table),
+    Reader(".qdpx", REFI, _refi, project=True),
+    Reader(".qdc", REFI, _refi, project=True),
+)}
 
 
 def supported_extensions() -> list[str]:
-    return sorted(READERS)
+    """Every extension qualkit imports, in the registry's order (".txt", ".md", ...)."""
+    return list(READERS)
 
 
-def read_path(path: str | Path) -> list[ImportedDocument]:
-    """Read one file with the reader for its extension."""
+def describe_formats() -> str:
+    """What qualkit imports, in words: "transcripts (.txt .md ...), coded-segments tables
+    (.csv .xlsx) and REFI-QDA projects and codebooks (.qdpx .qdc)"."""
+    kinds: dict[str, list[str]] = {}
+    for reader in READERS.values():
+        kinds.setdefault(reader.kind, []).append(reader.extension)
+    parts = [f"{kind} ({' '.join(exts)})" for kind, exts in kinds.items()]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def reader_for(path: str | Path) -> Reader:
+    """The reader for a file, by extension; an existing file is required."""
     p = Path(path)
     reader = READERS.get(p.suffix.lower())
     if reader is None:
         raise ReaderError(f"unsupported file type '{p.suffix or '(none)'}'", path=str(p),
-                          hint=f"qualkit reads {', '.join(supported_extensions())}")
+                          hint=f"qualkit reads {describe_formats()}")
     if not p.is_file():
         raise ReaderError("file not found" if not p.exists() else "not a file", path=str(p))
-    return reader(p)
+    return reader
+
+
+def read_path(path: str | Path) -> list[ImportedDocument]:
+    """Read one file with the reader for its extension: the documents it holds (for a
+    project format, its documents with their codings; ``pipeline.import_paths`` applies its
+    codebook and memos too)."""
+    reader = reader_for(path)
+    result = reader.read(Path(path))
+    return list(result.documents) if reader.project else result
 
 
 def find_transcripts(paths: list[str | Path]) -> list[Path]:
@@ -60,7 +104,7 @@ def find_transcripts(paths: list[str | Path]) -> list[Path]:
         p = Path(item)
         if p.is_dir():
             out.extend(sorted(f for f in p.rglob("*") if f.is_file()
-                              and f.suffix.lower() in IMPORTABLE
+                              and f.suffix.lower() in READERS
                               and not any(part.startswith(".") for part in f.relative_to(p).parts)))
         else:
             out.append(p)

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from .. import yaml12
 from ..errors import ReaderError
 from ..model import ImportedDocument, Transcript
 from ..segment import parse_turns
@@ -48,12 +49,14 @@ def read_bytes(path: Path) -> bytes:
 
 
 def split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], int]:
-    """Attributes from a leading `---` YAML block, and the offset where the body starts."""
+    """Attributes from a leading `---` YAML block, and the offset where the body starts. Read
+    as codebooks are (``yaml12``): only true/false are booleans, so `yes`/`no` answers stay
+    text; numbers stay numbers."""
     match = FRONT_MATTER_RE.match(text)
     if not match:
         return {}, 0
-    try:
-        data = yaml.safe_load(match.group("yaml") or "") or {}
+    try:  # the codebooks' loader: YAML 1.2 booleans, so `works_alone: yes` stays "yes"
+        data = yaml12.load(match.group("yaml") or "") or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ReaderError(f"front matter is not valid YAML: {getattr(exc, 'problem', exc)}",

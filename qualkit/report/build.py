@@ -4,42 +4,33 @@
 Gathering is kept apart from rendering so the three formats say exactly the same thing. Counts
 come from ``analysis`` (a participant is a transcript; a theme counts any of its codes). Only
 accepted codings count unless asked otherwise; ``include="all"`` adds the machine suggestions
-no person has decided on yet (rejected ones never count).
+no person has decided on yet (rejected ones never count): ``analysis.INCLUDE``, of which a
+report offers ``INCLUDE_CHOICES``.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ..analysis import AnalysisData, cooccurrence, counted, coverage_by_attribute, frequencies
+from ..analysis import (AnalysisData, cooccurrence, counted, coverage_by_attribute, frequencies,
+                        include_choice)
 from ..errors import QualkitError
-from ..model import Code, Codebook, Coding, Transcript
+from ..model import DEFAULT_COLOR, Codebook, Coding, Transcript
 from .model import (AgreementRow, CoderWork, CodeSummary, GroupCount, Methods, Quote, Report,
                     Section)
 
 
-INCLUDE = {"accepted": "accepted codings only",
-           "all": "accepted codings and machine suggestions not yet decided by anyone"}
+INCLUDE_CHOICES = ("accepted", "all")  # of analysis.INCLUDE
 AUTO = "auto"  # ``by``: split by works_alone when the transcripts have it
 DEFAULT_BY = "works_alone"
-DEFAULT_COLOR = "#4c72b0"
 QUOTE_WORDS = 80  # longer passages are cut with " […]" so a quote stays readable
 TOP_COOCCURRING = 3
 
 
 # --------------------------------------------------------------------------------------------
 # Gathering
-
-
-def counted_codings(codings: list[Coding], include: str) -> list[Coding]:
-    """Accepted codings, plus (``all``) machine suggestions no person has decided on."""
-    if include not in INCLUDE:
-        raise QualkitError(f"unknown value {include!r}", field="--include",
-                           hint="use accepted or all")
-    return counted(codings, ("accepted", "suggested") if include == "all" else ("accepted",))
 
 
 def resolve_by(by: str | None, attributes: dict[str, dict[str, Any]]) -> str | None:
@@ -62,10 +53,11 @@ def build_report(project: Any, include: str = "accepted", by: str | None = AUTO,
     """Everything a theme summary says, gathered once from a project."""
     if extracts < 0:
         raise QualkitError("must be 0 or more", field="--extracts")
+    choice = include_choice(include, INCLUDE_CHOICES)
     store = project.store
     book = project.codebook_if_any()
     every = store.codings()
-    data = AnalysisData(counted_codings(every, include),
+    data = AnalysisData(counted(every, choice.statuses),
                         {t.name: dict(t.attributes) for t in store.transcripts()}, book)
     by = resolve_by(by, data.attributes)
 
@@ -79,24 +71,22 @@ def build_report(project: Any, include: str = "accepted", by: str | None = AUTO,
     data.text_of = lambda name: transcript(name).text
     summaries = _summaries(data, book, by, extracts, transcript)
     sections = _sections(book, summaries)
-    heat = [c for s in sections for c in s.codes if not c.is_theme and c.segments]
-    if not heat:  # a flat codebook: its top-level codes are the codes
-        heat = [s.theme for s in sections if not s.codes and s.theme.segments]
+    heat = [c for s in sections for c in [s.theme, *s.codes] if c.leaf and c.segments]
     matrix = cooccurrence(data, [c.id for c in heat]) if heat else None
     group_sizes = []
     if by:
         sizes: dict[str, int] = {}
-        for attrs in data.attributes.values():
-            value = str(attrs.get(by, "(none)"))
+        for value in data.groups(by).values():
             sizes[value] = sizes.get(value, 0) + 1
         group_sizes = [GroupCount(v, n, n) for v, n in sorted(sizes.items())]
     coded = {(c.transcript, c.segment_index if c.segment_index is not None else c.start)
              for c in data.codings}
-    methods = _methods(project, book, every, include)
+    methods = _methods(project, book, every, choice.description)
     report = Report(
         title=f"Theme summary: {book.name}" if book else "Theme summary",
         project=Path(project.root).resolve().name, generated=today or date.today(),
-        include=INCLUDE[include], participants=len(data.attributes), coded_segments=len(coded),
+        include=choice.description, participants=len(data.attributes),
+        coded_segments=len(coded),
         by=by, group_sizes=group_sizes, sections=sections,
         heatmap_codes=[c.name for c in heat],
         heatmap=matrix.values.tolist() if matrix is not None else [], methods=methods)
@@ -110,9 +100,7 @@ def _summaries(data: AnalysisData, book: Codebook | None, by: str | None, n_extr
     freq = frequencies(data).set_index("code") if order else None
     split = coverage_by_attribute(data, by).set_index("code") if by and order else None
     co = cooccurrence(data, order) if order else None
-    leaves = [c for c in order if not (book and book.get(c) and book.get(c).is_theme)]
-    depth = {code.id: len(_ancestors(book, code.id)) for code in book.all_codes()} if book \
-        else {}
+    leaves = data.leaf_order()
     out: dict[str, CodeSummary] = {}
     for code_id in order:
         code = book.get(code_id) if book else None
@@ -123,17 +111,19 @@ def _summaries(data: AnalysisData, book: Codebook | None, by: str | None, n_extr
                 if column.startswith(f"{by}="):
                     have, of = (int(x) for x in str(split.loc[code_id, column]).split("/"))
                     groups.append(GroupCount(column[len(by) + 1:], have, of))
-        family = data.members(code_id) | _ancestors(book, code_id)
+        above = {c.id for c in book.ancestors(code_id)} if book else set()
+        family = data.members(code_id) | above
         together = sorted(((int(co.loc[code_id, other]), other) for other in leaves
                            if other not in family and co.loc[code_id, other] > 0),
                           key=lambda t: (-t[0], order.index(t[1])))[:TOP_COOCCURRING]
         out[code_id] = CodeSummary(
-            id=code_id, name=code.name if code else code_id,
+            id=code_id, name=data.name(code_id),
             definition=code.definition.strip() if code else "",
-            color=_color(book, code_id), depth=depth.get(code_id, 0),
-            is_theme=bool(code and code.is_theme), segments=int(row["segments"]),
+            color=book.color_of(code_id) if book else DEFAULT_COLOR,
+            depth=len(above), is_theme=bool(code and code.is_theme), leaf=code_id in leaves,
+            segments=int(row["segments"]),
             participants=int(row["participants"]), of=int(row["of"]), groups=groups,
-            cooccurring=[(_name(book, other), n) for n, other in together],
+            cooccurring=[(data.name(other), n) for n, other in together],
             extracts=pick_extracts(_quotes(data, code_id, transcript), n_extracts))
     return out
 
@@ -142,7 +132,7 @@ def _sections(book: Codebook | None, summaries: dict[str, CodeSummary]) -> list[
     sections = []
     placed: set[str] = set()
     for top in (book.codes if book else []):
-        below = [summaries[c.id] for c in _walk(top.children)]
+        below = [summaries[c.id] for c in top.subtree()[1:]]
         sections.append(Section(summaries[top.id], below))
         placed |= {top.id} | {c.id for c in below}
     others = [s for cid, s in summaries.items() if cid not in placed]
@@ -168,9 +158,8 @@ def _quotes(data: AnalysisData, code_id: str, transcript: Any) -> list[Quote]:
         tr = transcript(c.transcript)
         seg = (tr.segments[c.segment_index] if c.segment_index is not None
                and 0 <= c.segment_index < len(tr.segments) else tr.segment_at(c.start))
-        attrs = data.attributes.get(c.transcript, {})
         out.append(Quote(text=tidy(tr.text[c.start:c.end]),
-                         pseudonym=pseudonym(attrs, c.transcript), transcript=c.transcript,
+                         pseudonym=data.participant(c.transcript), transcript=c.transcript,
                          turn=seg.index + 1 if seg else None,
                          timestamp=seg.timestamp if seg else None, code_id=code_id))
     return [q for q in out if q.text]
@@ -206,14 +195,8 @@ def tidy(text: str) -> str:
     return " ".join(words[:QUOTE_WORDS]) + (" […]" if len(words) > QUOTE_WORDS else "")
 
 
-def pseudonym(attrs: dict[str, Any], transcript: str) -> str:
-    name, pid = attrs.get("pseudonym"), attrs.get("participant")
-    if name and pid and str(name) != str(pid):
-        return f"{name} ({pid})"
-    return str(name or pid or transcript)
-
-
 def _methods(project: Any, book: Codebook | None, every: list[Coding], include: str) -> Methods:
+    """The methods appendix; ``include`` describes which codings the report counts."""
     suggestions = [c for c in every if c.status == "suggested"]
     by_id = {c.id: c for c in suggestions}
     people: dict[str, CoderWork] = {}
@@ -242,7 +225,7 @@ def _methods(project: Any, book: Codebook | None, every: list[Coding], include: 
     rows, units, names, note = _agreement(project, book, sorted(people))
     return Methods(
         codebook=book.name if book else "(no codebook)", version=book.version if book else "",
-        include=INCLUDE[include], coders=coders, suggested=len(suggestions),
+        include=include, coders=coders, suggested=len(suggestions),
         sources=dict(sorted(sources.items())), accepted=sum(w.accepted for w in coders),
         recoded=sum(w.recoded for w in coders), rejected=sum(w.rejected for w in coders),
         pending=sum(1 for c in suggestions if c.id not in decided),
@@ -262,13 +245,14 @@ def _agreement(project: Any, book: Codebook | None, people: list[str]
                if not people else "no transcript was coded by two or more people")
         return [], 0, people, (f"No agreement figures: {who}. Double-code some transcripts "
                                "(two people deciding independently) to measure agreement.")
+    name = book.display_name if book else str
     figures = []
     for code_id, a in result.codes.items():
         if a.applied:
-            figures.append(AgreementRow(_name(book, code_id), a.units, a.percent_agreement,
+            figures.append(AgreementRow(name(code_id), a.units, a.percent_agreement,
                                         a.kappa_mean, a.krippendorff_alpha))
     for parent, g in result.groups.items():
-        figures.append(AgreementRow(f"{_name(book, parent)} (one of its codes)", g.units,
+        figures.append(AgreementRow(f"{name(parent)} (one of its codes)", g.units,
                                     g.percent_agreement, g.kappa_mean, g.krippendorff_alpha))
     note = (f"{len(result.coders)} people coded {result.units} segments in common "
             f"({result.single_coded} further segments were coded by one person only and are "
@@ -286,33 +270,3 @@ def _notes(report: Report, include: str) -> list[str]:
             f": {m.pending} machine suggestions await review. Review them, or pass "
             "--include all to count them." if include == "accepted" and m.pending else "."))
     return notes
-
-
-def _walk(codes: list[Code]) -> list[Code]:
-    out = []
-    for code in codes:
-        out.append(code)
-        out.extend(_walk(code.children))
-    return out
-
-
-def _ancestors(book: Codebook | None, code_id: str) -> set[str]:
-    out, parent = set(), book.parent_of(code_id) if book else None
-    while parent is not None:
-        out.add(parent.id)
-        parent = book.parent_of(parent.id)  # type: ignore[union-attr]
-    return out
-
-
-def _color(book: Codebook | None, code_id: str) -> str:
-    code = book.get(code_id) if book else None
-    while code is not None:
-        if code.color and re.fullmatch(r"#[0-9a-fA-F]{6}", code.color):
-            return code.color
-        code = book.parent_of(code.id)  # type: ignore[union-attr]
-    return DEFAULT_COLOR
-
-
-def _name(book: Codebook | None, code_id: str) -> str:
-    code = book.get(code_id) if book else None
-    return code.name if code else code_id

@@ -64,16 +64,11 @@ def _style(ax: Any) -> None:
     ax.xaxis.label.set_color(GREY)
 
 
-def _leaves(report: Report) -> list[Any]:
-    """The codes to chart: those under the themes, or the top-level codes of a flat codebook."""
-    return [c for s in report.sections for c in (s.codes or [s.theme]) if not c.is_theme]
-
-
 def frequency_chart(report: Report) -> Chart:
     """Participants mentioning each code (bars, in the theme's colour), with segment counts."""
     from matplotlib.patches import Patch
 
-    codes = _leaves(report)
+    codes = report.leaves()  # every leaf code, at any depth (Codebook.leaves)
     n = report.participants
     fig = _figure(7.0, 1.1 + 0.2 * max(len(codes), 1))
     ax = fig.add_subplot()
@@ -101,7 +96,7 @@ def coverage_chart(report: Report) -> Chart | None:
     """Share of each attribute group mentioning each code (grouped bars)."""
     if not report.by or not report.group_sizes:
         return None
-    codes = _leaves(report)
+    codes = report.leaves()
     groups = report.group_sizes
     palette = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860"]
     fig = _figure(7.0, 1.2 + 0.2 * max(len(codes), 1) * max(1, len(groups) / 2))

@@ -12,7 +12,7 @@ class Quote:
     """A representative extract and where to find it."""
 
     text: str
-    pseudonym: str
+    pseudonym: str  # the participant's label (model.participant_label)
     transcript: str
     turn: int | None  # 1-based turn number (segment index + 1)
     timestamp: str | None
@@ -29,6 +29,10 @@ class Quote:
 
     @property
     def attribution(self) -> str:
+        """Who and where: "Dana, p01_dana, turn 3"; a participant known only by the
+        transcript's name is not named twice ("p21_kerry, turn 3")."""
+        if self.pseudonym == self.transcript:
+            return self.location
         return f"{self.pseudonym}, {self.location}"
 
 
@@ -52,6 +56,7 @@ class CodeSummary:
     segments: int
     participants: int
     of: int
+    leaf: bool = False  # one of the leaf codes (Codebook.leaves), which charts and heatmap show
     groups: list[GroupCount] = field(default_factory=list)
     cooccurring: list[tuple[str, int]] = field(default_factory=list)  # (code name, segments)
     extracts: list[Quote] = field(default_factory=list)
@@ -133,6 +138,10 @@ class Report:
 
     def all_codes(self) -> list[CodeSummary]:
         return [c for s in self.sections for c in [s.theme, *s.codes]]
+
+    def leaves(self) -> list[CodeSummary]:
+        """The leaf codes (``Codebook.leaves``, then codes not in the codebook), in order."""
+        return [c for c in self.all_codes() if c.leaf]
 
 
 def number(value: float, digits: int = 2) -> str:

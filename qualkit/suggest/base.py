@@ -14,7 +14,7 @@ from typing import Iterable, Protocol, Sequence
 import numpy as np
 
 from ..errors import QualkitError
-from ..model import Codebook, Segment, Suggestion, Transcript, speaker_matches
+from ..model import MAX_PER_TURN, Codebook, Segment, Suggestion, Transcript, speaker_matches
 
 
 class NotFittedError(QualkitError):
@@ -83,6 +83,7 @@ class Example:
     view: SegmentView
     positive: frozenset[str] = frozenset()
     negative: frozenset[str] = frozenset()
+    rejected: frozenset[str] = frozenset()  # of the negatives, those a person rejected explicitly
 
 
 def views_of(transcript: Transcript) -> list[SegmentView]:
@@ -101,6 +102,8 @@ class Scores:
     values: np.ndarray  # shape (n_views, n_codes)
     rationale: dict[tuple[int, int], str] = field(default_factory=dict)
     spans: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
+    # Calibrated probabilities where the project's decisions support them, NaN elsewhere.
+    confidence: np.ndarray | None = None
 
     @classmethod
     def empty(cls, n: int, codes: list[str]) -> "Scores":
@@ -144,7 +147,8 @@ def decide(scores: Scores, views: Sequence[SegmentView], scope: Scope, source: s
            thresholds: dict[str, float] | None = None, exhaustive: Iterable[str] = (),
            default_threshold: float = 0.5) -> list[Suggestion]:
     """Turn scores into suggestions: in-scope codes over their threshold; one child at most per
-    exclusive parent (the best); exactly one for parents known to be exhaustive."""
+    exclusive parent (the best); exactly one for parents known to be exhaustive. Each turn's
+    suggestions are ranked by score; past ``max_per_turn`` they are held (rank > limit)."""
     if scores.codes != scope.codes:
         raise ValueError("scores must cover the codebook's codes in codebook order")
     thresholds = thresholds or {}
@@ -168,13 +172,26 @@ def decide(scores: Scores, views: Sequence[SegmentView], scope: Scope, source: s
         top = sub[rows_all, best]
         ok = (top >= 0) & ((top >= limit[cols][best]) | ((parent in exhaustive) & (top > 0)))
         chosen[rows_all[ok], cols[best[ok]]] = True
+    confidence = scores.confidence
     out: list[Suggestion] = []
-    for row, j in zip(*np.nonzero(chosen)):
-        row, j = int(row), int(j)
+    for row in np.flatnonzero(chosen.any(axis=1)):
+        row = int(row)
+        cols = np.flatnonzero(chosen[row])
         seg = views[row].segment
-        start, end = scores.spans.get((row, j), (seg.start, seg.end))
-        out.append(Suggestion(code_id=scores.codes[j], transcript=views[row].transcript,
-                              segment_index=seg.index, start=start, end=end,
-                              score=round(float(values[row, j]), 4), source=source,
-                              rationale=scores.rationale.get((row, j), "")))
+        for rank, j in enumerate(sorted(cols, key=lambda c: -values[row, c]), start=1):
+            j = int(j)
+            start, end = scores.spans.get((row, j), (seg.start, seg.end))
+            p = None if confidence is None or np.isnan(confidence[row, j]) else \
+                round(float(confidence[row, j]), 4)
+            out.append(Suggestion(code_id=scores.codes[j], transcript=views[row].transcript,
+                                  segment_index=seg.index, start=start, end=end,
+                                  score=round(float(values[row, j]), 4), source=source,
+                                  rationale=scores.rationale.get((row, j), ""), confidence=p,
+                                  rank=rank))
     return out
+
+
+def shown(suggestions: Iterable[Suggestion], max_per_turn: int = MAX_PER_TURN
+          ) -> list[Suggestion]:
+    """The suggestions a turn shows at first (the others are held, one click away)."""
+    return [s for s in suggestions if s.rank <= max_per_turn]

@@ -1,14 +1,26 @@
-"""The combined suggester: rule, semantic and learned evidence merged into one ranked list.
+"""The combined suggester: the codebook's evidence first, learning only where it has earned it.
 
-With a person's decisions to learn from, the three scores for each code are stacked by a small
-logistic regression fitted on out-of-fold scores (folds by transcript), which makes the
-combined confidence a calibrated probability, and each code's threshold is set where its F1 on
-those out-of-fold scores is best. Without decisions, rule and semantic evidence are merged as a
-noisy-OR (either source is enough; both together is stronger).
+Without decisions a code's score is the codebook's own: rule matches and similarity to its
+definition, include rules and examples, merged as a noisy-OR (either source is enough; both
+together is stronger), with its exclude rules and rejected passages counting against it. Such a
+score ranks suggestions; no percentage is claimed for it.
+
+With decisions, every component's scores on the decided turns are collected out of fold (folds
+by transcript), and for each code (each exclusive parent as one multi-class task):
+
+- a small logistic regression stacks the components (rules, codebook similarity, similarity to
+  accepted extracts, the learned models); it takes over from the codebook score only where its
+  own out-of-fold quality beats the codebook's by ``MARGIN`` and its scores separate at all, so
+  a handful of decisions can never make a code worse than the codebook alone;
+- once the code has ``MIN_CALIBRATION`` positive and negative decisions, the chosen score is
+  calibrated (Platt scaling of its out-of-fold scores) and only then does a suggestion carry a
+  percentage (``confidence``), with the threshold where out-of-fold F0.5 is best (precision
+  counts double).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
@@ -16,11 +28,16 @@ import numpy as np
 from ..embed import Embedder
 from ..model import Codebook, Suggestion, Transcript
 from .base import Example, Scope, Scores, SegmentView, check_fitted, decide, views_of
-from .learned import LearnedSuggester, reweight, tune_weights
-from .rules import RuleSuggester
-from .semantic import SemanticSuggester
+from .learned import kappa, reweight, tune_weights
+from .registry import SUGGESTERS, chosen
 
-MIN_GROUPS = 3  # transcripts needed for out-of-fold stacking
+MIN_GROUPS = 2  # transcripts needed for out-of-fold scores (folds by transcript)
+MIN_CALIBRATION = 5  # positive and negative decisions a code needs before it shows a percentage
+MARGIN = 0.02  # out-of-fold gain a learned model needs over the codebook to take a code over
+MIN_SPREAD = 0.05  # a model whose scores barely vary (std below this) has learned nothing
+CODEBOOK_THRESHOLD = 0.6  # codebook only: a keyword with some likeness, or a clear likeness
+RULES_THRESHOLD = 0.5  # rules alone (no similarity to weigh them with): one keyword
+CODEBOOK_PARTS = ("rules", "semantic")
 
 
 def noisy_or(*values: np.ndarray) -> np.ndarray:
@@ -30,29 +47,62 @@ def noisy_or(*values: np.ndarray) -> np.ndarray:
     return 1.0 - out
 
 
+@dataclass
+class Calibration:
+    """Platt scaling of one code's score: p = 1 / (1 + exp(-(a * logit(score) + b)))."""
+
+    a: float
+    b: float
+
+    @classmethod
+    def fit(cls, score: np.ndarray, y: np.ndarray) -> "Calibration":
+        from sklearn.linear_model import LogisticRegression
+
+        model = LogisticRegression(C=1.0).fit(_logit(score)[:, None], y)
+        return cls(float(model.coef_[0, 0]), float(model.intercept_[0]))
+
+    def __call__(self, score: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-(self.a * _logit(score) + self.b)))
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-4, 1 - 1e-4)
+    return np.log(p / (1 - p))
+
+
+@dataclass
+class Choice:
+    """What a code's suggestions rest on, and the out-of-fold evidence for it."""
+
+    scorer: str  # "codebook" or "learned" (the stack)
+    positives: int
+    negatives: int
+    codebook_quality: float  # out-of-fold average precision (kappa for exclusive parents)
+    learned_quality: float | None = None
+
+
 class CombinedSuggester:
-    """Rules + semantic similarity + learned models, one calibrated confidence per suggestion."""
+    """Rules + semantic similarity + learned models; percentages only where they are earned."""
 
     name = "combined"
 
-    def __init__(self, embedder: Embedder | None = None, semantic: bool = True,
-                 learned: bool = True, folds: int = 3, seed: int = 0) -> None:
+    def __init__(self, embedder: Embedder | None = None,
+                 suggesters: Iterable[str] | str | None = None, folds: int = 3,
+                 seed: int = 0) -> None:
         self.embedder = embedder
-        self.semantic = semantic
-        self.learned = learned
+        self.suggesters = chosen(suggesters)  # registry names; default all, rules always
         self.folds = folds
         self.seed = seed
 
     def _components(self, codebook: Codebook, examples: Sequence[Example],
                     with_learned: bool = True) -> dict[str, object]:
+        """The chosen suggesters' parts, fitted (``registry.SUGGESTERS``, in its order);
+        ``with_learned=False`` leaves out those that learn from decisions."""
         embedder = self.embedder or Embedder()
-        parts: dict[str, object] = {"rules": RuleSuggester().fit(codebook)}
-        if self.semantic:
-            parts["semantic"] = SemanticSuggester(embedder).fit(codebook, examples)
-        if self.learned and with_learned and examples:
-            learned = LearnedSuggester(embedder).fit(codebook, examples)
-            if learned.fitted:
-                parts["learned"] = learned
+        parts: dict[str, object] = {}
+        for name in self.suggesters:
+            if with_learned or not SUGGESTERS[name].learns:
+                parts.update(SUGGESTERS[name].fit(embedder, codebook, examples))
         return parts
 
     def fit(self, codebook: Codebook, examples: Sequence[Example] = ()) -> "CombinedSuggester":
@@ -60,82 +110,171 @@ class CombinedSuggester:
         self.scope_ = Scope(codebook)
         self.codes_ = self.scope_.codes
         self.components_ = self._components(codebook, examples)
+        self.threshold_ = CODEBOOK_THRESHOLD if "semantic" in self.components_ else \
+            RULES_THRESHOLD
         learned = self.components_.get("learned")
         self.exhaustive_ = list(getattr(learned, "exhaustive_", []))
         self.stack_: dict[str, tuple[list[int], object, dict[int, int]]] = {}
         self.thresholds_: dict[str, float] = {}
         self.weights_: dict[str, np.ndarray] = {}  # per exclusive parent, per stack class
-        groups = sorted({ex.view.transcript for ex in examples})
-        if learned is not None and len(groups) >= MIN_GROUPS:
-            self._fit_stack(codebook, examples, groups)
+        self.calibration_: dict[str, Calibration] = {}
+        self.choices_: dict[str, Choice] = {}
+        self.stack_inputs_: list[str] = []  # the components a stack reads, in order
+        self.n_examples_ = len(examples)
+        if examples:
+            self._fit_trust(codebook, examples)
         return self
+
+    # -- learning what to trust ---------------------------------------------------------------
 
     def _raw(self, parts: dict[str, object], views: Sequence[SegmentView]) -> dict[str, Scores]:
         return {name: part.score(views) for name, part in parts.items()}  # type: ignore
 
-    def _fit_stack(self, codebook: Codebook, examples: Sequence[Example],
-                   groups: list[str]) -> None:
-        from sklearn.linear_model import LogisticRegression
-
-        rng = np.random.default_rng(self.seed)
-        order = list(rng.permutation(groups))
-        fold_of = {g: i % self.folds for i, g in enumerate(order)}
+    def _out_of_fold(self, codebook: Codebook, examples: Sequence[Example],
+                     fold_of: dict[str, int]) -> dict[str, np.ndarray]:
+        """Every component's scores on the decided turns, each from a fit without that turn's
+        transcript (the learned suggester brings its own out-of-fold scores)."""
         n, k = len(examples), len(self.codes_)
         oof = {name: np.zeros((n, k)) for name in self.components_}
-        # The learned suggester keeps its own out-of-fold scores (folds by transcript, too):
-        # use them rather than refitting its stack once per fold here.
         learned_oof = getattr(self.components_.get("learned"), "oof_", None)
         if learned_oof is not None:
             oof["learned"] = learned_oof
-        for fold in range(self.folds):
+        elif "learned" in oof:
+            del oof["learned"]  # under MIN_GROUPS of its own: no honest scores, so not used
+        for fold in sorted(set(fold_of.values())):
             train = [ex for ex in examples if fold_of[ex.view.transcript] != fold]
             test = [i for i, ex in enumerate(examples) if fold_of[ex.view.transcript] == fold]
-            if not train or not test:
-                continue
-            parts = self._components(codebook, train, with_learned=learned_oof is None)
+            parts = self._components(codebook, train, with_learned=False)
             raw = self._raw(parts, [examples[i].view for i in test])
             for name in oof:
                 if name in raw:
                     oof[name][test] = raw[name].values
+        return oof
+
+    def _fit_trust(self, codebook: Codebook, examples: Sequence[Example]) -> None:
+        groups = sorted({ex.view.transcript for ex in examples})
+        rng = np.random.default_rng(self.seed)
+        folds = min(self.folds, len(groups))
+        fold_of = {g: i % max(folds, 1) for i, g in enumerate(rng.permutation(groups))}
+        if folds >= MIN_GROUPS:
+            oof = self._out_of_fold(codebook, examples, fold_of)
+        else:  # one transcript: only the codebook's own score, which no decision has shaped
+            plain = self._components(codebook, (), with_learned=False)
+            oof = {n: s.values for n, s in self._raw(plain, [ex.view for ex in examples]).items()}
+        fold = np.array([fold_of[ex.view.transcript] for ex in examples])
         column = {c: j for j, c in enumerate(self.codes_)}
         grouped = {c for kids in self.scope_.exclusive.values() for c in kids}
+        base = noisy_or(*(oof[n] for n in CODEBOOK_PARTS if n in oof))
+        learnt = sorted(n for n in oof if n not in CODEBOOK_PARTS)
+        self.stack_inputs_ = sorted(oof)
         for parent, kids in self.scope_.exclusive.items():
-            cols = [column[c] for c in kids]
-            rows, ys = [], []
-            for i, ex in enumerate(examples):
-                hit = [column[c] for c in kids if c in ex.positive]
-                if hit or any(c in ex.negative for c in kids):
-                    rows.append(i)
-                    ys.append(hit[0] if hit else -1)
-            if len(set(ys)) < 2:
-                continue
-            X = self._stack_features(oof, rows, cols)
-            # Balanced classes, as in the learned models: otherwise the majority child (say,
-            # neutral talk) swallows the rarer ones that matter most.
-            model = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced").fit(X, ys)
-            self.stack_[parent] = (cols, model, {int(c): int(c) for c in model.classes_ if c >= 0})
-            # Per-class weights on the probabilities, tuned for kappa (the learned suggester's
-            # decision step, repeated on the stacked probabilities).
-            classes = [int(c) for c in model.classes_]
-            self.weights_[parent] = tune_weights(model.predict_proba(X),
-                                                 np.array([classes.index(y) for y in ys]))
+            self._fit_exclusive(parent, [column[c] for c in kids], examples, oof, base, fold,
+                                learnt)
         for code, j in column.items():
-            if code in grouped:
-                continue
-            rows = [i for i, ex in enumerate(examples) if code in ex.positive or
-                    code in ex.negative]
-            ys = [int(code in examples[i].positive) for i in rows]
-            if sum(ys) < 2 or len(ys) - sum(ys) < 2:
-                continue
+            if code not in grouped:
+                self._fit_code(code, j, examples, oof, base, fold, learnt)
+
+    def _fit_code(self, code: str, j: int, examples: Sequence[Example],
+                  oof: dict[str, np.ndarray], base: np.ndarray, fold: np.ndarray,
+                  learnt: list[str]) -> None:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.metrics import average_precision_score
+
+        rows = [i for i, ex in enumerate(examples) if code in ex.positive or code in ex.negative]
+        y = np.array([int(code in examples[i].positive) for i in rows])
+        pos, neg = int(y.sum()), int(len(y) - y.sum())
+        if not pos or not neg:
+            if rows:
+                self.choices_[code] = Choice("codebook", pos, neg, float("nan"))
+            return
+        score = base[rows, j]
+        choice = Choice("codebook", pos, neg, float(average_precision_score(y, score)))
+        if learnt and min(pos, neg) >= MIN_CALIBRATION and len(set(fold[rows])) >= MIN_GROUPS:
             X = self._stack_features(oof, rows, [j])
-            model = LogisticRegression(C=1.0, max_iter=2000).fit(X, ys)
-            self.stack_[code] = ([j], model, {1: j})
-            p = model.predict_proba(X)[:, 1]
-            self.thresholds_[code] = _best_f1_threshold(p, np.array(ys))
+            stacked = np.zeros(len(rows))
+            for f in set(fold[rows]):
+                test = fold[rows] == f
+                if len(set(y[~test])) < 2:
+                    stacked[test] = y[~test].mean()
+                    continue
+                model = LogisticRegression(C=1.0, max_iter=2000).fit(X[~test], y[~test])
+                stacked[test] = model.predict_proba(X[test])[:, 1]
+            choice.learned_quality = float(average_precision_score(y, stacked))
+            if stacked.std() >= MIN_SPREAD and \
+                    choice.learned_quality >= choice.codebook_quality + MARGIN:
+                model = LogisticRegression(C=1.0, max_iter=2000).fit(X, y)
+                self.stack_[code] = ([j], model, {1: j})
+                choice.scorer, score = "learned", stacked
+        self.choices_[code] = choice
+        if min(pos, neg) >= MIN_CALIBRATION:
+            calibration = Calibration.fit(score, y)
+            self.calibration_[code] = calibration
+            self.thresholds_[code] = _best_threshold(calibration(score), y)
+
+    def _fit_exclusive(self, parent: str, cols: list[int], examples: Sequence[Example],
+                       oof: dict[str, np.ndarray], base: np.ndarray, fold: np.ndarray,
+                       learnt: list[str]) -> None:
+        """One multi-class task over a parent's children ('none' is class -1)."""
+        from sklearn.linear_model import LogisticRegression
+
+        codes = [self.codes_[c] for c in cols]
+        rows, ys = [], []
+        for i, ex in enumerate(examples):
+            hit = [c for c, code in zip(cols, codes) if code in ex.positive]
+            if hit or any(code in ex.negative for code in codes):
+                rows.append(i)
+                ys.append(hit[0] if hit else -1)
+        y = np.array(ys)
+        if len(set(ys)) < 2:
+            return
+        sub = base[rows][:, cols]
+        pick = np.array(cols)[sub.argmax(axis=1)]
+        codebook_pred = np.where(sub.max(axis=1) >= self.threshold_, pick, -1)
+        counts = {c: int((y == c).sum()) for c in set(ys)}
+        choice = Choice("codebook", sum(n for c, n in counts.items() if c >= 0),
+                        counts.get(-1, 0), kappa(y, codebook_pred))
+        probs: dict[int, np.ndarray] = {c: sub[:, k] for k, c in enumerate(cols)}
+        enough = len([n for n in counts.values() if n >= MIN_CALIBRATION]) >= 2
+        if learnt and enough and len(set(fold[rows])) >= MIN_GROUPS:
+            X = self._stack_features(oof, rows, cols)
+            classes = sorted(set(ys))
+            stacked = np.zeros((len(rows), len(classes)))
+            for f in set(fold[rows]):
+                test = fold[rows] == f
+                train_classes = sorted(set(y[~test].tolist()))
+                if len(train_classes) < 2:
+                    continue
+                model = LogisticRegression(C=1.0, max_iter=2000,
+                                           class_weight="balanced").fit(X[~test], y[~test])
+                p = model.predict_proba(X[test])
+                for k, c in enumerate(model.classes_):
+                    stacked[test, classes.index(int(c))] = p[:, k]
+            weights = tune_weights(stacked, np.array([classes.index(c) for c in ys]))
+            learned_pred = np.array(classes)[reweight(stacked, weights).argmax(axis=1)]
+            choice.learned_quality = kappa(y, learned_pred)
+            if stacked.std() >= MIN_SPREAD and \
+                    choice.learned_quality >= choice.codebook_quality + MARGIN:
+                model = LogisticRegression(C=1.0, max_iter=2000,
+                                           class_weight="balanced").fit(X, ys)
+                self.stack_[parent] = (cols, model,
+                                       {int(c): int(c) for c in model.classes_ if c >= 0})
+                self.weights_[parent] = weights
+                choice.scorer = "learned"
+                shown = reweight(stacked, weights)
+                shown = shown / np.clip(shown.sum(axis=1, keepdims=True), 1e-9, None)
+                probs = {c: shown[:, classes.index(c)] for c in cols if c in classes}
+        self.choices_[parent] = choice
+        for c, p in probs.items():
+            hit = (y == c).astype(int)
+            if min(int(hit.sum()), int(len(hit) - hit.sum())) >= MIN_CALIBRATION:
+                self.calibration_[self.codes_[c]] = Calibration.fit(p, hit)
 
     def _stack_features(self, raw: dict[str, np.ndarray], rows: Sequence[int] | slice,
                         cols: list[int]) -> np.ndarray:
-        return np.hstack([raw[name][rows][:, cols] for name in sorted(raw)])
+        names = self.stack_inputs_ or sorted(raw)
+        return np.hstack([raw[name][rows][:, cols] for name in names])
+
+    # -- scoring --------------------------------------------------------------------------------
 
     def score(self, views: Sequence[SegmentView]) -> Scores:
         check_fitted(self, "components_")
@@ -145,23 +284,28 @@ class CombinedSuggester:
     def combine(self, parts: dict[str, Scores], n: int) -> Scores:
         """Merge component scores (as returned by each component's ``score``)."""
         out = Scores.empty(n, self.codes_)
-        base = noisy_or(*(parts[name].values for name in ("rules", "semantic") if name in parts))
-        if "learned" in parts and not self.stack_:
-            learned = parts["learned"].values
-            out.values = np.where(learned > 0, learned, base)
-        else:
-            out.values = base
+        out.values = noisy_or(*(parts[name].values for name in CODEBOOK_PARTS if name in parts))
         raw = {name: s.values for name, s in parts.items()}
+        stacked_cols: set[int] = set()
         for key, (cols, model, target) in self.stack_.items():
             proba = reweight(model.predict_proba(self._stack_features(raw, slice(None), cols)),
                              self.weights_.get(key))
+            if key in self.weights_:
+                proba = proba / np.clip(proba.sum(axis=1, keepdims=True), 1e-9, None)
             for c_index, cls in enumerate(model.classes_):
                 if int(cls) in target:
                     out.values[:, target[int(cls)]] = proba[:, c_index]
-        for name in ("rules", "semantic", "learned"):
+                    stacked_cols.add(target[int(cls)])
+        out.confidence = np.full_like(out.values, np.nan)
+        for code, calibration in self.calibration_.items():
+            j = self.codes_.index(code)
+            out.values[:, j] = out.confidence[:, j] = calibration(out.values[:, j])
+        for name in ("rules", "semantic", "extracts", "learned"):
             if name not in parts:
                 continue
             for key, text in parts[name].rationale.items():
+                if name not in CODEBOOK_PARTS and key[1] not in stacked_cols:
+                    continue  # a model that has not earned this code says nothing about it
                 if out.values[key] > 0:
                     out.rationale[key] = (out.rationale[key] + "; " + text) \
                         if key in out.rationale else text
@@ -178,20 +322,35 @@ class CombinedSuggester:
     @property
     def source(self) -> str:
         """The suggesters behind these suggestions, e.g. 'rules+semantic'."""
-        return "+".join(self.components_)
+        return "+".join(n for n in self.components_ if n != "extracts")
 
     def decide(self, scores: Scores, views: Sequence[SegmentView],
                source: str | None = None) -> list[Suggestion]:
         return decide(scores, views, self.scope_, source or self.source, self.thresholds_,
-                      self.exhaustive_)
+                      self.exhaustive_, default_threshold=self.threshold_)
+
+    def learned_summary(self) -> list[str]:
+        """What the suggester learned from, one line per code that has decisions."""
+        lines = []
+        for code, c in self.choices_.items():
+            what = "a model learned from them" if c.scorer == "learned" else "the codebook"
+            shown = "percentages shown" if code in self.calibration_ or any(
+                k in self.calibration_ for k in self.scope_.exclusive.get(code, [])) \
+                else "no percentage yet"
+            lines.append(f"{code}: {c.positives} for, {c.negatives} against; suggestions from "
+                         f"{what} ({shown})")
+        return lines
 
 
-def _best_f1_threshold(p: np.ndarray, y: np.ndarray) -> float:
+def _best_threshold(p: np.ndarray, y: np.ndarray, beta: float = 0.5) -> float:
+    """The threshold with the best F-beta on these probabilities (beta < 1 favours precision)."""
     best, best_t = -1.0, 0.5
+    b2 = beta * beta
     for t in np.linspace(0.1, 0.9, 33):
         pred = p >= t
         tp = float((pred & (y == 1)).sum())
-        f1 = 2 * tp / (pred.sum() + y.sum()) if (pred.sum() + y.sum()) else 0.0
-        if f1 > best:
-            best, best_t = f1, float(t)
+        denom = b2 * float(y.sum()) + float(pred.sum())
+        f = (1 + b2) * tp / denom if denom else 0.0
+        if f > best:
+            best, best_t = f, float(t)
     return best_t

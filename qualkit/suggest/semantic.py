@@ -1,10 +1,12 @@
 """Semantic suggester: sentence embeddings compared with what the codebook says about each code.
 
-Each code's prototypes are its definition, include rules and examples, plus extracts a person
-has already accepted for it. A segment's score for a code is the best cosine similarity between
-any of its sentences and any prototype, mapped to [0, 1]; the best sentence is the span and the
-nearest prototype the rationale. With enough decisions for a code, that mapping is fitted to them
-(Platt scaling); otherwise a fixed curve is used.
+Each code's prototypes are its definition, include rules and examples (its name alone when it
+has none of these), and, with ``extracts``, passages a person has accepted for it. A segment's
+score for a code is the best cosine similarity between any of its sentences and any prototype,
+mapped to [0, 1] by a fixed curve; the best sentence is the span and the nearest prototype the
+rationale. Exclude rules and passages a person rejected for the code are negative prototypes: a
+turn at least as close to one of them as to any positive prototype scores half as much.
+Calibration against decisions is the combined suggester's job, done out of fold.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from .rules import sentence_bounds
 MIN_CHUNK_WORDS = 5
 MAX_EXTRACTS = 200
 CENTER, SLOPE = 0.45, 12.0  # default similarity -> score curve (sim 0.45 -> 0.5)
-MIN_CALIBRATION = 3  # positives and negatives a code needs before its curve is fitted
+PENALTY = 0.5  # a turn nearer a code's exclude rule or a rejected passage than to the code
 
 
 def chunks(text: str) -> list[tuple[int, int]]:
@@ -63,31 +65,48 @@ class SemanticSuggester:
 
     name = "semantic"
 
-    def __init__(self, embedder: Embedder | None = None, max_extracts: int = MAX_EXTRACTS) -> None:
+    def __init__(self, embedder: Embedder | None = None, max_extracts: int = MAX_EXTRACTS,
+                 codebook: bool = True, extracts: bool = True) -> None:
         self.embedder = embedder
         self.max_extracts = max_extracts
+        self.codebook = codebook
+        self.extracts = extracts
 
     def fit(self, codebook: Codebook, examples: Sequence[Example] = ()) -> "SemanticSuggester":
         embedder = self.embedder or Embedder()
         scope = Scope(codebook)
         column = {c: j for j, c in enumerate(scope.codes)}
         protos: list[_Prototype] = []
+        negatives: list[_Prototype] = []
         for code in codebook.all_codes():
             if code.is_theme:
                 continue  # themes are found through their codes, not suggested themselves
             j = column[code.id]
+            negatives += [_Prototype(j, t, "exclude rule") for t in code.exclude]
+            if not self.codebook:
+                continue
             if code.definition.strip():
                 protos.append(_Prototype(j, f"{code.name}: {code.definition}", "definition"))
             protos += [_Prototype(j, t, "include rule") for t in code.include]
             protos += [_Prototype(j, t, "example") for t in code.examples]
-        extracts: dict[int, list[str]] = {}
+            if not (code.definition.strip() or code.include or code.examples):
+                protos.append(_Prototype(j, code.name, "name"))
+        accepted: dict[int, list[str]] = {}
+        rejected: dict[int, list[str]] = {}
         for ex in examples:
             for code in ex.positive:
                 if code in column:
-                    extracts.setdefault(column[code], []).append(ex.view.segment.text)
-        for j, texts in extracts.items():
+                    accepted.setdefault(column[code], []).append(ex.view.segment.text)
+            for code in ex.rejected:
+                if code in column:
+                    rejected.setdefault(column[code], []).append(ex.view.segment.text)
+        if self.extracts:
+            for j, texts in accepted.items():
+                for text in list(dict.fromkeys(texts))[-self.max_extracts:]:
+                    protos.append(_Prototype(j, text, "accepted extract"))
+        for j, texts in rejected.items():
             for text in list(dict.fromkeys(texts))[-self.max_extracts:]:
-                protos.append(_Prototype(j, text, "accepted extract"))
+                negatives.append(_Prototype(j, text, "rejected passage"))
         self.embedder_ = embedder
         self.scope_ = scope
         self.codes_ = scope.codes
@@ -95,16 +114,20 @@ class SemanticSuggester:
         self.proto_vectors_ = embedder.encode([p.text for p in protos]) if protos else \
             np.zeros((0, 384), dtype=np.float32)
         self.proto_code_ = np.array([p.code for p in protos], dtype=int)
-        self.curves_ = self._calibrate(examples, column)
+        self.negatives_ = negatives
+        self.negative_vectors_ = embedder.encode([p.text for p in negatives]) if negatives \
+            else np.zeros((0, 384), dtype=np.float32)
+        self.negative_code_ = np.array([p.code for p in negatives], dtype=int)
         return self
 
-    def _similarities(self, views: Sequence[SegmentView], exclude_self: bool = False
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[list[tuple[int, int]]]]:
-        """Per view and code: best similarity, index of the best prototype, best chunk index.
-
-        With ``exclude_self`` a view is not compared with an accepted extract of its own text
-        (used when calibrating on the very decisions the extracts came from)."""
+    def _similarities(self, views: Sequence[SegmentView]
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[list[tuple[int, int]]],
+                                 np.ndarray, np.ndarray]:
+        """Per view and code: best similarity, index of the best prototype, best chunk index,
+        the chunks; and the best similarity to a negative prototype with its index."""
         n, k = len(views), len(self.codes_)
+        neg_sims = np.full((n, k), -1.0)
+        neg_best = np.full((n, k), -1, dtype=int)
         sims = np.full((n, k), -1.0)
         best_proto = np.full((n, k), -1, dtype=int)
         best_chunk = np.zeros((n, k), dtype=int)
@@ -113,19 +136,9 @@ class SemanticSuggester:
                  and self.scope_.mask(v.segment).any() else [] for v in views]
         texts = [v.segment.text[a:b] for v, sp in zip(views, spans) for a, b in sp]
         if not texts or not len(self.prototypes_):
-            return sims, best_proto, best_chunk, spans
+            return sims, best_proto, best_chunk, spans, neg_sims, neg_best
         vectors = self.embedder_.encode(texts)
         all_sims = vectors @ self.proto_vectors_.T  # (chunks, prototypes)
-        owner = np.repeat(np.arange(n), [len(sp) for sp in spans])
-        if exclude_self:
-            own: dict[str, list[int]] = {}
-            for c, proto in enumerate(self.prototypes_):
-                if proto.kind == "accepted extract":
-                    own.setdefault(proto.text, []).append(c)
-            for i, view in enumerate(views):
-                cols = own.get(view.segment.text)
-                if cols:
-                    all_sims[np.ix_(owner == i, cols)] = -1.0
         counts = np.array([len(sp) for sp in spans])
         first_chunk = np.concatenate([[0], np.cumsum(counts)[:-1]])
         # Per chunk and code: the best prototype of that code; then per view and code, the
@@ -151,40 +164,33 @@ class SemanticSuggester:
         sims[has] = np.where(valid, view_best, -1.0)
         best_proto[has] = np.where(valid, code_arg[pick, np.arange(k)[None, :]], -1)
         best_chunk[has] = np.where(valid, pick - starts[:, None], 0)
-        return sims, best_proto, best_chunk, spans
-
-    def _calibrate(self, examples: Sequence[Example], column: dict[str, int]
-                   ) -> dict[int, tuple[float, float]]:
-        """Per-code (slope, intercept) fitted to decisions, where a code has enough of them."""
-        if not examples:
-            return {}
-        from sklearn.linear_model import LogisticRegression
-
-        sims, _, _, _ = self._similarities([ex.view for ex in examples], exclude_self=True)
-        curves: dict[int, tuple[float, float]] = {}
-        for code, j in column.items():
-            rows = [(i, 1 if code in ex.positive else 0) for i, ex in enumerate(examples)
-                    if code in ex.positive or code in ex.negative]
-            labels = [y for _, y in rows]
-            if sum(labels) >= MIN_CALIBRATION and len(labels) - sum(labels) >= MIN_CALIBRATION:
-                x = sims[[i for i, _ in rows], j][:, None]
-                model = LogisticRegression(C=10.0).fit(x, labels)
-                curves[j] = (float(model.coef_[0, 0]), float(model.intercept_[0]))
-        return curves
+        if len(self.negatives_):
+            neg_all = vectors @ self.negative_vectors_.T  # (chunks, negative prototypes)
+            for j in np.unique(self.negative_code_):
+                cols = np.flatnonzero(self.negative_code_ == j)
+                sub = neg_all[:, cols]
+                per_view = np.maximum.reduceat(sub.max(axis=1), starts)
+                arg_chunk = np.maximum.reduceat(sub, starts, axis=0).argmax(axis=1)
+                neg_sims[has, j] = per_view
+                neg_best[has, j] = cols[arg_chunk]
+        return sims, best_proto, best_chunk, spans, neg_sims, neg_best
 
     def score(self, views: Sequence[SegmentView]) -> Scores:
         check_fitted(self, "prototypes_")
-        sims, best_proto, best_chunk, spans = self._similarities(views)
+        sims, best_proto, best_chunk, spans, neg_sims, neg_best = self._similarities(views)
         scores = Scores.empty(len(views), self.codes_)
-        for j in range(len(self.codes_)):
-            slope, intercept = self.curves_.get(j, (SLOPE, -SLOPE * CENTER))
-            scores.values[:, j] = 1.0 / (1.0 + np.exp(-(slope * sims[:, j] + intercept)))
+        scores.values[:] = 1.0 / (1.0 + np.exp(-SLOPE * (sims - CENTER)))
         scores.values[best_proto < 0] = 0.0
+        against = (neg_best >= 0) & (neg_sims >= sims) & (best_proto >= 0)
+        scores.values[against] *= PENALTY
         for i, j in zip(*np.nonzero(scores.values >= 0.3)):
             i, j = int(i), int(j)
             proto = self.prototypes_[best_proto[i, j]]
-            scores.rationale[(i, j)] = f'similar ({sims[i, j]:.2f}) to {proto.kind} ' \
-                                       f'"{_short(proto.text)}"'
+            why = f'similar ({sims[i, j]:.2f}) to {proto.kind} "{_short(proto.text)}"'
+            if against[i, j]:
+                neg = self.negatives_[neg_best[i, j]]
+                why += f'; but as close ({neg_sims[i, j]:.2f}) to {neg.kind} "{_short(neg.text)}"'
+            scores.rationale[(i, j)] = why
             a, b = spans[i][best_chunk[i, j]]
             start = views[i].segment.start
             scores.spans[(i, j)] = (start + a, start + b)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Iterable
 
-from ..model import Codebook, Coding, ImportedDocument, Transcript, segment_of
+from ..model import MAX_PER_TURN, Codebook, Coding, ImportedDocument, Transcript, segment_of
 from .base import Example, Scope, views_of
 
 COMPLETE_SOURCES = frozenset({"import", "qdpx"})  # tables and other tools' projects: fully coded
@@ -49,7 +49,8 @@ def examples_from_codings(transcript: Transcript, codings: Iterable[Coding], sco
                 negative |= set(sibling.get(code, ())) - {code}
             if not positive and not negative:
                 continue
-        out.append(Example(view, frozenset(positive), frozenset(negative & allowed)))
+        out.append(Example(view, frozenset(positive), frozenset(negative & allowed),
+                           frozenset(rejected[idx] - positive)))
     return out
 
 
@@ -62,15 +63,26 @@ def examples_from_documents(docs: Iterable[ImportedDocument], codebook: Codebook
     return out
 
 
+def reviewed(codings: list[Coding]) -> bool:
+    """Whether a person has worked right through a transcript: they made decisions in it and
+    no suggestion it shows (held ones aside) is still waiting. Then a code nobody applied to a
+    turn is ruled out there, as in a fully coded table, not merely unknown."""
+    decided = {c.suggestion_id for c in codings if c.status != "suggested"}
+    waiting = [c for c in codings if c.status == "suggested" and c.id not in decided
+               and (c.rank or 1) <= MAX_PER_TURN]
+    return len(decided) > 0 and not waiting
+
+
 def examples_from_project(store: object, codebook: Codebook) -> list[Example]:
-    """Every reviewed segment in a project (person-made decisions only)."""
+    """Every reviewed segment in a project (person-made decisions only). In a transcript a
+    person worked right through (``reviewed``), every turn is an example."""
     scope = Scope(codebook)
     out: list[Example] = []
     for transcript in store.iter_transcripts():  # type: ignore[attr-defined]
-        codings = [c for c in store.codings(transcript=transcript.name)  # type: ignore
-                   if c.status != "suggested"]
+        every = store.codings(transcript=transcript.name)  # type: ignore[attr-defined]
+        codings = [c for c in every if c.status != "suggested"]
         if not codings:
             continue
-        complete = all(c.source in COMPLETE_SOURCES for c in codings)
+        complete = all(c.source in COMPLETE_SOURCES for c in codings) or reviewed(every)
         out.extend(examples_from_codings(transcript, codings, scope, complete))
     return out

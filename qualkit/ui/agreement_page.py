@@ -87,11 +87,7 @@ def disagreement_table(report: AgreementReport, label: Callable[[str], str],
 
 
 def _labeller(book: Codebook | None) -> Callable[[str], str]:
-    def label(code_id: str) -> str:
-        code = book.get(code_id) if book else None
-        return code.name if code else code_id
-
-    return label
+    return book.display_name if book else str
 
 
 def _project_report(ctx: Context, book: Codebook | None) -> AgreementReport | None:

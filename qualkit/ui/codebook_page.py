@@ -77,8 +77,8 @@ def render() -> None:
             def save() -> str:
                 try:
                     change = edit.update_code(
-                        book, code_id, inherited_color=ctx.color(code.id), name=name,
-                        id=new_id, color=color, definition=definition,
+                        book, code_id, name=name, id=new_id, color=color,
+                        definition=definition,
                         include=_lines(include), exclude=_lines(exclude),
                         examples=_lines(examples), keywords=_lines(keywords))
                 except edit.NothingChanged:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from qualkit import review
+from qualkit.errors import StoreError
+from qualkit.model import MAX_PER_TURN, strength
 from qualkit.ui.common import Context, load_context, mark, require_coder, run, show_flash
 from qualkit.ui.transcript_component import transcript_view
 
@@ -43,11 +45,11 @@ def _selection_panel(ctx: Context, name: str, coder: str) -> None:
 def _coding_panel(ctx: Context, coding_id: int, coder: str) -> None:
     try:
         c = ctx.store.get_coding(coding_id)
-    except Exception:  # removed meanwhile
+    except StoreError:  # removed meanwhile
         st.session_state.pop("selected", None)
         return
     st.markdown(f"**{ctx.code_label(c.code_id)}** · {c.status}"
-                + (f" · {c.score:.0%}" if c.score is not None and c.status == "suggested" else "")
+                + (f" · {strength(c.score, c.confidence)}" if c.status == "suggested" else "")
                 + f" · {c.coder}")
     if c.rationale:
         st.caption(c.rationale)
@@ -103,7 +105,13 @@ def render() -> None:
     if transcript.attributes:
         st.caption(" · ".join(f"{k}: {v}" for k, v in transcript.attributes.items()
                               if not isinstance(v, (dict, list))))
-    codings = review.visible(ctx.store.codings(transcript=name), coder, ctx.blind)
+    every = ctx.store.codings(transcript=name)
+    held = review.held_back(every, coder)
+    show_all = held > 0 and st.toggle(
+        f"Show {held} more suggestions", key="show_held",
+        help=f"Each turn shows its {MAX_PER_TURN} strongest suggestions; the others wait "
+             "until one of those is decided.")
+    codings = review.visible(every, coder, ctx.blind, all_suggestions=show_all)
     pending = sum(c.status == "suggested" for c in codings)
     st.caption(f"{pending} suggestions to review · {len(codings) - pending} decisions shown"
                + (" (yours only: blind)" if ctx.blind else ""))

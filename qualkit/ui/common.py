@@ -12,10 +12,8 @@ from typing import Any, Callable
 import streamlit as st
 
 from qualkit.errors import QualkitError
-from qualkit.model import Codebook, Coding
+from qualkit.model import Codebook, Coding, DEFAULT_COLOR, strength
 from qualkit.project import Project, open_project
-
-DEFAULT_COLOR = "#888888"
 
 
 def project_root() -> Path:
@@ -51,25 +49,17 @@ class Context:
         return self.project.store
 
     def name(self, code_id: str) -> str:
-        code = self.codebook.get(code_id) if self.codebook else None
-        return code.name if code else code_id
+        return self.codebook.display_name(code_id) if self.codebook else code_id
 
     def color(self, code_id: str) -> str:
-        if not self.codebook:
-            return DEFAULT_COLOR
-        code = self.codebook.get(code_id)
-        while code is not None:
-            if code.color:
-                return code.color
-            code = self.codebook.parent_of(code.id)
-        return DEFAULT_COLOR
+        return (self.codebook.color_of(code_id) if self.codebook else None) or DEFAULT_COLOR
 
     def code_choices(self) -> list[str]:
         """Codes one can apply (leaves first in codebook order; themes too, at the end)."""
         if not self.codebook:
             return []
-        codes = self.codebook.all_codes()
-        return [c.id for c in codes if not c.is_theme] + [c.id for c in codes if c.is_theme]
+        leaves = [c.id for c in self.codebook.leaves()]
+        return leaves + [c for c in self.codebook.ids() if c not in leaves]
 
     def code_label(self, code_id: str) -> str:
         parent = self.codebook.parent_of(code_id) if self.codebook else None
@@ -105,6 +95,34 @@ def sidebar(ctx: Context) -> None:
             from qualkit import review
 
             run(lambda: review.undo(ctx.store, coder))
+        if coder and ctx.codebook is not None:
+            learning(ctx, coder)
+
+
+@st.cache_resource(show_spinner=False)
+def _background(root: str) -> Any:
+    from qualkit.retrain import Background
+
+    return Background(Path(root))
+
+
+def learning(ctx: Context, coder: str) -> None:
+    """Retrain in the background after every few decisions, and say what was learned."""
+    from qualkit import retrain
+
+    bg = _background(str(ctx.project.root))
+    if not bg.running and retrain.due(ctx.store):
+        bg.start(coder)
+    if bg.running:
+        st.caption("Learning from your latest decisions in the background; the suggestions "
+                   "will refresh when it is done.")
+    elif bg.error:
+        st.warning(bg.error)
+    elif bg.last:
+        st.caption(bg.last)
+        if bg.learned:
+            with st.expander("What the suggestions rest on"):
+                st.markdown("\n".join(f"- {plain(line)}" for line in bg.learned))
 
 
 def require_coder(ctx: Context) -> str:
@@ -147,4 +165,5 @@ def plain(text: str) -> str:
 def mark(ctx: Context, c: Coding) -> dict[str, Any]:
     return {"id": c.id, "start": c.start, "end": c.end, "code": c.code_id,
             "label": ctx.name(c.code_id), "color": ctx.color(c.code_id), "status": c.status,
-            "score": c.score, "rationale": c.rationale or c.memo, "coder": c.coder}
+            "strength": strength(c.score, c.confidence) if c.status == "suggested" else "",
+            "rationale": c.rationale or c.memo, "coder": c.coder}

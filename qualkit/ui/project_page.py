@@ -61,9 +61,10 @@ def render() -> None:
                f"{counts['by_status']['rejected']} rejected")
 
     st.subheader("Import transcripts")
-    files = st.file_uploader("Transcripts (.txt .md .docx .vtt .srt) or coded tables "
-                             "(.csv .xlsx)", accept_multiple_files=True,
-                             type=["txt", "md", "docx", "vtt", "srt", "csv", "xlsx"])
+    from qualkit.readers import describe_formats, supported_extensions
+
+    files = st.file_uploader(describe_formats().capitalize(), accept_multiple_files=True,
+                             type=[ext.lstrip(".") for ext in supported_extensions()])
     if files and st.button("Import", type="primary"):
         _import(ctx, files)
         st.rerun()
@@ -86,8 +87,11 @@ def render() -> None:
         st.rerun()
 
     st.subheader("Batch coding")
-    chosen = st.multiselect("Suggesters", ["rules", "semantic", "learned"],
-                            default=["rules", "semantic", "learned"])
+    from qualkit.suggest.registry import SUGGESTERS
+
+    chosen = st.multiselect("Suggesters", list(SUGGESTERS), default=list(SUGGESTERS),
+                            format_func=lambda n: f"{n}: {SUGGESTERS[n].description}",
+                            help="The rules always run: the others add to them.")
     if st.button("Run suggesters on all transcripts", disabled=ctx.codebook is None):
         from qualkit.pipeline import code_project
 
@@ -103,9 +107,11 @@ def render() -> None:
         st.rerun()
 
     st.subheader("Downloads")
-    include = st.radio("Codings", ["accepted", "suggested", "all"], horizontal=True)
-    statuses = {"accepted": ("accepted",), "suggested": ("suggested",),
-                "all": ("accepted", "suggested")}[include]
+    from qualkit.analysis import INCLUDE, statuses_for
+
+    include = st.radio("Codings", list(INCLUDE), horizontal=True,
+                       help="; ".join(f"{k}: {v.description}" for k, v in INCLUDE.items()))
+    statuses = statuses_for(include)
     if st.button("Prepare coded-segments table"):
         from qualkit.codedtable import write_coded_table
         from qualkit.tables import project_rows

@@ -5,22 +5,22 @@ from __future__ import annotations
 import streamlit as st
 
 from qualkit import review
+from qualkit.model import strength
 from qualkit.ui.common import load_context, mark, require_coder, run, show_flash
 from qualkit.ui.transcript_component import transcript_view
 
 
-def _retrain(ctx, coder: str) -> None:
-    from qualkit.pipeline import code_project
+def _retrain(ctx, coder: str) -> str:
+    from qualkit.retrain import describe, retrain
 
     bar = st.progress(0.0, text="Training on your decisions…")
 
     def progress(done: int, total: int, item: str) -> None:
         bar.progress(min(done / total, 1.0) if total else 0.0, text=f"{item or 'working'}…")
 
-    report = code_project(ctx.project, actor=coder, progress=progress)
+    report = retrain(ctx.project, coder, progress)
     bar.empty()
-    return (f"Retrained on {report.examples} decisions; {report.suggestions} new suggestions "
-            f"across {report.transcripts} transcripts.")
+    return describe(report)
 
 
 def render() -> None:
@@ -30,8 +30,9 @@ def render() -> None:
     coder = require_coder(ctx)
     with st.sidebar:
         st.divider()
-        if st.button("Retrain and re-suggest", help="Train the learned suggester on every "
-                     "decision made so far and refresh the suggestions."):
+        if st.button("Retrain and re-suggest", help="Learn from every decision made so far "
+                     "and refresh the suggestions of the transcripts still open (this also "
+                     "happens by itself after every few decisions)."):
             run(lambda: _retrain(ctx, coder))
     skipped = st.session_state.setdefault("skipped", set())
     queue = [c for c in review.pending(ctx.store, coder) if c.id not in skipped]
@@ -48,7 +49,7 @@ def render() -> None:
     seg = next((s for s in transcript.segments if s.index == c.segment_index), None)
     around = [s for s in transcript.segments
               if seg is not None and seg.index - 1 <= s.index <= seg.index]
-    st.markdown(f"**{ctx.code_label(c.code_id)}** · confidence {c.score or 0:.0%} · "
+    st.markdown(f"**{ctx.code_label(c.code_id)}** · {strength(c.score, c.confidence)} · "
                 f"{c.transcript}, turn {c.segment_index}")
     if c.rationale:
         st.caption(c.rationale)

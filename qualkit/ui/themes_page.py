@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from qualkit.analysis import (AnalysisData, cooccurrence, coverage_by_attribute, extracts,
-                              framework_matrix, frequencies)
+from qualkit.analysis import (INCLUDE, AnalysisData, cooccurrence, coverage_by_attribute,
+                              extracts, framework_matrix, frequencies, statuses_for)
 from qualkit.ui.common import load_context, plain, show_flash
 
 
@@ -22,9 +22,11 @@ def render() -> None:
     ctx = load_context()
     st.title("Themes")
     show_flash()
-    which = st.radio("Count", ["accepted codings", "accepted and suggested"], horizontal=True,
+    choices = ("accepted", "all")  # of analysis.INCLUDE
+    which = st.radio("Count", choices, horizontal=True,
+                     format_func=lambda k: INCLUDE[k].description.capitalize(),
                      help="Suggestions count only while nobody has accepted or rejected them.")
-    statuses = ("accepted",) if which == "accepted codings" else ("accepted", "suggested")
+    statuses = statuses_for(which, choices)
     coders = None
     if ctx.blind and ctx.coder:
         coders = [ctx.coder]
@@ -43,15 +45,14 @@ def render() -> None:
     st.subheader("Framework matrix")
     by = st.selectbox("Rows", ["transcript"] + attrs, key="matrix_by")
     matrix = framework_matrix(data, None if by == "transcript" else by)
-    leaves = [c for c in data.code_order()
-              if not (ctx.codebook and ctx.codebook.get(c) and ctx.codebook.get(c).is_theme)]
+    leaves = data.leaf_order()
     st.dataframe(matrix[leaves], width="stretch")
     a, b = st.columns(2)
     row = a.selectbox("Extracts for row", list(matrix.index), key="cell_row")
     code = b.selectbox("and code", leaves, format_func=ctx.code_label, key="cell_code")
     with st.expander(f"Extracts: {row} × {ctx.name(code)}", expanded=False):
-        names = [n for n, attrs_ in data.attributes.items()
-                 if (n if by == "transcript" else str(attrs_.get(by, "(none)"))) == row]
+        groups = data.groups(None if by == "transcript" else by)
+        names = [n for n, value in groups.items() if value == row]
         _show_extracts([e for e in extracts(data, code) if e.transcript in names])
 
     if attrs:

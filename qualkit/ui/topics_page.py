@@ -13,7 +13,7 @@ def render() -> None:
     show_flash()
     st.caption("BERTopic over the participants' passages: themes the codebook may lack. Topics "
                "whose passages carry few codes are flagged as candidate new codes.")
-    from qualkit.topics import TopicSettings, latest_run
+    from qualkit.topics import TopicSettings, latest_run, topic_figures
 
     with st.expander("Run the topic model"):
         unassigned = st.checkbox("Only passages without an accepted code")
@@ -40,13 +40,15 @@ def render() -> None:
         return
     st.write(f"Run {latest.id} of {latest.created_at}: {len(latest.topics)} topics over "
              f"{len(latest.passages)} passages from {latest.participants} transcripts.")
-    charts = [name for name in ("map", "barchart") if name in latest.figures]
+    with st.spinner("Drawing the topic map…"):  # once per run: stored with it after that
+        figures = topic_figures(ctx.project, latest)
+    charts = [name for name in ("map", "barchart") if name in figures]
     if charts:
         import plotly.io as pio
 
         for tab, name in zip(st.tabs(["Topic map" if n == "map" else "Top words"
                                       for n in charts]), charts):
-            tab.plotly_chart(pio.from_json(latest.figures[name]), width="stretch")
+            tab.plotly_chart(pio.from_json(figures[name]), width="stretch")
     for t in latest.topics:
         title = f"Topic {t.id}: {t.label} — {t.size} passages, {t.participants}/" \
                 f"{latest.participants} participants" + (f" · {t.hint}" if t.hint else "")

@@ -96,7 +96,7 @@ export default function (component) {
         piece.classList.add("qk-marked");
         piece.setAttribute("style", pieceStyle(covering));
         piece.title = covering.map((m) => m.label + " (" + m.status +
-          (m.score != null ? " " + Math.round(m.score * 100) + "%" : "") + ")").join("\n");
+          (m.strength ? ", " + m.strength : "") + ")").join("\n");
       }
       text.appendChild(piece);
     }
@@ -111,7 +111,7 @@ export default function (component) {
         chip.style.background = m.color; tag.appendChild(chip);
         const label = document.createElement("span");
         label.textContent = m.label + (m.status === "suggested"
-          ? " " + Math.round((m.score || 0) * 100) + "%" : " · " + m.coder);
+          ? " · " + m.strength : " · " + m.coder);
         tag.appendChild(label);
         tag.title = m.rationale || "";
         tag.onclick = () => setTriggerValue("action", { op: "select", id: m.id });

@@ -1,0 +1,127 @@
+"""Replay study: a researcher reviewing suggestions against a gold standard, checkpoint by
+checkpoint (qualkit.simulate; the same as `qualkit evaluate --simulate`).
+
+    python -m benchmarks.study [--data sample|annomi|both] [--checkpoints 0,25,50,...]
+                               [--max-transcripts N] [--suggesters rules,semantic,learned]
+                               [--seed 0] [--shared ../shared] [--json OUT]
+
+- sample: benchmarks/gold/keyworker_gold.csv (the twenty sample interviews, adjudicated gold)
+  with codebooks/keyworker.yaml: 20 sparse leaf codes, several per turn possible. Also the
+  human ceiling: macro F1 of coder A's table against coder B's (benchmarks/gold), so the
+  machine can be read as a share of it.
+- annomi: AnnoMI-simple (expert-coded counselling dialogues) with codebooks/annomi_mi.yaml: two
+  exclusive parents, a child on nearly every utterance. ``--max-transcripts N`` replays a seeded
+  random sample of N of its 133 transcripts (seed 0, listed in the output), for a quicker run.
+
+Every figure is printed: one table per checkpoint (per code and macro precision, recall, F1 and
+kappa on the transcripts not yet reviewed; the TF-IDF baseline; suggestions and gold codes per
+turn; turns with five or more suggestions; top-1 and top-3 precision; reliability and expected
+calibration error; review effort), then a summary. Nothing is tuned here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+GOLD = REPO / "benchmarks" / "gold"
+
+
+def _progress(done: int, total: int, item: str) -> None:
+    if item:
+        print(f"  [{time.strftime('%H:%M:%S')}] {done}/{total} transcripts reviewed: {item}",
+              file=sys.stderr, flush=True)
+
+
+def sample_study(args: argparse.Namespace) -> dict:
+    from qualkit.codebook import load_codebook
+    from qualkit.codedtable import read_coded_table
+    from qualkit.simulate import format_simulation, human_ceiling, simulate
+
+    codebook = REPO / "codebooks" / "keyworker.yaml"
+    gold = read_coded_table(GOLD / "keyworker_gold.csv")
+    ceiling = human_ceiling(load_codebook(codebook),
+                            read_coded_table(GOLD / "keyworker_coder_a.csv"),
+                            read_coded_table(GOLD / "keyworker_coder_b.csv"))
+    f1 = ceiling.macro["f1"]
+    print("\n#### Sample study: benchmarks/gold/keyworker_gold.csv, codebooks/keyworker.yaml")
+    print(f"human ceiling: coder A against coder B, macro F1 {f1:.3f} over "
+          f"{ceiling.macro_over['f1']} codes (per code F1 "
+          f"{min(m.f1 for m in ceiling.codes.values()):.3f}-"
+          f"{max(m.f1 for m in ceiling.codes.values()):.3f}); 80% of it: {0.8 * f1:.3f}")
+    t0 = time.perf_counter()
+    sim = simulate(codebook, gold, args.checkpoints, args.suggesters, args.seed, _progress)
+    seconds = time.perf_counter() - t0
+    print(format_simulation(sim, ceiling=f1))
+    print(f"wall time: {seconds:.0f} s")
+    return {"simulation": sim.to_dict(), "human_ceiling": ceiling.to_dict(),
+            "wall_seconds": round(seconds, 1)}
+
+
+def annomi_study(args: argparse.Namespace) -> dict:
+    from benchmarks.annomi import shared_dir, simple_rows
+    from qualkit.codedtable import documents_from_rows
+    from qualkit.simulate import format_simulation, simulate
+
+    rows = simple_rows(shared_dir(args.shared) / "data" / "annomi" / "AnnoMI-simple.csv")
+    ids = sorted(rows, key=int)
+    if args.max_transcripts and args.max_transcripts < len(ids):
+        ids = sorted(random.Random(0).sample(ids, args.max_transcripts), key=int)
+    gold = documents_from_rows([r for t in ids for r in rows[t]], "annomi")
+    print("\n#### AnnoMI: AnnoMI-simple.csv, codebooks/annomi_mi.yaml")
+    print(f"transcripts: {len(ids)} of {len(rows)}"
+          + (f" (a random sample, seed 0: {', '.join(ids)})" if len(ids) < len(rows) else "")
+          + f"; {sum(len(rows[t]) for t in ids)} utterances")
+    t0 = time.perf_counter()
+    sim = simulate(REPO / "codebooks" / "annomi_mi.yaml", gold, args.checkpoints,
+                   args.suggesters, args.seed, _progress)
+    seconds = time.perf_counter() - t0
+    print(format_simulation(sim))
+    print(f"wall time: {seconds:.0f} s")
+    return {"transcript_ids": ids, "simulation": sim.to_dict(), "wall_seconds": round(seconds, 1)}
+
+
+def main() -> None:
+    from qualkit.evaluate import json_ready
+    from qualkit.simulate import CHECKPOINTS, SUGGESTERS, parse_checkpoints, parse_suggesters
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", choices=("sample", "annomi", "both"), default="both")
+    parser.add_argument("--checkpoints", default=",".join(map(str, CHECKPOINTS)))
+    parser.add_argument("--max-transcripts", type=int, default=None,
+                        help="AnnoMI: replay a seeded random sample of this many transcripts")
+    parser.add_argument("--suggesters", default=",".join(SUGGESTERS))
+    parser.add_argument("--seed", type=int, default=0, help="order the transcripts are opened in")
+    parser.add_argument("--shared", help="the folder holding data/annomi (default ../shared)")
+    parser.add_argument("--json", default=str(REPO / "benchmarks" / "out" / "study.json"))
+    args = parser.parse_args()
+    args.checkpoints = parse_checkpoints(args.checkpoints)
+    args.suggesters = parse_suggesters(args.suggesters)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}; {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
+    print(f"checkpoints {','.join(map(str, args.checkpoints))}; suggesters "
+          f"{','.join(args.suggesters)}; seed {args.seed}")
+    report = {}
+    if args.data in ("sample", "both"):
+        report["sample"] = sample_study(args)
+    if args.data in ("annomi", "both"):
+        report["annomi"] = annomi_study(args)
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(json_ready(report), indent=2, allow_nan=False) + "\n",
+                   encoding="utf-8")
+    print(f"\nwrote {out}")
+
+
+if __name__ == "__main__":
+    main()
