@@ -89,7 +89,7 @@ def machine_vs_experts(predictions, experts, codebook) -> dict[str, list[float]]
     out = {}
     for group, kids in groups.items():
         kappas = []
-        for expert, labels in sorted(experts.items(), key=lambda kv: int(kv[0])):
+        for _expert, labels in sorted(experts.items(), key=lambda kv: int(kv[0])):
             keys = [k for k, v in labels.items() if v in kids]
             truth = [labels[k] for k in keys]
             guess = [result_preds.get(k, {}).get(group, "none") for k in keys]

@@ -8,8 +8,8 @@ work to do. ``themes`` records which themes were planted in each transcript.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from qualkit.model import Transcript
 from qualkit.segment import TextBuilder

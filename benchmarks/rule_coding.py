@@ -53,8 +53,10 @@ def main() -> None:
     import spacy
 
     suggester = RuleSuggester().fit(load_codebook(args.codebook))
-    coded = lambda: ((g.transcript, s) for g in generate(n) for s in g.transcript.segments
-                     if suggester._allowed(s))  # noqa: E731
+
+    def coded():
+        return ((g.transcript, s) for g in generate(n) for s in g.transcript.segments
+                if suggester._allowed(s))
 
     list(suggester.suggest(g.transcript for g in generate(20, seed=99)))  # warm caches
     words = sum(len(seg.text.split()) for _, seg in coded())
@@ -92,8 +94,9 @@ def main() -> None:
         t_rules = min(t_rules, run_rules())
 
     bare_wps, rules_wps = words / t_bare, words / t_rules
+    pipeline = "lookup-lemma spellings" if suggester.lookup_ else "full"
     print(f"machine: {platform.processor() or platform.machine()}, {platform.python_version()}, "
-          f"spaCy {spacy.__version__}, pipeline {'lookup-lemma spellings' if suggester.lookup_ else 'full'}")
+          f"spaCy {spacy.__version__}, pipeline {pipeline}")
     print(f"corpus: {n} generated transcripts, {words:,} words in coded turns "
           f"(generation {t_gen:.2f} s, taken off both runs; best of {args.repeat})")
     print(f"bare spaCy tokenization (nlp.pipe): {bare_wps:12,.0f} words/s")

@@ -28,7 +28,7 @@ import platform
 import random
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -108,7 +108,7 @@ def main() -> None:
     args.checkpoints = parse_checkpoints(args.checkpoints)
     args.suggesters = parse_suggesters(args.suggesters)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}; {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
+          f"{platform.python_version()}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     print(f"checkpoints {','.join(map(str, args.checkpoints))}; suggesters "
           f"{','.join(args.suggesters)}; seed {args.seed}")
     report = {}

@@ -10,8 +10,9 @@ command line can read ``INCLUDE`` for its help without it.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .errors import QualkitError
 from .model import Codebook, Coding, attribute_value, participant_label
@@ -43,7 +44,7 @@ class AnalysisData:
     @classmethod
     def from_store(cls, store: Any, codebook: Codebook | None,
                    statuses: Sequence[str] = ("accepted",),
-                   coders: Sequence[str] | None = None) -> "AnalysisData":
+                   coders: Sequence[str] | None = None) -> AnalysisData:
         codings = counted(store.codings(), statuses, coders)
         attributes = {t.name: dict(t.attributes) for t in store.transcripts()}
         cache: dict[str, str] = {}

@@ -7,8 +7,9 @@ are imported inside commands so `qualkit --help` stays fast.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Callable, Optional, TypeVar
+from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 from rich.console import Console
@@ -73,8 +74,13 @@ def _open(project: Optional[Path], db: Optional[str]) -> Any:
 
 
 def _progress(description: str) -> Any:
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     return Progress(TextColumn(description), BarColumn(), MofNCompleteColumn(),
                     TextColumn("{task.fields[item]}"), TimeRemainingColumn(),
@@ -197,7 +203,8 @@ def evaluate(
     """Measure the suggesters against a gold-standard table: precision, recall, F1, kappa."""
     from .codebook import load_codebook
     from .codedtable import read_coded_table
-    from .evaluate import evaluate as run, format_evaluation, write_json
+    from .evaluate import evaluate as run
+    from .evaluate import format_evaluation, write_json
 
     if simulate or checkpoints is not None or suggesters is not None or seed is not None:
         return _simulate(codebook, test, train, json_out, simulate, checkpoints, suggesters,
@@ -218,8 +225,15 @@ def _simulate(codebook: Path, test: Path, train: Optional[Path], json_out: Optio
     """`qualkit evaluate --simulate`: replay a researcher against the gold table."""
     from .codedtable import read_coded_table
     from .errors import QualkitError
-    from .simulate import (CHECKPOINTS, SUGGESTERS, format_simulation, parse_checkpoints,
-                           parse_suggesters, simulate as replay, write_json)
+    from .simulate import (
+        CHECKPOINTS,
+        SUGGESTERS,
+        format_simulation,
+        parse_checkpoints,
+        parse_suggesters,
+        write_json,
+    )
+    from .simulate import simulate as replay
 
     if not simulate:
         raise QualkitError("--checkpoints, --suggesters and --seed go with --simulate",
@@ -334,10 +348,10 @@ def agreement(
     import json
 
     from .agreement import format_report, report_to_dict
+    from .agreement.project import decision_coders, project_agreement, rows_agreement
     from .codebook import load_codebook
     from .codedtable import read_table_rows
     from .fileio import atomic_write_text
-    from .agreement.project import decision_coders, project_agreement, rows_agreement
 
     if table is not None:
         book = load_codebook(codebook) if codebook else None
@@ -592,10 +606,9 @@ def demo(
     suggesters: SuggestersOpt = ALL_SUGGESTERS,
 ) -> None:
     """Build a coded project from the sample study and the keyworker codebook, then open it."""
+    from .bundled import sample_transcripts
     from .pipeline import code_project, import_paths
     from .project import default_actor, init_project
-
-    from .bundled import sample_transcripts
 
     chosen = suggesters_registry.chosen(suggesters)
     actor = default_actor()

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from .errors import ReaderError
 from .fileio import atomic_write_bytes
@@ -77,7 +78,7 @@ def _rows_from_xlsx(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
         book.close()
 
 
-def _check_header(header: list[str], path: Path) -> None:
+def _check_header(header: Sequence[str], path: Path) -> None:
     names = {h.strip().lower() for h in header if h}
     missing = [c for c in REQUIRED if c not in names]
     if missing:
@@ -189,12 +190,12 @@ def write_coded_table(rows: list[TableRow], path: str | Path) -> Path:
         return atomic_write_bytes(p, buffer.getvalue())
     if p.suffix.lower() != ".csv":
         raise ReaderError("the table must end in .csv or .xlsx", path=str(p))
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer)
+    csv_buffer = io.StringIO(newline="")
+    writer = csv.writer(csv_buffer)
     writer.writerow(columns)
     for row in rows:
         writer.writerow(_cells(row, columns))
-    return atomic_write_bytes(p, buffer.getvalue().encode("utf-8"))
+    return atomic_write_bytes(p, csv_buffer.getvalue().encode("utf-8"))
 
 
 def _text_cell(sheet: Any, value: Any) -> Any:

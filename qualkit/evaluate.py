@@ -21,9 +21,10 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from .agreement import cohen_kappa
 from .fileio import atomic_write_text
@@ -78,7 +79,7 @@ class Evaluation:
     codes: dict[str, CodeMetrics]
     macro: dict[str, float]
     groups: dict[str, GroupMetrics]
-    suggesters: dict[str, "Evaluation"] = field(default_factory=dict)
+    suggesters: dict[str, Evaluation] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
     predictions: list[Suggestion] = field(default_factory=list, repr=False)
     macro_over: dict[str, int] = field(default_factory=dict)  # codes behind each macro figure

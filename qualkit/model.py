@@ -7,9 +7,10 @@ passage. This module imports nothing from qualkit.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Iterator, Literal, Mapping, overload
+from datetime import UTC, datetime
+from typing import Any, Literal, overload
 
 INTERVIEWER = "interviewer"
 PARTICIPANT = "participant"
@@ -23,7 +24,7 @@ NO_VALUE = "(none)"  # the group of transcripts without a value for an attribute
 
 def utcnow() -> datetime:
     """Timezone-aware now, so stored times compare correctly across machines."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -40,10 +41,10 @@ class Span:
     def __len__(self) -> int:
         return self.end - self.start
 
-    def overlaps(self, other: "Span") -> bool:
+    def overlaps(self, other: Span) -> bool:
         return self.start < other.end and other.start < self.end
 
-    def contains(self, other: "Span") -> bool:
+    def contains(self, other: Span) -> bool:
         return self.start <= other.start and other.end <= self.end
 
 
@@ -130,13 +131,13 @@ class Code:
     color: str | None = None
     speakers: list[str] | None = None
     exclusive: bool = False
-    children: list["Code"] = field(default_factory=list)
+    children: list[Code] = field(default_factory=list)
 
     @property
     def is_theme(self) -> bool:
         return bool(self.children)
 
-    def subtree(self) -> list["Code"]:
+    def subtree(self) -> list[Code]:
         """This code and every code under it, depth-first (the code itself first)."""
         out = [self]
         for child in self.children:

@@ -68,7 +68,7 @@ def _register() -> None:
         return
 
     @Language.factory("qualkit_lemmatizer")
-    def make_lemmatizer(nlp: Language, name: str) -> "LowerLookupLemmatizer":
+    def make_lemmatizer(nlp: Language, name: str) -> LowerLookupLemmatizer:
         return LowerLookupLemmatizer(nlp)
 
 

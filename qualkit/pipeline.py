@@ -6,9 +6,10 @@ progress widget, without this module knowing about either.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from .errors import QualkitError
 from .project import Project

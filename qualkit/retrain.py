@@ -9,9 +9,9 @@ turns counting as "none of these codes" in training).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 from .errors import QualkitError
 from .pipeline import CodeReport, Progress, code_project

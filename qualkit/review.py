@@ -9,8 +9,8 @@ coding that someone else changed since it was loaded is refused, never silently 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
-from typing import Iterable
 
 from .errors import QualkitError
 from .model import MAX_PER_TURN, Codebook, Coding, utcnow

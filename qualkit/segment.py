@@ -7,9 +7,10 @@ Readers turn a file into one text; this module finds the turns inside it, so eve
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any
 
 from .model import INTERVIEWER, PARTICIPANT, Segment, Span
 

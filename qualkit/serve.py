@@ -15,8 +15,8 @@ import sys
 import time
 import urllib.request
 import webbrowser
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from .errors import QualkitError
 

@@ -20,9 +20,10 @@ from __future__ import annotations
 import csv
 import io
 import math
-from datetime import datetime, timezone
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .errors import QualkitError
 from .fileio import atomic_write_bytes
@@ -45,7 +46,7 @@ WRAP_WIDTH = 70
 def code_members(codebook: Codebook | None, code_id: str, seen: Iterable[str]) -> set[str]:
     """A code and, for a theme, every code under it; an unknown code is refused by name."""
     code = codebook.get(code_id) if codebook else None
-    if code is None:
+    if codebook is None or code is None:
         if code_id in set(seen):
             return {code_id}
         known = ", ".join(codebook.ids()[:12]) if codebook else "none yet"
@@ -58,7 +59,7 @@ def _time(value: datetime | None) -> str:
     if value is None:
         return ""
     if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
     return value.strftime("%Y-%m-%d %H:%M:%S")
 
 

@@ -31,13 +31,21 @@ import random
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from .errors import QualkitError
-from .evaluate import NAN, Evaluation, format_evaluation, gold_codes, json_ready, num
-from .evaluate import score_predictions
+from .evaluate import (
+    NAN,
+    Evaluation,
+    format_evaluation,
+    gold_codes,
+    json_ready,
+    num,
+    score_predictions,
+)
 from .fileio import atomic_write_text
 from .model import Codebook, ImportedDocument, Suggestion
 
@@ -79,7 +87,7 @@ class Tally:
         """Gold codings coded so far (every gold code of a reviewed transcript ends up coded)."""
         return self.accepted + self.accepted_as + self.hand_coded
 
-    def add(self, other: "Tally") -> None:
+    def add(self, other: Tally) -> None:
         self.accepted += other.accepted
         self.accepted_as += other.accepted_as
         self.rejected += other.rejected
@@ -100,7 +108,8 @@ class Checkpoint:
     training_examples: int  # examples the learned suggester trained on
     machine: Evaluation
     baseline: Evaluation
-    suggestions: int  # suggestions shown on the measured turns
+    suggestions: int  # suggestions (pending, held back or not) on the measured turns
+    calibrated: int  # of those, how many carry a calibrated probability (the rest: a score)
     gold_codings: int  # gold codes on the measured turns
     suggestions_per_turn: float
     gold_per_turn: float
@@ -127,7 +136,8 @@ class Checkpoint:
             "reviewed": self.reviewed, "measured": self.measured, "turns": self.turns,
             "training_examples": self.training_examples,
             "machine": self.machine.to_dict(), "baseline": self.baseline.to_dict(),
-            "suggestions": self.suggestions, "gold_codings": self.gold_codings,
+            "suggestions": self.suggestions, "calibrated": self.calibrated,
+            "gold_codings": self.gold_codings,
             "suggestions_per_turn": self.suggestions_per_turn,
             "gold_per_turn": self.gold_per_turn, "many_share": self.many_share,
             "many_turns": self.many_turns, "top1_precision": self.top1_precision,
@@ -402,9 +412,11 @@ def measure(store: Any, codebook: Codebook, docs: Sequence[ImportedDocument],
     base = score_predictions(views, gold, baseline(train, turns, scope, seed), scope)
     keys = {(v.transcript, v.segment.index) for v in turns}
     per_turn: dict[tuple[str, int], list[tuple[Suggestion, float]]] = defaultdict(list)
+    calibrated = 0
     for s, c in zip(shown_s, shown):
         if (s.transcript, s.segment_index) in keys:
             per_turn[(s.transcript, s.segment_index)].append((s, shown_confidence(c)))
+            calibrated += getattr(c, "confidence", None) is not None
     ranked = [[s.code_id in gold.get(k, ()) for s, _ in sorted(ss, key=lambda p: -p[0].score)]
               for k, ss in per_turn.items()]
     counted = [p for ss in per_turn.values() for p in ss]
@@ -414,7 +426,7 @@ def measure(store: Any, codebook: Codebook, docs: Sequence[ImportedDocument],
     n_gold = sum(len(gold.get(k, ())) for k in keys)
     many = sum(len(ss) >= MANY for ss in per_turn.values())
     return dict(measured=len(docs), turns=len(turns), machine=machine, baseline=base,
-                suggestions=len(counted), gold_codings=n_gold,
+                suggestions=len(counted), calibrated=calibrated, gold_codings=n_gold,
                 suggestions_per_turn=_ratio(len(counted), len(turns)),
                 gold_per_turn=_ratio(n_gold, len(turns)), many_share=_ratio(many, len(turns)),
                 many_turns=many, top1_precision=top_k_precision(ranked, 1),
@@ -563,8 +575,9 @@ def format_checkpoint(cp: Checkpoint) -> str:
              f"top-1 precision {num(cp.top1_precision, 0)}, top-3 precision "
              f"{num(cp.top3_precision, 0)} over {cp.turns_with_suggestions} turns with a "
              f"suggestion",
-             f"reliability of the shown confidence over {cp.suggestions} suggestions; expected "
-             f"calibration error {num(cp.ece, 0)}:",
+             f"reliability of the shown confidence over {cp.suggestions} suggestions "
+             f"({cp.calibrated} with a calibrated probability, the others by their score); "
+             f"expected calibration error {num(cp.ece, 0)}:",
              f"  {'confidence':12} {'count':>6} {'mean conf':>9} {'precision':>9}"]
     for b in cp.reliability:
         lines.append(f"  {b.low:.1f}-{b.high:.1f}      {b.count:6d} {num(b.mean_confidence, 9)} "

@@ -13,25 +13,48 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
-from sqlalchemy import (JSON, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String,
-                        Text, UniqueConstraint, create_engine, delete, event, func, select)
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import (DBAPIError, DisconnectionError, IntegrityError, SQLAlchemyError)
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from sqlalchemy.orm import (DeclarativeBase, Mapped, Session, mapped_column, relationship,
-                            sessionmaker)
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    mapped_column,
+    relationship,
+    sessionmaker,
+)
+from sqlalchemy.types import TypeEngine
 
 from .errors import ConflictError, StoreError
 from .model import Coding, ImportedDocument, Segment, Suggestion, Transcript, utcnow
 
 SCHEMA_VERSION = "2"  # 2: suggestions carry a calibrated confidence and their rank on a turn
 # Columns added since version 1, added in place to an older project (nullable, so no data moves).
-ADDED_COLUMNS = {"codings": {"confidence": Float(), "turn_rank": Integer()}}
+ADDED_COLUMNS: dict[str, dict[str, TypeEngine[Any]]] = {
+    "codings": {"confidence": Float(), "turn_rank": Integer()}}
 
 
 class Base(DeclarativeBase):
@@ -54,7 +77,7 @@ class TranscriptRow(Base):
     format: Mapped[str] = mapped_column(String(20), default="")
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    segments: Mapped[list["SegmentRow"]] = relationship(
+    segments: Mapped[list[SegmentRow]] = relationship(
         back_populates="transcript", cascade="all, delete-orphan", order_by="SegmentRow.idx")
 
 
@@ -245,7 +268,8 @@ def make_engine(url: str, busy_timeout: float = BUSY_TIMEOUT) -> Engine:
     except (SQLAlchemyError, ImportError, ValueError) as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise StoreError(f"cannot open database {mask_url(url, url)!r}: {mask_url(first, url)}",
-                         hint="give a SQLAlchemy URL such as sqlite:///project/qualkit.db") from None
+                         hint="give a SQLAlchemy URL such as sqlite:///project/qualkit.db"
+                         ) from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas(busy_timeout))
     return engine
@@ -429,8 +453,8 @@ class Store:
                                 updated_at=now, confidence=sug.confidence, rank=sug.rank))
                 added += 1
             removed = 0
-            for key, row in machine.items():
-                if key not in wanted and row.id not in linked:
+            for machine_key, row in machine.items():
+                if machine_key not in wanted and row.id not in linked:
                     s.delete(row)
                     removed += 1
             self.log(s, actor, "suggest", "transcript", transcript, added=added,
@@ -685,6 +709,9 @@ class Store:
                                          else_=CodingRow.code_id),
                             version=CodingRow.version + 1, updated_at=now)
                     .execution_options(synchronize_session=False))
+                if not isinstance(result, CursorResult):  # an UPDATE always returns one
+                    raise TypeError(f"an UPDATE returned {type(result).__name__}, "
+                                    "not a CursorResult with a row count")
                 changed += result.rowcount
             self.log(s, actor, "refine", "codebook", reason[:300], reason=reason,
                      mapping=dict(mapping), counts={old: len(g) for old, g in moved.items()},

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterable
+from collections.abc import Iterable
 
 from .codedtable import TableRow
 from .model import Coding, Transcript, segment_of
@@ -18,10 +18,10 @@ def transcript_rows(transcript: Transcript, codings: Iterable[Coding],
     by_key: dict[tuple[int, str], list[Coding]] = defaultdict(list)
     who: dict[str, None] = dict.fromkeys(coders)
     for c in codings:
-        seg = segment_of(transcript, c)
-        if seg is None:
+        index = segment_of(transcript, c)
+        if index is None:
             continue
-        by_key[(seg, c.coder)].append(c)
+        by_key[(index, c.coder)].append(c)
         who.setdefault(c.coder, None)
     rows = []
     for seg in transcript.segments:

@@ -19,8 +19,9 @@ from __future__ import annotations
 import re
 import warnings
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -104,7 +105,7 @@ class TopicRun:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], run_id: int | None = None) -> "TopicRun":
+    def from_dict(cls, data: dict[str, Any], run_id: int | None = None) -> TopicRun:
         return cls(settings=TopicSettings(**data["settings"]),
                    passages=[Passage(**p) for p in data["passages"]],
                    topics=[Topic(**{**t, "keywords": [tuple(k) for k in t["keywords"]]})

@@ -6,9 +6,9 @@ import os
 import shutil
 import socket
 import subprocess
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("QUALKIT_CHROMIUM", "/usr/bin/chromium")

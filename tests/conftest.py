@@ -8,8 +8,9 @@ build an app with ``make_app_client(**options)``.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Union
+from typing import Any, Union
 
 import pytest
 

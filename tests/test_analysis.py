@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from qualkit.analysis import (AnalysisData, cooccurrence, coverage_by_attribute, extracts,
-                              framework_matrix, frequencies)
+from qualkit.analysis import (
+    AnalysisData,
+    cooccurrence,
+    coverage_by_attribute,
+    extracts,
+    framework_matrix,
+    frequencies,
+)
 from qualkit.model import Coding, ImportedDocument, Transcript
 from qualkit.segment import TextBuilder
 
@@ -17,7 +23,7 @@ def doc(name: str, alone: str, answers: list[tuple[str, list[str]]], extra=()):
         b.add(name.title(), text)
     tr = Transcript(name, b.text, b.segments, {"pseudonym": name.title(), "works_alone": alone})
     codings = []
-    for (text, codes), seg in zip(answers, b.segments[1::2]):
+    for (_text, codes), seg in zip(answers, b.segments[1::2]):
         for code in codes:
             codings.append(Coding(code, name, seg.start, seg.end, "ann", "accepted",
                                   segment_index=seg.index))

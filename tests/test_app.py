@@ -286,16 +286,16 @@ def test_agreement_page_needs_two_coders(coded_project):
 
 def test_agreement_page_reads_an_uploaded_table(coded_project):
     from qualkit.agreement import agreement_report
-    from qualkit.codedtable import read_table_rows
     from qualkit.agreement.project import speaker_scope
+    from qualkit.codedtable import read_table_rows
 
-    table = ("document,segment,speaker,text,codes,coder\n"
-             "d,0,Dana,I work alone.,working_alone,ann\n"
-             "d,0,Dana,I work alone.,working_alone,bob\n"
-             "d,1,Dana,I love it.,upbeat,ann\n"
-             "d,1,Dana,I love it.,downbeat,bob\n"
-             "d,2,Dana,Nobody to debrief with.,no_debrief,ann\n"
-             "d,2,Dana,Nobody to debrief with.,,bob\n").encode()
+    table = (b"document,segment,speaker,text,codes,coder\n"
+             b"d,0,Dana,I work alone.,working_alone,ann\n"
+             b"d,0,Dana,I work alone.,working_alone,bob\n"
+             b"d,1,Dana,I love it.,upbeat,ann\n"
+             b"d,1,Dana,I love it.,downbeat,bob\n"
+             b"d,2,Dana,Nobody to debrief with.,no_debrief,ann\n"
+             b"d,2,Dana,Nobody to debrief with.,,bob\n")
     at = app("views/agreement.py")
     at.radio(key="agr_source").set_value("An uploaded coded-segments table").run()
     assert "Upload a coded-segments table" in at.info[0].value

@@ -195,7 +195,8 @@ def test_refi_qda_export_and_import_through_the_cli(folder: Path):
     assert "1 added, 0 already in the project, 0 failed" in r.output
     assert "codebook 'Small test codebook' set" in r.output
     r = invoke("status", "-p", other)
-    assert "Codings: 0 suggested, 3 accepted" in r.output  # exported suggestions, imported as codings
+    # exported suggestions, imported as codings
+    assert "Codings: 0 suggested, 3 accepted" in r.output
     (folder / "bad.qdpx").write_bytes(b"not a zip")
     r = invoke("import", str(folder / "bad.qdpx"), "-p", other)
     assert r.exit_code == 1 and "bad.qdpx" in r.output

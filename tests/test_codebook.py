@@ -122,7 +122,7 @@ SHIPPED = sorted((REPO / "codebooks").glob("*.yaml"))
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
 def test_shipped_codebooks_are_valid_and_complete(path: Path):
     book = load_codebook(path)
-    for code, parent in book.walk():
+    for code, _parent in book.walk():
         assert code.definition.strip(), f"{code.id} has no definition"
         if not code.is_theme:
             assert code.include and code.examples and (code.keywords or code.patterns), code.id

@@ -6,8 +6,7 @@ import os
 
 import pytest
 
-from qualkit.codebook import edit
-from qualkit.codebook import dump_codebook, load_codebook
+from qualkit.codebook import dump_codebook, edit, load_codebook
 from qualkit.errors import CodebookError, ConflictError
 from qualkit.model import DEFAULT_COLOR, Code, Coding, ImportedDocument, Suggestion, Transcript
 from qualkit.segment import parse_turns

@@ -13,8 +13,7 @@ from typer.testing import CliRunner
 
 from qualkit.codebook import parse_codebook
 from qualkit.codedtable import TableRow, documents_from_rows, write_coded_table
-from qualkit.evaluate import (evaluate, format_evaluation, gold_codes, score_predictions,
-                              write_json)
+from qualkit.evaluate import evaluate, format_evaluation, gold_codes, score_predictions, write_json
 from qualkit.model import Suggestion
 from qualkit.suggest.base import Scope, views_of
 
@@ -213,7 +212,7 @@ def test_report_says_which_turns_each_figure_rests_on(hand):
 
 def test_each_suggester_is_reported(result):
     _, _, res = result
-    assert set(res.suggesters) == {"rules", "semantic", "learned", "combined"}
+    assert set(res.suggesters) >= {"rules", "semantic", "learned", "combined"}
     assert res.info["train_examples"] == 24 and res.info["stacked"]
     assert res.suggesters["combined"].macro == res.macro
 

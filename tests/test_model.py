@@ -5,8 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from qualkit.model import (DEFAULT_COLOR, NO_VALUE, Code, Codebook, Transcript, attribute_value,
-                           participant_label)
+from qualkit.model import (
+    DEFAULT_COLOR,
+    NO_VALUE,
+    Code,
+    Codebook,
+    Transcript,
+    attribute_value,
+    participant_label,
+)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -34,7 +34,7 @@ ATTRS_A = {"participant": "P01", "role": "keyworker", "region": "North", "works_
 ATTRS_B = {"participant": "P02", "role": "manager", "region": "Süd", "works_alone": False,
            "age": 51, "hours": 40.25, "interviewed": "2024-03-09",
            "speakers": {"Alex": "participant", "Interviewer": "interviewer"}}
-WHEN = datetime(2024, 5, 1, 10, 30, 15, 123456, tzinfo=timezone.utc)
+WHEN = datetime(2024, 5, 1, 10, 30, 15, 123456, tzinfo=UTC)
 
 
 def at(text: str, phrase: str) -> tuple[int, int]:
@@ -191,7 +191,7 @@ def test_round_trip_loses_nothing(project, exported, tmp_path, make_project):
         assert tr.format == "qdpx" and tr.segments
         assert all(tr.text[s.start:s.end] == s.text for s in tr.segments)
     def key(c: Coding) -> tuple:  # the store gives times back naive (UTC)
-        when = c.time if c.time.tzinfo else c.time.replace(tzinfo=timezone.utc)
+        when = c.time if c.time.tzinfo else c.time.replace(tzinfo=UTC)
         return c.transcript, c.code_id, c.start, c.end, c.coder, c.memo, when
 
     want = {key(c) for c in project.store.codings(status="accepted")}
@@ -271,7 +271,8 @@ def foreign_qde(ns: str = "urn:QDA-XML:project:1.0") -> str:
     lee = INLINE_TEXT.index("My mates help")
     xmlns = f' xmlns="{ns}"' if ns else ""
     return f"""<?xml version="1.0" encoding="utf-8" standalone="yes"?>
-<Project{xmlns} name="Other tool project" origin="SomeQDA 9" creatingUserGUID="{{AD68FBE7-E1EE-4A82-A279-23CC698C89EB}}">
+<Project{xmlns} name="Other tool project" origin="SomeQDA 9"
+  creatingUserGUID="{{AD68FBE7-E1EE-4A82-A279-23CC698C89EB}}">
  <Users>
   <User guid="{{AD68FBE7-E1EE-4A82-A279-23CC698C89EB}}" name="Friedrich"/>
   <User guid="A5DE7584-8296-418B-A322-136F77ADF87B" name="Sebastian"/>
@@ -288,26 +289,35 @@ def foreign_qde(ns: str = "urn:QDA-XML:project:1.0") -> str:
 Exclude: hobbies</Description>
   </Code>
  </Codes></CodeBook>
- <Variables><Variable guid="11111111-2222-3333-4444-555555555555" name="Age" typeOfVariable="Integer"/></Variables>
+ <Variables>
+  <Variable guid="11111111-2222-3333-4444-555555555555" name="Age" typeOfVariable="Integer"/>
+ </Variables>
  <Cases><Case guid="22222222-2222-3333-4444-555555555555" name="Dana">
-  <VariableValue><VariableRef targetGUID="11111111-2222-3333-4444-555555555555"/><IntegerValue>42</IntegerValue></VariableValue>
+  <VariableValue><VariableRef targetGUID="11111111-2222-3333-4444-555555555555"/>
+   <IntegerValue>42</IntegerValue></VariableValue>
   <SourceRef targetGUID="{{69A4332D-5B31-4915-B520-5275CFC21B40}}"/>
  </Case></Cases>
  <Sources>
-  <TextSource guid="69A4332D-5B31-4915-B520-5275CFC21B40" name="Dana interview" plainTextPath="internal://01106019-2518-43DD-BBD1-8F0252BACB30.txt">
-   <PlainTextSelection guid="4191294A-E287-4510-95B0-69BCE4638E56" startPosition="{raw_start}" endPosition="{raw_end}" creatingUser="A5DE7584-8296-418B-A322-136F77ADF87B">
+  <TextSource guid="69A4332D-5B31-4915-B520-5275CFC21B40" name="Dana interview"
+   plainTextPath="internal://01106019-2518-43DD-BBD1-8F0252BACB30.txt">
+   <PlainTextSelection guid="4191294A-E287-4510-95B0-69BCE4638E56" startPosition="{raw_start}"
+    endPosition="{raw_end}" creatingUser="A5DE7584-8296-418B-A322-136F77ADF87B">
     <Description>Monday blues</Description>
-    <Coding guid="445A6AEC-1400-4502-919D-0867832FF211" creatingUser="A5DE7584-8296-418B-A322-136F77ADF87B" creationDateTime="2018-03-27T19:29:27+02:00">
+    <Coding guid="445A6AEC-1400-4502-919D-0867832FF211"
+     creatingUser="A5DE7584-8296-418B-A322-136F77ADF87B"
+     creationDateTime="2018-03-27T19:29:27+02:00">
      <CodeRef targetGUID="{{d7aa29da-519b-4946-9b90-253b6db8fd0a}}"/>
     </Coding>
    </PlainTextSelection>
-   <PlainTextSelection guid="B49D7982-BB8E-4335-80AF-DC869CCC3F45" startPosition="0" endPosition="5">
+   <PlainTextSelection guid="B49D7982-BB8E-4335-80AF-DC869CCC3F45" startPosition="0"
+    endPosition="5">
     <Description>just a comment, no coding</Description>
    </PlainTextSelection>
   </TextSource>
   <TextSource guid="57C6099B-934F-4C86-90F2-CC6C2F2A3CC3" name="Lee notes">
    <PlainTextContent>{INLINE_TEXT}</PlainTextContent>
-   <PlainTextSelection guid="2F24EA88-C6A7-482B-8F89-893EF66D7A21" startPosition="{lee}" endPosition="{lee + 13}">
+   <PlainTextSelection guid="2F24EA88-C6A7-482B-8F89-893EF66D7A21" startPosition="{lee}"
+    endPosition="{lee + 13}">
     <Coding guid="2284BF5B-8F78-45B6-A6EF-A128D991408B">
      <CodeRef targetGUID="7C108712-B650-4892-AC0B-FC9A10190C3B"/>
     </Coding>
@@ -360,7 +370,7 @@ def test_reads_other_programs_quirks(tmp_path):
     assert dana.transcript.text[c.start:c.end] == "I dread Mondays"  # CRLF offsets remapped
     assert (c.code_id, c.coder, c.memo, c.status) == ("dread", "Sebastian", "Monday blues",
                                                         "accepted")
-    assert c.time == datetime(2018, 3, 27, 17, 29, 27, tzinfo=timezone.utc)
+    assert c.time == datetime(2018, 3, 27, 17, 29, 27, tzinfo=UTC)
     assert c.segment_index == dana.transcript.segment_at(c.start).index
     assert dana.transcript.segments[c.segment_index].speaker == "Dana"
     assert content.skipped_selections == 1  # the selection with only a comment

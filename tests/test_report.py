@@ -86,7 +86,8 @@ def test_counts_match_the_analysis_and_the_decisions(project):
 
 
 def test_include_all_adds_only_undecided_suggestions(project):
-    from qualkit.analysis import counted as counted_by, statuses_for
+    from qualkit.analysis import counted as counted_by
+    from qualkit.analysis import statuses_for
 
     every = project.store.codings()
     counted = counted_by(every, statuses_for("all"))

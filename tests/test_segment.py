@@ -36,7 +36,8 @@ def test_text_without_speaker_labels_becomes_paragraph_segments():
 
 
 def test_long_prose_with_a_colon_is_not_a_speaker():
-    text = "Interviewer: Hi.\n\nP1: Yes.\nThe thing I said to my manager at the time was this: no.\n"
+    text = ("Interviewer: Hi.\n\nP1: Yes.\n"
+            "The thing I said to my manager at the time was this: no.\n")
     segs = parse_turns(text)
     assert [s.speaker for s in segs] == ["Interviewer", "P1"]
     assert segs[1].text.endswith("this: no.")

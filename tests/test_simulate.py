@@ -13,8 +13,14 @@ from qualkit.codebook import parse_codebook
 from qualkit.codedtable import TableRow, documents_from_rows, write_coded_table
 from qualkit.errors import QualkitError
 from qualkit.evaluate import gold_codes, score_predictions
-from qualkit.simulate import (human_ceiling, parse_checkpoints, parse_suggesters, reliability,
-                              simulate, top_k_precision)
+from qualkit.simulate import (
+    human_ceiling,
+    parse_checkpoints,
+    parse_suggesters,
+    reliability,
+    simulate,
+    top_k_precision,
+)
 from qualkit.suggest.base import Scope, decide, views_of
 from qualkit.suggest.rules import RuleSuggester
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.exc import OperationalError
@@ -67,7 +67,7 @@ def test_failed_import_leaves_nothing_behind(store, tmp_path):
 
 
 def test_every_change_writes_an_audit_event(store):
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     store.add_document(doc("p01", TEXT), "ann")
     store.replace_suggestions("p01", [Suggestion("working_alone", "p01", 1, 31, 43, 0.6,
                                                  "rules", "matched")], "bot")
@@ -79,8 +79,8 @@ def test_every_change_writes_an_audit_event(store):
     assert events[1].detail == {"added": 1, "updated": 0, "removed": 0}
     # stamped in UTC when the change was made (SQLite keeps no zone: its times are UTC)
     for e in events:
-        at = e.at if e.at.tzinfo is not None else e.at.replace(tzinfo=timezone.utc)
-        assert started - timedelta(seconds=1) <= at <= datetime.now(timezone.utc), e
+        at = e.at if e.at.tzinfo is not None else e.at.replace(tzinfo=UTC)
+        assert started - timedelta(seconds=1) <= at <= datetime.now(UTC), e
 
 
 def test_replace_suggestions_keeps_decisions_and_does_not_resuggest(store):

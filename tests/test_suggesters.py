@@ -259,8 +259,7 @@ def test_views_reach_the_right_neighbours():
 
 
 def test_dialogue_features_use_the_neighbours(embedder):
-    from qualkit.suggest.features import (N_CUES, embed_views, hand_features, seconds,
-                                          surface_cues)
+    from qualkit.suggest.features import N_CUES, embed_views, hand_features, seconds, surface_cues
 
     views = views_of(dialogue())
     assert len(surface_cues("So you feel stuck?")) == N_CUES

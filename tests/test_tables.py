@@ -3,7 +3,6 @@ analysis module's own figures on a real project with two coders."""
 
 from __future__ import annotations
 
-
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
@@ -266,8 +265,8 @@ def test_atomic_writes_get_ordinary_permissions(tmp_path):
 
 
 def test_speaker_scope_counts_codes_only_in_their_speakers_turns():
-    from qualkit.model import Code, Codebook
     from qualkit.agreement.project import speaker_scope
+    from qualkit.model import Code, Codebook
 
     book = Codebook(name="b", codes=[Code(id="alone", name="Alone"),
                                      Code(id="probe", name="Probe", speakers=["interviewer"])],

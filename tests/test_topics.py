@@ -12,8 +12,14 @@ from sklearn.metrics import adjusted_rand_score
 from benchmarks.corpus import topic_corpus
 from qualkit.model import Coding, ImportedDocument, Transcript
 from qualkit.segment import TextBuilder
-from qualkit.topics import (TopicSettings, latest_run, min_topic_size, promote, run_topics,
-                            topic_figures)
+from qualkit.topics import (
+    TopicSettings,
+    latest_run,
+    min_topic_size,
+    promote,
+    run_topics,
+    topic_figures,
+)
 
 THEMES = ["funding", "travel", "pets"]
 

@@ -4,14 +4,14 @@ each code counted only in the turns of the speakers it applies to."""
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 from ..codedtable import TableRow
 from ..model import Codebook, Coding, Segment, Transcript, speaker_matches
 from ..segment import default_role
 from ..store import Store
 from ..tables import transcript_rows
-
 
 DECISIONS = ("accepted", "rejected")  # what people (and imported tables) leave; not suggestions
 

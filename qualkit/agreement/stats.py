@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import combinations
-from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # annotations only: agreement imports nothing from qualkit when it runs
     from ..codedtable import TableRow
@@ -119,7 +120,7 @@ def krippendorff_alpha_nominal(units: Sequence[Sequence[Value | None]],
     matrix. Returns ``undefined`` when fewer than two pairable values exist or all of them are
     one category (D_e = 0); the ``krippendorff`` package raises an error there instead.
     """
-    coincidences: Counter[tuple[Value, Value]] = Counter()
+    coincidences: defaultdict[tuple[Value, Value], float] = defaultdict(float)
     for unit in units:
         values = [v for v in unit if v is not None]
         m = len(values)
@@ -129,7 +130,7 @@ def krippendorff_alpha_nominal(units: Sequence[Sequence[Value | None]],
         for c, n_c in counts.items():
             for k, n_k in counts.items():
                 coincidences[c, k] += n_c * (n_k - (c == k)) / (m - 1)
-    totals: Counter[Value] = Counter()
+    totals: defaultdict[Value, float] = defaultdict(float)
     for (c, _), weight in coincidences.items():
         totals[c] += weight
     n = sum(totals.values())
@@ -336,15 +337,15 @@ def agreement_report(rows: Iterable[TableRow], codebook: Codebook | None = None,
             multi = 0
             matrix = []
             for k in scoped(parent.id):
-                row: list[Value | None] = []
+                unit: list[Value | None] = []
                 for c in coders:
                     if c not in coded[k]:
-                        row.append(None)
+                        unit.append(None)
                         continue
                     chosen = [kid for kid in kids if coded[k][c] & members[kid]]
                     multi += len(chosen) > 1
-                    row.append("+".join(chosen) if chosen else None)
-                matrix.append(row)
+                    unit.append("+".join(chosen) if chosen else None)
+                matrix.append(unit)
             groups[parent.id] = GroupAgreement(parent=parent.id, categories=kids,
                                                multi_coded=multi, **_stats(matrix, coders))
 
@@ -352,7 +353,7 @@ def agreement_report(rows: Iterable[TableRow], codebook: Codebook | None = None,
     for k in keys:
         by_coder = coded[k]
         sets = list(by_coder.values())
-        differing = set.union(*sets) - set.intersection(*sets)
+        differing = set.union(*sets) - sets[0].intersection(*sets[1:])
         if differing:
             speaker, text = info[k]
             disagreements.append(Disagreement(

@@ -17,15 +17,28 @@ import copy
 import os
 import stat
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from .io import (LIST_FIELDS, InvalidValue, checked_color, checked_flag, checked_id,
-                 checked_lines, checked_name, checked_text, dump_codebook, duplicate_id,
-                 exclusive_problem, load_codebook, parse_codebook)
 from ..errors import ConflictError, QualkitError
 from ..model import Code, Codebook
+from .io import (
+    LIST_FIELDS,
+    InvalidValue,
+    checked_color,
+    checked_flag,
+    checked_id,
+    checked_lines,
+    checked_name,
+    checked_text,
+    dump_codebook,
+    duplicate_id,
+    exclusive_problem,
+    load_codebook,
+    parse_codebook,
+)
 
 
 class CodebookEditError(QualkitError):

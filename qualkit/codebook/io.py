@@ -7,8 +7,9 @@ rather than raised one at a time, so a researcher fixes a broken codebook in one
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, TypeGuard
+from typing import Any, TypeGuard
 
 import yaml
 
@@ -326,7 +327,8 @@ def parse_codebook(text: str, path: str | None = None, check_patterns: bool = Tr
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        raise CodebookError([Problem(f"not valid YAML: {exc.problem or exc}", line)], path) from None
+        raise CodebookError([Problem(f"not valid YAML: {exc.problem or exc}", line)],
+                            path) from None
     except yaml.YAMLError as exc:
         raise CodebookError([Problem(f"not valid YAML: {exc}")], path) from None
     finally:
@@ -365,7 +367,7 @@ def load_codebook(path: str | Path, check_patterns: bool = True) -> Codebook:
     return parse_codebook(text, str(p), check_patterns)
 
 
-class _FlowList(list):  # type: ignore[type-arg]
+class _FlowList(list):
     """A list dumped inline, used for token patterns so each reads on one line."""
 
 

@@ -13,17 +13,27 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable
+from typing import Any
 
 from ..codebook import dump_codebook, parse_codebook
 from ..codebook.io import is_color
 from ..errors import CodebookError, ReaderError
 from ..model import Code, Codebook, Coding, ImportedDocument, Transcript, utcnow
 from .archive import MAX_MEMBER_BYTES, SafeArchive, unsafe_name
-from .common import (ExchangeError, child, child_text, children, comments, local, norm_guid,
-                     parse_time, parse_xml)
+from .common import (
+    ExchangeError,
+    child,
+    child_text,
+    children,
+    comments,
+    local,
+    norm_guid,
+    parse_time,
+    parse_xml,
+)
 from .describe import IdMaker, unpack_code, unpack_extra
 from .writer import JSON_VALUES
 
@@ -136,8 +146,9 @@ def read_qdc(path: str | Path) -> Codebook:
                             path=where, hint="import it as a .qdpx project instead")
     root = parse_xml(data, where, "codebook file")
     meta: dict[str, Any] = _book_meta(root)
-    name = meta.get("name") if isinstance(meta.get("name"), str) else None
-    description = meta.get("description") if isinstance(meta.get("description"), str) else ""
+    raw_name, raw_description = meta.get("name"), meta.get("description")
+    name = raw_name if isinstance(raw_name, str) else None
+    description = raw_description if isinstance(raw_description, str) else ""
     book_el: ET.Element | None = root
     if local(root.tag) == "Project":  # a .qde given as a codebook: take its codebook
         book_el = child(root, "CodeBook")

@@ -13,10 +13,11 @@ import math
 import re
 import xml.etree.ElementTree as ET
 import zipfile
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from ..codebook.io import is_color
 from ..fileio import atomic_write_bytes
@@ -32,6 +33,8 @@ QDE_NAME = "project.qde"
 EXCERPT_CHARS = 60
 JSON_VALUES = "qualkit values: json"
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# A zip member's date and time: year, month, day, hour, minute, second.
+ZipStamp = tuple[int, int, int, int, int, int]
 
 
 def code_guid(code_id: str) -> str:
@@ -177,7 +180,7 @@ def _selection_keys(codings: list[Coding]) -> list[tuple[Coding, tuple[Any, ...]
     return out
 
 
-def _member(name: str, stamp: tuple[int, ...]) -> zipfile.ZipInfo:
+def _member(name: str, stamp: ZipStamp) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(name, stamp)
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16  # a readable file once unzipped (the default is 000)
@@ -185,14 +188,14 @@ def _member(name: str, stamp: tuple[int, ...]) -> zipfile.ZipInfo:
 
 
 class _ProjectWriter:
-    def __init__(self, project: "Project", statuses: tuple[str, ...]) -> None:
+    def __init__(self, project: Project, statuses: tuple[str, ...]) -> None:
         self.project = project
         self.store = project.store
         self.statuses = statuses
         self.book = project.codebook_if_any()
         self.notes: list[ET.Element] = []
 
-    def build(self, archive: zipfile.ZipFile, stamp: tuple[int, ...]) -> bytes:
+    def build(self, archive: zipfile.ZipFile, stamp: ZipStamp) -> bytes:
         """The project.qde; each source's text goes into ``archive`` as it is reached, so only
         one transcript's text is in memory at a time."""
         transcripts = self.store.transcripts()  # names and attributes, without the texts
@@ -295,7 +298,7 @@ class _ProjectWriter:
             self._note(note, f"Memo by {coder} on {tr.name}", memos[coder], coder, None)
 
 
-def export_qdpx(project: "Project", path: str | Path,
+def export_qdpx(project: Project, path: str | Path,
                 statuses: tuple[str, ...] | list[str] = ("accepted",)) -> Path:
     """Write ``project`` as a REFI-QDA project (.qdpx: project.qde + sources/<guid>.txt).
 
@@ -308,7 +311,8 @@ def export_qdpx(project: "Project", path: str | Path,
         raise ExchangeError(f"unknown coding status(es) {wrong or '(none)'}", field="statuses",
                             hint=f"choose from {', '.join(STATUSES)}")
     writer = _ProjectWriter(project, statuses)
-    stamp = datetime.now().timetuple()[:6]
+    now = datetime.now()
+    stamp: ZipStamp = (now.year, now.month, now.day, now.hour, now.minute, now.second)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         qde = writer.build(archive, stamp)

@@ -11,9 +11,10 @@ codebook, documents with codings, memos: ``exchange.QdpxContent``), which
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import ReaderError
 from ..model import ImportedDocument

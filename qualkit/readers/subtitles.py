@@ -22,11 +22,14 @@ def _read(path: Path, fmt: str) -> list[ImportedDocument]:
         captions = webvtt.from_buffer(text.splitlines(keepends=True), format=fmt).captions
     except (MalformedFileError, ValueError) as exc:
         raise ReaderError(f"not a valid {fmt.upper()} subtitle file: {exc}", path=str(path),
-                          hint="check the header and the cue timings (00:00:01.000 --> ...)") from None
+                          hint="check the header and the cue timings (00:00:01.000 --> ...)"
+                          ) from None
     if not captions:
         raise ReaderError(f"no subtitle cues found in this {fmt.upper()} file", path=str(path))
     builder = TextBuilder()
-    speaker, words, stamp = None, [], None
+    speaker: str | None = None
+    words: list[str] = []
+    stamp: str | None = None
     for cue in captions:
         name = cue.voice
         body = " ".join(line.strip() for line in cue.text.splitlines() if line.strip())

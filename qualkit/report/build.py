@@ -14,13 +14,17 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ..analysis import (AnalysisData, cooccurrence, counted, coverage_by_attribute, frequencies,
-                        include_choice)
+from ..analysis import (
+    AnalysisData,
+    cooccurrence,
+    counted,
+    coverage_by_attribute,
+    frequencies,
+    include_choice,
+)
 from ..errors import QualkitError
 from ..model import DEFAULT_COLOR, Codebook, Coding, Transcript
-from .model import (AgreementRow, CoderWork, CodeSummary, GroupCount, Methods, Quote, Report,
-                    Section)
-
+from .model import AgreementRow, CoderWork, CodeSummary, GroupCount, Methods, Quote, Report, Section
 
 INCLUDE_CHOICES = ("accepted", "all")  # of analysis.INCLUDE
 AUTO = "auto"  # ``by``: split by works_alone when the transcripts have it
@@ -97,9 +101,11 @@ def build_report(project: Any, include: str = "accepted", by: str | None = AUTO,
 def _summaries(data: AnalysisData, book: Codebook | None, by: str | None, n_extracts: int,
                transcript: Any) -> dict[str, CodeSummary]:
     order = data.code_order()
-    freq = frequencies(data).set_index("code") if order else None
-    split = coverage_by_attribute(data, by).set_index("code") if by and order else None
-    co = cooccurrence(data, order) if order else None
+    if not order:
+        return {}
+    freq = frequencies(data).set_index("code")
+    split = coverage_by_attribute(data, by).set_index("code") if by else None
+    co = cooccurrence(data, order)
     leaves = data.leaf_order()
     out: dict[str, CodeSummary] = {}
     for code_id in order:
@@ -107,10 +113,11 @@ def _summaries(data: AnalysisData, book: Codebook | None, by: str | None, n_extr
         row = freq.loc[code_id]
         groups = []
         if split is not None:
+            prefix = f"{by}="
             for column in split.columns:
-                if column.startswith(f"{by}="):
+                if column.startswith(prefix):
                     have, of = (int(x) for x in str(split.loc[code_id, column]).split("/"))
-                    groups.append(GroupCount(column[len(by) + 1:], have, of))
+                    groups.append(GroupCount(column[len(prefix):], have, of))
         above = {c.id for c in book.ancestors(code_id)} if book else set()
         family = data.members(code_id) | above
         together = sorted(((int(co.loc[code_id, other]), other) for other in leaves

@@ -353,7 +353,11 @@ def render_docx(report: Report, charts: list[Chart]) -> bytes:
         _font(doc.styles[name], FONT)
     doc.styles["Normal"].font.size = Pt(10.5)
     _footer(doc, f"{report.title} · page ")
-    usable = section.page_width - section.left_margin - section.right_margin
+    page_width, left_margin, right_margin = (section.page_width, section.left_margin,
+                                             section.right_margin)
+    if page_width is None or left_margin is None or right_margin is None:
+        raise RuntimeError("the Word section lost the page width or margins set above")
+    usable = page_width - left_margin - right_margin
     grey = RGBColor(0x55, 0x55, 0x55)
 
     for b in layout(report, charts):

@@ -45,8 +45,8 @@ def check_output(output: str | Path, fmt: str | None = None) -> str:
 def write_report(report: Report, output: str | Path, fmt: str | None = None) -> list[Path]:
     """Render the charts and write the report atomically; Markdown's charts go into a
     ``NAME_files/`` folder beside it. Returns the files written."""
-    from .charts import report_charts
     from ..fileio import atomic_write_bytes, atomic_write_text
+    from .charts import report_charts
     from .render import render_docx, render_html, render_markdown
 
     path = Path(output)

@@ -8,8 +8,9 @@ places that change a project.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -106,14 +107,14 @@ class Scores:
     confidence: np.ndarray | None = None
 
     @classmethod
-    def empty(cls, n: int, codes: list[str]) -> "Scores":
+    def empty(cls, n: int, codes: list[str]) -> Scores:
         return cls(list(codes), np.zeros((n, len(codes)), dtype=np.float64))
 
 
 class Suggester(Protocol):
     name: str
 
-    def fit(self, codebook: Codebook, examples: Sequence[Example] = ()) -> "Suggester": ...
+    def fit(self, codebook: Codebook, examples: Sequence[Example] = ()) -> Suggester: ...
 
     def score(self, views: Sequence[SegmentView]) -> Scores: ...
 
@@ -174,12 +175,12 @@ def decide(scores: Scores, views: Sequence[SegmentView], scope: Scope, source: s
         chosen[rows_all[ok], cols[best[ok]]] = True
     confidence = scores.confidence
     out: list[Suggestion] = []
-    for row in np.flatnonzero(chosen.any(axis=1)):
-        row = int(row)
+    for hit in np.flatnonzero(chosen.any(axis=1)):
+        row = int(hit)
         cols = np.flatnonzero(chosen[row])
         seg = views[row].segment
-        for rank, j in enumerate(sorted(cols, key=lambda c: -values[row, c]), start=1):
-            j = int(j)
+        for rank, col in enumerate(sorted(cols, key=lambda c: -values[row, c]), start=1):
+            j = int(col)
             start, end = scores.spans.get((row, j), (seg.start, seg.end))
             p = None if confidence is None or np.isnan(confidence[row, j]) else \
                 round(float(confidence[row, j]), 4)

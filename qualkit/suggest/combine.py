@@ -20,8 +20,9 @@ by transcript), and for each code (each exclusive parent as one multi-class task
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,6 +31,9 @@ from ..model import Codebook, Suggestion, Transcript
 from .base import Example, Scope, Scores, SegmentView, check_fitted, decide, views_of
 from .learned import kappa, reweight, tune_weights
 from .registry import SUGGESTERS, chosen
+
+if TYPE_CHECKING:
+    from sklearn.linear_model import LogisticRegression
 
 MIN_GROUPS = 2  # transcripts needed for out-of-fold scores (folds by transcript)
 MIN_CALIBRATION = 5  # positive and negative decisions a code needs before it shows a percentage
@@ -55,7 +59,7 @@ class Calibration:
     b: float
 
     @classmethod
-    def fit(cls, score: np.ndarray, y: np.ndarray) -> "Calibration":
+    def fit(cls, score: np.ndarray, y: np.ndarray) -> Calibration:
         from sklearn.linear_model import LogisticRegression
 
         model = LogisticRegression(C=1.0).fit(_logit(score)[:, None], y)
@@ -105,7 +109,7 @@ class CombinedSuggester:
                 parts.update(SUGGESTERS[name].fit(embedder, codebook, examples))
         return parts
 
-    def fit(self, codebook: Codebook, examples: Sequence[Example] = ()) -> "CombinedSuggester":
+    def fit(self, codebook: Codebook, examples: Sequence[Example] = ()) -> CombinedSuggester:
         self.embedder = self.embedder or Embedder()
         self.scope_ = Scope(codebook)
         self.codes_ = self.scope_.codes
@@ -114,7 +118,8 @@ class CombinedSuggester:
             RULES_THRESHOLD
         learned = self.components_.get("learned")
         self.exhaustive_ = list(getattr(learned, "exhaustive_", []))
-        self.stack_: dict[str, tuple[list[int], object, dict[int, int]]] = {}
+        # per code or exclusive parent: the columns it reads, its model, class -> column
+        self.stack_: dict[str, tuple[list[int], LogisticRegression, dict[int, int]]] = {}
         self.thresholds_: dict[str, float] = {}
         self.weights_: dict[str, np.ndarray] = {}  # per exclusive parent, per stack class
         self.calibration_: dict[str, Calibration] = {}
@@ -287,10 +292,10 @@ class CombinedSuggester:
         out.values = noisy_or(*(parts[name].values for name in CODEBOOK_PARTS if name in parts))
         raw = {name: s.values for name, s in parts.items()}
         stacked_cols: set[int] = set()
-        for key, (cols, model, target) in self.stack_.items():
+        for group, (cols, model, target) in self.stack_.items():
             proba = reweight(model.predict_proba(self._stack_features(raw, slice(None), cols)),
-                             self.weights_.get(key))
-            if key in self.weights_:
+                             self.weights_.get(group))
+            if group in self.weights_:
                 proba = proba / np.clip(proba.sum(axis=1, keepdims=True), 1e-9, None)
             for c_index, cls in enumerate(model.classes_):
                 if int(cls) in target:

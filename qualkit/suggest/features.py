@@ -11,8 +11,9 @@ timestamps, how long it lasted. Nothing here knows any particular codebook.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -230,7 +231,7 @@ class Vectorizers:
     char: Any | None
 
     @classmethod
-    def fit(cls, texts: Sequence[str], char: bool = True) -> "Vectorizers":
+    def fit(cls, texts: Sequence[str], char: bool = True) -> Vectorizers:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         min_df = 2 if len(texts) >= 50 else 1

@@ -17,8 +17,9 @@ review, most informative first (active learning).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -50,7 +51,7 @@ class Split:
     def shape(self) -> tuple[int, int]:
         return (self.dense.shape[0], self.dense.shape[1] + self.sparse.shape[1])
 
-    def __getitem__(self, rows: Any) -> "Split":
+    def __getitem__(self, rows: Any) -> Split:
         return Split(self.dense[rows], self.sparse[rows])
 
     def dot(self, coef: np.ndarray) -> np.ndarray:
@@ -83,7 +84,7 @@ class Featurizer:
     mean: np.ndarray | None = None
     scale: np.ndarray | None = None
 
-    def fit(self, views: Sequence[SegmentView], block: Block) -> "Featurizer":
+    def fit(self, views: Sequence[SegmentView], block: Block) -> Featurizer:
         self.vectorizers = Vectorizers.fit([v.segment.text for v in views], self.char)
         dense = np.hstack([block.hand, block.cosines])
         self.mean = dense.mean(axis=0)
@@ -230,7 +231,7 @@ class LearnedSuggester:
         self.char = char
         self.stack = stack
 
-    def fit(self, codebook: Codebook, examples: Sequence[Example] = ()) -> "LearnedSuggester":
+    def fit(self, codebook: Codebook, examples: Sequence[Example] = ()) -> LearnedSuggester:
         scope = Scope(codebook)
         column = {c: j for j, c in enumerate(scope.codes)}
         grouped = {k for kids in scope.exclusive.values() for k in kids}
@@ -328,7 +329,9 @@ class LearnedSuggester:
                 and self.scope_.mask(v.segment).any()]
         if not self.tasks_ or not rows:
             return scores
-        featurizer: Featurizer = self.features_
+        featurizer = self.features_
+        if featurizer is None:  # set by fit() whenever it trained a task
+            raise RuntimeError("LearnedSuggester has trained tasks but no fitted features")
         design = featurizer.design(featurizer.block([views[i] for i in rows]))
         terms = featurizer.terms()
         for task in self.tasks_:

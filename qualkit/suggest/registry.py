@@ -14,8 +14,9 @@ choosing ``semantic`` alone runs rules and semantic (as ``qualkit code`` always 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..errors import QualkitError
 

@@ -10,8 +10,9 @@ import itertools
 import re
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 from ..model import Codebook, Segment, Suggestion, Transcript, speaker_matches
 from .base import Example, Scope, Scores, SegmentView, check_fitted, decide, views_of
@@ -69,7 +70,7 @@ class _TokenView:
         return self._get(i)[3]
 
 
-def negated(tokens: _TokenView, start: int, neg: "Negation",
+def negated(tokens: _TokenView, start: int, neg: Negation,
             window: int = NEGATION_WINDOW) -> bool:
     """True if a negation cue precedes token ``start`` within the same clause.
 
@@ -98,7 +99,7 @@ class Negation:
     exceptions: frozenset[tuple[int, int]]
 
     @classmethod
-    def for_vocab(cls, strings: Any) -> "Negation":
+    def for_vocab(cls, strings: Any) -> Negation:
         return cls(frozenset(strings.add(w) for w in NEGATORS),
                    frozenset(strings.add(w) for w in CLAUSE_BREAKS),
                    frozenset((strings.add(a), strings.add(b)) for a, b in NOT_NEGATING))
@@ -128,7 +129,7 @@ def _spellings(nlp: Any, keywords: list[str]) -> list[Any]:
 
     from ..nlp import forms_of, lemma_of
 
-    docs = []
+    docs: list[Doc] = []
     for keyword in keywords:
         options = [sorted(forms_of(lemma_of(t.text))) or [t.lower_] for t in nlp.tokenizer(keyword)]
         combos = list(itertools.islice(itertools.product(*options), MAX_SPELLINGS))
@@ -221,7 +222,7 @@ class RuleSuggester:
         self.nlp = nlp
         self.expand_lemmas = expand_lemmas
 
-    def fit(self, codebook: Codebook, examples: Sequence[Example] = ()) -> "RuleSuggester":
+    def fit(self, codebook: Codebook, examples: Sequence[Example] = ()) -> RuleSuggester:
         from spacy.matcher import Matcher, PhraseMatcher
         from spacy.tokens import Doc
 
@@ -229,11 +230,13 @@ class RuleSuggester:
 
         nlp = self.nlp if self.nlp is not None else load_pipeline()
         codes = codebook.all_codes()
-        patterns = {c.id: [_lemma_to_lower(p) for p in c.patterns] for c in codes if c.patterns}
+        rewritten = {c.id: [_lemma_to_lower(p) for p in c.patterns] for c in codes if c.patterns}
         # With lookup lemmas, matching on lemmas equals matching on the spellings of those
         # lemmas, so only the tokenizer has to run. Otherwise run the whole pipeline.
         lookup = self.expand_lemmas and is_lookup_pipeline(nlp) and all(
-            p is not None for ps in patterns.values() for p in ps)
+            p is not None for ps in rewritten.values() for p in ps)
+        # Used in lookup mode only, where every pattern was rewritten (none is dropped here).
+        patterns = {cid: [p for p in ps if p is not None] for cid, ps in rewritten.items()}
         phrase = PhraseMatcher(nlp.vocab, attr="LOWER" if lookup else "LEMMA")
         # In lookup mode keywords and fixed patterns share one PhraseMatcher (one pass per
         # doc); a pattern's entries carry the code id plus PATTERN_KEY.

@@ -11,8 +11,8 @@ Calibration against decisions is the combined suggester's job, done out of fold.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -72,7 +72,7 @@ class SemanticSuggester:
         self.codebook = codebook
         self.extracts = extracts
 
-    def fit(self, codebook: Codebook, examples: Sequence[Example] = ()) -> "SemanticSuggester":
+    def fit(self, codebook: Codebook, examples: Sequence[Example] = ()) -> SemanticSuggester:
         embedder = self.embedder or Embedder()
         scope = Scope(codebook)
         column = {c: j for j, c in enumerate(scope.codes)}
@@ -94,12 +94,12 @@ class SemanticSuggester:
         accepted: dict[int, list[str]] = {}
         rejected: dict[int, list[str]] = {}
         for ex in examples:
-            for code in ex.positive:
-                if code in column:
-                    accepted.setdefault(column[code], []).append(ex.view.segment.text)
-            for code in ex.rejected:
-                if code in column:
-                    rejected.setdefault(column[code], []).append(ex.view.segment.text)
+            for code_id in ex.positive:
+                if code_id in column:
+                    accepted.setdefault(column[code_id], []).append(ex.view.segment.text)
+            for code_id in ex.rejected:
+                if code_id in column:
+                    rejected.setdefault(column[code_id], []).append(ex.view.segment.text)
         if self.extracts:
             for j, texts in accepted.items():
                 for text in list(dict.fromkeys(texts))[-self.max_extracts:]:

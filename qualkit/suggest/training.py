@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..model import MAX_PER_TURN, Codebook, Coding, ImportedDocument, Transcript, segment_of
 from .base import Example, Scope, views_of

@@ -64,6 +64,8 @@ def render() -> None:
     st.subheader("Edit a code")
     code_id = st.selectbox("Code", ids, format_func=label, key="edit_code")
     code = book.get(code_id)
+    if code is None:  # the box offers only the codebook's own ids
+        raise RuntimeError(f"code {code_id!r} is not in the codebook")
     with st.form("edit_form"):
         name = st.text_input("Name", code.name)
         new_id = st.text_input("Id", code.id)

@@ -54,6 +54,7 @@ def _coding_panel(ctx: Context, coding_id: int, coder: str) -> None:
     if c.rationale:
         st.caption(c.rationale)
     choices = ctx.code_choices()
+    sel = st.session_state.get("selection")
     if c.status == "suggested":
         a, b = st.columns(2)
         if a.button("Accept", type="primary", key="sel_accept"):
@@ -66,7 +67,6 @@ def _coding_panel(ctx: Context, coding_id: int, coder: str) -> None:
         if st.button("Accept with this code", key="sel_recode_btn"):
             run(lambda: review.accept(ctx.store, c.id, coder, code_id=other,
                                       codebook=ctx.codebook), f"Accepted as {ctx.name(other)}.")
-        sel = st.session_state.get("selection")
         if sel and sel.get("transcript") == c.transcript:
             if st.button("Accept with the selected words as span", key="sel_span"):
                 run(lambda: review.accept(ctx.store, c.id, coder, start=sel["start"],
@@ -76,7 +76,6 @@ def _coding_panel(ctx: Context, coding_id: int, coder: str) -> None:
         memo = st.text_area("Memo", value=c.memo, key=f"memo_{c.id}_{c.version}")
         if st.button("Save memo", key="sel_memo"):
             run(lambda: review.set_memo(ctx.store, c.id, memo, coder, c.version))
-        sel = st.session_state.get("selection")
         if sel and sel.get("transcript") == c.transcript and st.button(
                 "Use the selected words as span", key="sel_setspan"):
             run(lambda: review.set_span(ctx.store, c.id, sel["start"], sel["end"], coder,
@@ -100,7 +99,8 @@ def render() -> None:
         st.warning("No transcript matches these filters.")
         return
     labels = {i.name: f"{i.name} ({i.segments} turns)" for i in shown}
-    name = st.selectbox("Transcript", list(labels), format_func=labels.get, key="transcript")
+    name = st.selectbox("Transcript", list(labels), format_func=labels.__getitem__,
+                        key="transcript")
     transcript = ctx.store.load_transcript(name)
     if transcript.attributes:
         st.caption(" · ".join(f"{k}: {v}" for k, v in transcript.attributes.items()

@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import streamlit as st
 
 from qualkit.errors import QualkitError
-from qualkit.model import Codebook, Coding, DEFAULT_COLOR, strength
+from qualkit.model import DEFAULT_COLOR, Codebook, Coding, strength
 from qualkit.project import Project, open_project
 
 

@@ -124,7 +124,8 @@ def render() -> None:
     for ext, mime in (("csv", "text/csv"), ("xlsx", "application/vnd.openxmlformats-"
                                                     "officedocument.spreadsheetml.sheet")):
         if f"download_{ext}" in st.session_state:
-            st.download_button(f"Download coded_segments.{ext}", st.session_state[f"download_{ext}"],
+            st.download_button(f"Download coded_segments.{ext}",
+                               st.session_state[f"download_{ext}"],
                                file_name=f"coded_segments.{ext}", mime=mime)
 
     st.subheader("Recent changes")

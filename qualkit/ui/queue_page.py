@@ -45,6 +45,9 @@ def render() -> None:
             st.rerun()
         return
     c = queue[0]
+    cid = c.id
+    if cid is None:  # every coding read from the store has its row id
+        raise RuntimeError(f"a pending suggestion of {c.code_id!r} has no id")
     transcript = ctx.store.load_transcript(c.transcript)
     seg = next((s for s in transcript.segments if s.index == c.segment_index), None)
     around = [s for s in transcript.segments
@@ -55,26 +58,26 @@ def render() -> None:
         st.caption(c.rationale)
     segments = [{"i": s.index, "start": s.start, "end": s.end, "speaker": s.speaker,
                  "ts": s.timestamp, "text": s.text, "role": s.role} for s in around]
-    result = transcript_view(segments, [mark(ctx, c)], key=f"queue_{c.id}", selected=c.id,
+    result = transcript_view(segments, [mark(ctx, c)], key=f"queue_{cid}", selected=cid,
                              current=c.segment_index, focus=True)
     cols = st.columns(4)
     if cols[0].button("Accept", type="primary", key="q_accept"):
-        run(lambda: review.accept(ctx.store, c.id, coder, codebook=ctx.codebook), "Accepted.")
+        run(lambda: review.accept(ctx.store, cid, coder, codebook=ctx.codebook), "Accepted.")
     if cols[1].button("Reject", key="q_reject"):
-        run(lambda: review.reject(ctx.store, c.id, coder), "Rejected.")
+        run(lambda: review.reject(ctx.store, cid, coder), "Rejected.")
     if cols[2].button("Skip", key="q_skip"):
-        skipped.add(c.id)
+        skipped.add(cid)
         st.rerun()
     choices = ctx.code_choices()
     other = cols[3].selectbox("Other code", choices, format_func=ctx.code_label,
                               index=choices.index(c.code_id) if c.code_id in choices else 0,
-                              label_visibility="collapsed", key=f"q_other_{c.id}")
+                              label_visibility="collapsed", key=f"q_other_{cid}")
     if other != c.code_id and st.button(f"Accept as {ctx.name(other)}", key="q_recode"):
-        run(lambda: review.accept(ctx.store, c.id, coder, code_id=other, codebook=ctx.codebook),
+        run(lambda: review.accept(ctx.store, cid, coder, code_id=other, codebook=ctx.codebook),
             f"Accepted as {ctx.name(other)}.")
     action = result.action
-    if action and action.get("id") == c.id:
+    if action and action.get("id") == cid:
         if action.get("op") == "accept":
-            run(lambda: review.accept(ctx.store, c.id, coder, codebook=ctx.codebook), "Accepted.")
+            run(lambda: review.accept(ctx.store, cid, coder, codebook=ctx.codebook), "Accepted.")
         elif action.get("op") == "reject":
-            run(lambda: review.reject(ctx.store, c.id, coder), "Rejected.")
+            run(lambda: review.reject(ctx.store, cid, coder), "Rejected.")

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from qualkit.analysis import (INCLUDE, AnalysisData, cooccurrence, coverage_by_attribute,
-                              extracts, framework_matrix, frequencies, statuses_for)
+from qualkit.analysis import (
+    INCLUDE,
+    AnalysisData,
+    cooccurrence,
+    coverage_by_attribute,
+    extracts,
+    framework_matrix,
+    frequencies,
+    statuses_for,
+)
 from qualkit.ui.common import load_context, plain, show_flash
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
 from qualkit.ui.common import load_context, plain, run, show_flash
@@ -61,11 +63,12 @@ def render() -> None:
                 p = latest.passages[i]
                 st.markdown(f"> {plain(p.text)}")
                 st.caption(f"{p.speaker}, {p.transcript}")
-            name = st.text_input("Code name", value=t.label.replace(" · ", " / ").capitalize(),
-                                 key=f"topic_name_{latest.id}_{t.id}")
+            code_name = st.text_input("Code name",
+                                      value=t.label.replace(" · ", " / ").capitalize(),
+                                      key=f"topic_name_{latest.id}_{t.id}")
             if st.button("Promote to a code", key=f"promote_{latest.id}_{t.id}",
                          disabled=ctx.codebook is None):
-                run(lambda topic=t.id, label=name: _promote(ctx, latest, topic, label))
+                run(partial(_promote, ctx, latest, t.id, code_name))
 
 
 def _promote(ctx, latest, topic_id: int, name: str) -> str:

@@ -83,7 +83,9 @@ export default function (component) {
     const chars = Array.from(seg.text);
     const inside = marks.filter((m) => m.start < seg.end && m.end > seg.start);
     const cuts = new Set([seg.start, seg.end]);
-    inside.forEach((m) => { cuts.add(Math.max(m.start, seg.start)); cuts.add(Math.min(m.end, seg.end)); });
+    inside.forEach((m) => {
+      cuts.add(Math.max(m.start, seg.start)); cuts.add(Math.min(m.end, seg.end));
+    });
     const points = Array.from(cuts).sort((a, b) => a - b);
     for (let k = 0; k + 1 < points.length; k++) {
       const a = points[k], b = points[k + 1];
@@ -116,10 +118,13 @@ export default function (component) {
         tag.title = m.rationale || "";
         tag.onclick = () => setTriggerValue("action", { op: "select", id: m.id });
         if (m.status === "suggested") {
-          [["accept", "✓", "Accept (a)"], ["reject", "✗", "Reject (r)"]].forEach(([op, sym, tip]) => {
+          const buttons = [["accept", "✓", "Accept (a)"], ["reject", "✗", "Reject (r)"]];
+          buttons.forEach(([op, sym, tip]) => {
             const b = document.createElement("button"); b.className = "qk-btn qk-" + op;
             b.textContent = sym; b.title = tip; b.setAttribute("aria-label", tip);
-            b.onclick = (e) => { e.stopPropagation(); setTriggerValue("action", { op, id: m.id }); };
+            b.onclick = (e) => {
+              e.stopPropagation(); setTriggerValue("action", { op, id: m.id });
+            };
             tag.appendChild(b);
           });
         }
