@@ -108,8 +108,9 @@ class Checkpoint:
     training_examples: int  # examples the learned suggester trained on
     machine: Evaluation
     baseline: Evaluation
-    suggestions: int  # suggestions (pending, held back or not) on the measured turns
-    calibrated: int  # of those, how many carry a calibrated probability (the rest: a score)
+    codebook: Evaluation  # the codebook alone (no decisions) on the same turns
+    suggestions: int  # suggestions shown (the strongest few per turn) on the measured turns
+    calibrated: int  # of those, how many show a percentage (a calibrated probability)
     gold_codings: int  # gold codes on the measured turns
     suggestions_per_turn: float
     gold_per_turn: float
@@ -136,6 +137,7 @@ class Checkpoint:
             "reviewed": self.reviewed, "measured": self.measured, "turns": self.turns,
             "training_examples": self.training_examples,
             "machine": self.machine.to_dict(), "baseline": self.baseline.to_dict(),
+            "codebook": self.codebook.to_dict(),
             "suggestions": self.suggestions, "calibrated": self.calibrated,
             "gold_codings": self.gold_codings,
             "suggestions_per_turn": self.suggestions_per_turn,
@@ -261,15 +263,6 @@ def human_ceiling(codebook: Codebook, first: Sequence[ImportedDocument],
     return score_predictions(views, gold_codes(second), coded, Scope(codebook))
 
 
-def shown_confidence(coding: Any) -> float:
-    """The confidence the app shows for a suggestion: its calibrated probability where it has
-    one (a ``confidence`` attribute), else its score; 0 without either."""
-    value = getattr(coding, "confidence", None)
-    if value is None:
-        value = coding.score
-    return float(value) if value is not None else 0.0
-
-
 def _coded_turns(views: Sequence[Any], scope: Any) -> list[Any]:
     """Views of the turns some code applies to (the coded speakers' turns), with text."""
     return [v for v in views if v.segment.text.strip() and scope.mask(v.segment).any()]
@@ -381,23 +374,25 @@ def review_transcript(store: Any, name: str, gold: dict[int, set[str]], codebook
 
 
 def measure(store: Any, codebook: Codebook, docs: Sequence[ImportedDocument],
-            reviewed: Sequence[ImportedDocument], coder: str = RESEARCHER, seed: int = 0
-            ) -> dict[str, Any]:
-    """The figures on ``docs`` (transcripts not yet reviewed) from the project's pending
-    suggestions, and the baseline trained on the researcher's codings in ``reviewed``."""
+            reviewed: Sequence[ImportedDocument], coder: str = RESEARCHER, seed: int = 0,
+            suggesters: Iterable[str] = SUGGESTERS) -> dict[str, Any]:
+    """The figures on ``docs`` (transcripts not yet reviewed) from the suggestions the app
+    shows there (``review.first_per_turn``: the strongest few per turn), beside the codebook
+    alone on the same turns and the baseline trained on the researcher's codings in
+    ``reviewed``."""
+    from .review import first_per_turn
     from .suggest.base import Scope, views_of
 
     scope = Scope(codebook)
     views = [v for doc in docs for v in views_of(doc.transcript)]
     gold = gold_codes(docs)
     names = {doc.transcript.name for doc in docs}
-    shown = [c for name in sorted(names) for c in store.codings(transcript=name,
-                                                                 status="suggested")
-             if c.segment_index is not None]
+    shown = [c for c in first_per_turn([c for name in sorted(names) for c in store.codings(
+        transcript=name, status="suggested")]) if c.segment_index is not None]
     shown_s = [Suggestion(code_id=c.code_id, transcript=c.transcript,
                           segment_index=c.segment_index, start=c.start, end=c.end,
                           score=c.score if c.score is not None else 0.0, source=c.source)
-               for c in shown]
+               for c in shown if c.segment_index is not None]
     machine = score_predictions(views, gold, shown_s, scope)
     # the baseline learns from what the researcher coded in the reviewed transcripts
     train: list[tuple[Any, set[str]]] = []
@@ -411,27 +406,46 @@ def measure(store: Any, codebook: Codebook, docs: Sequence[ImportedDocument],
     turns = _coded_turns(views, scope)
     base = score_predictions(views, gold, baseline(train, turns, scope, seed), scope)
     keys = {(v.transcript, v.segment.index) for v in turns}
-    per_turn: dict[tuple[str, int], list[tuple[Suggestion, float]]] = defaultdict(list)
-    calibrated = 0
+    per_turn: dict[tuple[str, int], list[tuple[Suggestion, float | None]]] = defaultdict(list)
     for s, c in zip(shown_s, shown):
         if (s.transcript, s.segment_index) in keys:
-            per_turn[(s.transcript, s.segment_index)].append((s, shown_confidence(c)))
-            calibrated += getattr(c, "confidence", None) is not None
+            per_turn[(s.transcript, s.segment_index)].append((s, c.confidence))
     ranked = [[s.code_id in gold.get(k, ()) for s, _ in sorted(ss, key=lambda p: -p[0].score)]
               for k, ss in per_turn.items()]
     counted = [p for ss in per_turn.values() for p in ss]
-    table, ece = reliability([conf for _, conf in counted],
+    # Calibration is judged where the app shows a percentage: suggestions with a confidence.
+    with_pct = [(s, conf) for s, conf in counted if conf is not None]
+    table, ece = reliability([conf for _, conf in with_pct],
                              [s.code_id in gold.get((s.transcript, s.segment_index), ())
-                              for s, _ in counted])
+                              for s, _ in with_pct])
+    calibrated = len(with_pct)
     n_gold = sum(len(gold.get(k, ())) for k in keys)
     many = sum(len(ss) >= MANY for ss in per_turn.values())
     return dict(measured=len(docs), turns=len(turns), machine=machine, baseline=base,
+                codebook=codebook_alone(store, codebook, docs, views, gold, scope, suggesters),
                 suggestions=len(counted), calibrated=calibrated, gold_codings=n_gold,
                 suggestions_per_turn=_ratio(len(counted), len(turns)),
                 gold_per_turn=_ratio(n_gold, len(turns)), many_share=_ratio(many, len(turns)),
                 many_turns=many, top1_precision=top_k_precision(ranked, 1),
                 top3_precision=top_k_precision(ranked, 3), turns_with_suggestions=len(ranked),
                 reliability=table, ece=ece)
+
+
+def codebook_alone(store: Any, codebook: Codebook, docs: Sequence[ImportedDocument],
+                   views: Sequence[Any], gold: dict[tuple[str, int], set[str]], scope: Any,
+                   suggesters: Iterable[str] = SUGGESTERS) -> Evaluation:
+    """What the codebook alone (no decisions) suggests on the same turns, as the app would show
+    it: the yardstick learning must never fall below."""
+    from .embed import Embedder
+    from .suggest.base import shown, views_of
+    from .suggest.combine import CombinedSuggester
+
+    suggester = CombinedSuggester(Embedder(store), suggesters).fit(codebook)
+    out: list[Suggestion] = []
+    for doc in docs:
+        doc_views = views_of(doc.transcript)
+        out += shown(suggester.decide(suggester.score(doc_views), doc_views))
+    return score_predictions(views, gold, out, scope)
 
 
 def simulate(codebook: str | Path, gold: Sequence[ImportedDocument],
@@ -512,7 +526,8 @@ def _simulate(codebook_path: str | Path, gold: Sequence[ImportedDocument],
                     seconds = time.perf_counter() - t0
                 report(len(reviewed), f"checkpoint {passed[-1]}: measuring")
                 figures = measure(project.store, codebook, [by_name[x] for x in left],
-                                  [by_name[x] for x in reviewed], seed=seed)
+                                  [by_name[x] for x in reviewed], seed=seed,
+                                  suggesters=suggesters)
                 results.append(Checkpoint(
                     checkpoint=passed[-1], passed=passed, decisions=tally.decisions,
                     tally=Tally(**vars(tally)), reviewed=len(reviewed),
@@ -575,9 +590,10 @@ def format_checkpoint(cp: Checkpoint) -> str:
              f"top-1 precision {num(cp.top1_precision, 0)}, top-3 precision "
              f"{num(cp.top3_precision, 0)} over {cp.turns_with_suggestions} turns with a "
              f"suggestion",
-             f"reliability of the shown confidence over {cp.suggestions} suggestions "
-             f"({cp.calibrated} with a calibrated probability, the others by their score); "
-             f"expected calibration error {num(cp.ece, 0)}:",
+             f"codebook alone on the same turns: macro F1 {num(cp.codebook.macro['f1'], 0)}",
+             f"reliability of the percentages shown: {cp.calibrated} of {cp.suggestions} "
+             f"suggestions show one (the others show their evidence); expected calibration "
+             f"error {num(cp.ece, 0)}:",
              f"  {'confidence':12} {'count':>6} {'mean conf':>9} {'precision':>9}"]
     for b in cp.reliability:
         lines.append(f"  {b.low:.1f}-{b.high:.1f}      {b.count:6d} {num(b.mean_confidence, 9)} "
@@ -591,15 +607,18 @@ def format_checkpoint(cp: Checkpoint) -> str:
 def format_summary(sim: Simulation, ceiling: float | None = None) -> str:
     """One line per checkpoint: the headline figures side by side."""
     head = (f"{'checkpoint':>10} {'decisions':>9} {'reviewed':>8} {'turns':>6} {'macro F1':>8} "
-            f"{'baseline':>8} {'kappa':>6} {'ECE':>6} {'sug/turn':>8} {'gold/turn':>9} "
+            f"{'codebook':>8} {'baseline':>8} {'kappa':>6} {'ECE':>6} {'with %':>6} "
+            f"{'sug/turn':>8} {'gold/turn':>9} "
             f"{'>=5':>6} {'top-1':>6} {'top-3':>6} {'effort':>6}")
     if ceiling is not None:
         head += f" {'of human':>8}"
     lines = [head]
     for cp in sim.checkpoints:
         line = (f"{cp.checkpoint:>10} {cp.decisions:>9} {cp.reviewed:>8} {cp.turns:>6} "
-                f"{num(cp.machine.macro['f1'], 8)} {num(cp.baseline.macro['f1'], 8)} "
+                f"{num(cp.machine.macro['f1'], 8)} {num(cp.codebook.macro['f1'], 8)} "
+                f"{num(cp.baseline.macro['f1'], 8)} "
                 f"{num(cp.machine.macro['kappa'])} {num(cp.ece)} "
+                f"{_pct(_ratio(cp.calibrated, cp.suggestions)):>6} "
                 f"{num(cp.suggestions_per_turn, 8)} {num(cp.gold_per_turn, 9)} "
                 f"{_pct(cp.many_share):>6} {num(cp.top1_precision)} {num(cp.top3_precision)} "
                 f"{num(cp.effort)}")

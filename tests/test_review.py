@@ -140,3 +140,28 @@ def test_a_transcript_memo_is_one_audited_change_and_undoable(store):
         review.set_transcript_memo(store, "p01", "anonymous", "")
     with pytest.raises(QualkitError, match="no transcript named 'p99'"):
         review.set_transcript_memo(store, "p99", "lost", "ann")
+
+
+def test_a_turn_shows_its_three_strongest_suggestions_and_the_next_when_one_is_decided(
+        make_project):
+    from qualkit.model import Suggestion
+
+    text = "Interviewer: Well?\n\nDana: I work alone, nobody else, no one to debrief with.\n"
+    codes = ["working_alone", "no_debrief", "isolation", "upbeat", "downbeat"]
+    seg_start = text.index("I work")
+    suggestions = [Suggestion(code, "t", 1, seg_start, len(text) - 1, score, "rules")
+                   for code, score in zip(codes, [0.9, 0.8, 0.7, 0.6, 0.5])]
+    project = make_project(transcripts={"t.txt": text}, suggestions=suggestions)
+    store = project.store
+    shown = review.pending(store, "ann")
+    assert sorted(c.code_id for c in shown) == ["isolation", "no_debrief", "working_alone"]
+    every = store.codings(transcript="t")
+    assert review.held_back(every, "ann") == 2
+    assert len(review.visible(every, "ann", blind=False, all_suggestions=True)) == 5
+    top = next(c for c in shown if c.code_id == "working_alone")
+    review.reject(store, top.id, "ann")
+    assert sorted(c.code_id for c in review.pending(store, "ann")) == [
+        "isolation", "no_debrief", "upbeat"]  # the next strongest comes up
+    # another coder still sees the first three: holding back is per coder
+    assert sorted(c.code_id for c in review.pending(store, "bob")) == [
+        "isolation", "no_debrief", "working_alone"]

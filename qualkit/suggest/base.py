@@ -105,6 +105,9 @@ class Scores:
     spans: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
     # Calibrated probabilities where the project's decisions support them, NaN elsewhere.
     confidence: np.ndarray | None = None
+    # The evidence's strength, where ``values`` is on another scale (calibrated): suggestions
+    # keep it as their score and are ranked on their turn by it.
+    strength: np.ndarray | None = None
 
     @classmethod
     def empty(cls, n: int, codes: list[str]) -> Scores:
@@ -174,19 +177,20 @@ def decide(scores: Scores, views: Sequence[SegmentView], scope: Scope, source: s
         ok = (top >= 0) & ((top >= limit[cols][best]) | ((parent in exhaustive) & (top > 0)))
         chosen[rows_all[ok], cols[best[ok]]] = True
     confidence = scores.confidence
+    strength = values if scores.strength is None else scores.strength
     out: list[Suggestion] = []
     for hit in np.flatnonzero(chosen.any(axis=1)):
         row = int(hit)
         cols = np.flatnonzero(chosen[row])
         seg = views[row].segment
-        for rank, col in enumerate(sorted(cols, key=lambda c: -values[row, c]), start=1):
+        for rank, col in enumerate(sorted(cols, key=lambda c: -strength[row, c]), start=1):
             j = int(col)
             start, end = scores.spans.get((row, j), (seg.start, seg.end))
             p = None if confidence is None or np.isnan(confidence[row, j]) else \
                 round(float(confidence[row, j]), 4)
             out.append(Suggestion(code_id=scores.codes[j], transcript=views[row].transcript,
                                   segment_index=seg.index, start=start, end=end,
-                                  score=round(float(values[row, j]), 4), source=source,
+                                  score=round(float(strength[row, j]), 4), source=source,
                                   rationale=scores.rationale.get((row, j), ""), confidence=p,
                                   rank=rank))
     return out

@@ -14,8 +14,8 @@ by transcript), and for each code (each exclusive parent as one multi-class task
   a handful of decisions can never make a code worse than the codebook alone;
 - once the code has ``MIN_CALIBRATION`` positive and negative decisions, the chosen score is
   calibrated (Platt scaling of its out-of-fold scores) and only then does a suggestion carry a
-  percentage (``confidence``), with the threshold where out-of-fold F0.5 is best (precision
-  counts double).
+  percentage (``confidence``); its threshold stays where the scorer's own default falls on that
+  scale.
 """
 
 from __future__ import annotations
@@ -37,10 +37,13 @@ if TYPE_CHECKING:
 
 MIN_GROUPS = 2  # transcripts needed for out-of-fold scores (folds by transcript)
 MIN_CALIBRATION = 5  # positive and negative decisions a code needs before it shows a percentage
-MARGIN = 0.02  # out-of-fold gain a learned model needs over the codebook to take a code over
+MIN_TAKEOVER = 10  # positive and negative decisions before a learned model may take a code over
+MARGIN = 0.05  # out-of-fold F1 gain a learned model needs over the codebook to take a code over
 MIN_SPREAD = 0.05  # a model whose scores barely vary (std below this) has learned nothing
 CODEBOOK_THRESHOLD = 0.6  # codebook only: a keyword with some likeness, or a clear likeness
 RULES_THRESHOLD = 0.5  # rules alone (no similarity to weigh them with): one keyword
+# An exclusive parent shows at most one child per turn, so its best child needs less to show.
+EXCLUSIVE_THRESHOLD = 0.5
 CODEBOOK_PARTS = ("rules", "semantic")
 
 
@@ -53,7 +56,8 @@ def noisy_or(*values: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Calibration:
-    """Platt scaling of one code's score: p = 1 / (1 + exp(-(a * logit(score) + b)))."""
+    """Platt scaling of one code's score: p = 1 / (1 + exp(-(a * logit(score) + b))).
+    (Isotonic regression from 200 decisions was tried in the replay and was no better.)"""
 
     a: float
     b: float
@@ -74,6 +78,25 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
+class FoldAverage:
+    """The stack models fitted on each fold, averaged. Their scores are distributed like the
+    out-of-fold scores that the takeover and the calibration were judged on; one model refitted
+    on everything would be surer of itself than that, and its percentages too high."""
+
+    def __init__(self, models: list[LogisticRegression], classes: list[int]) -> None:
+        self.models = models
+        self.classes_ = np.array(classes)
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        where = {int(c): k for k, c in enumerate(self.classes_)}
+        out = np.zeros((len(X), len(self.classes_)))
+        for model in self.models:
+            p = model.predict_proba(X)
+            for k, c in enumerate(model.classes_):
+                out[:, where[int(c)]] += p[:, k]
+        return out / max(len(self.models), 1)
+
+
 @dataclass
 class Choice:
     """What a code's suggestions rest on, and the out-of-fold evidence for it."""
@@ -81,7 +104,7 @@ class Choice:
     scorer: str  # "codebook" or "learned" (the stack)
     positives: int
     negatives: int
-    codebook_quality: float  # out-of-fold average precision (kappa for exclusive parents)
+    codebook_quality: float  # out-of-fold F1 at its threshold (kappa for exclusive parents)
     learned_quality: float | None = None
 
 
@@ -119,8 +142,10 @@ class CombinedSuggester:
         learned = self.components_.get("learned")
         self.exhaustive_ = list(getattr(learned, "exhaustive_", []))
         # per code or exclusive parent: the columns it reads, its model, class -> column
-        self.stack_: dict[str, tuple[list[int], LogisticRegression, dict[int, int]]] = {}
-        self.thresholds_: dict[str, float] = {}
+        self.stack_: dict[str, tuple[list[int], FoldAverage, dict[int, int]]] = {}
+        # Per code; an exclusive parent's children need less (the parent shows one at most).
+        self.thresholds_: dict[str, float] = {
+            kid: EXCLUSIVE_THRESHOLD for kids in self.scope_.exclusive.values() for kid in kids}
         self.weights_: dict[str, np.ndarray] = {}  # per exclusive parent, per stack class
         self.calibration_: dict[str, Calibration] = {}
         self.choices_: dict[str, Choice] = {}
@@ -183,7 +208,6 @@ class CombinedSuggester:
                   oof: dict[str, np.ndarray], base: np.ndarray, fold: np.ndarray,
                   learnt: list[str]) -> None:
         from sklearn.linear_model import LogisticRegression
-        from sklearn.metrics import average_precision_score
 
         rows = [i for i, ex in enumerate(examples) if code in ex.positive or code in ex.negative]
         y = np.array([int(code in examples[i].positive) for i in rows])
@@ -193,28 +217,41 @@ class CombinedSuggester:
                 self.choices_[code] = Choice("codebook", pos, neg, float("nan"))
             return
         score = base[rows, j]
-        choice = Choice("codebook", pos, neg, float(average_precision_score(y, score)))
-        if learnt and min(pos, neg) >= MIN_CALIBRATION and len(set(fold[rows])) >= MIN_GROUPS:
+        codebook_pred = score >= self.threshold_
+        choice = Choice("codebook", pos, neg, _f1(score, y, self.threshold_))
+        folds = sorted(set(fold[rows].tolist()))
+        if learnt and min(pos, neg) >= MIN_TAKEOVER and len(folds) >= MIN_GROUPS:
             X = self._stack_features(oof, rows, [j])
             stacked = np.zeros(len(rows))
-            for f in set(fold[rows]):
+            models: list[LogisticRegression] = []
+            for f in folds:
                 test = fold[rows] == f
                 if len(set(y[~test])) < 2:
                     stacked[test] = y[~test].mean()
                     continue
                 model = LogisticRegression(C=1.0, max_iter=2000).fit(X[~test], y[~test])
                 stacked[test] = model.predict_proba(X[test])[:, 1]
-            choice.learned_quality = float(average_precision_score(y, stacked))
-            if stacked.std() >= MIN_SPREAD and \
+                models.append(model)
+            choice.learned_quality = _f1(stacked, y, 0.5)
+            # Better overall by a clear margin and no worse in any transcript fold: a gain
+            # that only one lucky fold shows is not learning.
+            steady = all(_f1(stacked[fold[rows] == f], y[fold[rows] == f], 0.5) >=
+                         _f1(codebook_pred[fold[rows] == f].astype(float),
+                             y[fold[rows] == f], 0.5) for f in folds)
+            if stacked.std() >= MIN_SPREAD and steady and \
                     choice.learned_quality >= choice.codebook_quality + MARGIN:
-                model = LogisticRegression(C=1.0, max_iter=2000).fit(X, y)
-                self.stack_[code] = ([j], model, {1: j})
+                self.stack_[code] = ([j], FoldAverage(models, [0, 1]), {1: j})
                 choice.scorer, score = "learned", stacked
         self.choices_[code] = choice
-        if min(pos, neg) >= MIN_CALIBRATION:
-            calibration = Calibration.fit(score, y)
+        calibration = Calibration.fit(score, y) if min(pos, neg) >= MIN_CALIBRATION else None
+        if calibration is not None and calibration.a > 0:  # else the score says nothing here
             self.calibration_[code] = calibration
-            self.thresholds_[code] = _best_threshold(calibration(score), y)
+            # The threshold stays where the scorer's own default falls on the calibrated scale:
+            # thresholds tuned on a few dozen decisions did worse on unseen transcripts in the
+            # replay benchmark (docs/study.md), so calibration changes what is shown, not which.
+            default_raw = self.threshold_ if choice.scorer == "codebook" else 0.5
+            threshold = float(calibration(np.array([default_raw]))[0])
+            self.thresholds_[code] = threshold
 
     def _fit_exclusive(self, parent: str, cols: list[int], examples: Sequence[Example],
                        oof: dict[str, np.ndarray], base: np.ndarray, fold: np.ndarray,
@@ -234,17 +271,21 @@ class CombinedSuggester:
             return
         sub = base[rows][:, cols]
         pick = np.array(cols)[sub.argmax(axis=1)]
-        codebook_pred = np.where(sub.max(axis=1) >= self.threshold_, pick, -1)
+        # As ``decide`` will: a parent known to be exhaustive always gets its best child.
+        codebook_pred = pick if parent in self.exhaustive_ else \
+            np.where(sub.max(axis=1) >= EXCLUSIVE_THRESHOLD, pick, -1)
         counts = {c: int((y == c).sum()) for c in set(ys)}
         choice = Choice("codebook", sum(n for c, n in counts.items() if c >= 0),
                         counts.get(-1, 0), kappa(y, codebook_pred))
-        probs: dict[int, np.ndarray] = {c: sub[:, k] for k, c in enumerate(cols)}
-        enough = len([n for n in counts.values() if n >= MIN_CALIBRATION]) >= 2
-        if learnt and enough and len(set(fold[rows])) >= MIN_GROUPS:
+        top, predicted = sub.max(axis=1), codebook_pred
+        enough = len([n for n in counts.values() if n >= MIN_TAKEOVER]) >= 2
+        folds = sorted(set(fold[rows].tolist()))
+        if learnt and enough and len(folds) >= MIN_GROUPS:
             X = self._stack_features(oof, rows, cols)
             classes = sorted(set(ys))
             stacked = np.zeros((len(rows), len(classes)))
-            for f in set(fold[rows]):
+            models: list[LogisticRegression] = []
+            for f in folds:
                 test = fold[rows] == f
                 train_classes = sorted(set(y[~test].tolist()))
                 if len(train_classes) < 2:
@@ -254,25 +295,29 @@ class CombinedSuggester:
                 p = model.predict_proba(X[test])
                 for k, c in enumerate(model.classes_):
                     stacked[test, classes.index(int(c))] = p[:, k]
+                models.append(model)
             weights = tune_weights(stacked, np.array([classes.index(c) for c in ys]))
-            learned_pred = np.array(classes)[reweight(stacked, weights).argmax(axis=1)]
+            shown = reweight(stacked, weights)
+            shown = shown / np.clip(shown.sum(axis=1, keepdims=True), 1e-9, None)
+            learned_pred = np.array(classes)[shown.argmax(axis=1)]
             choice.learned_quality = kappa(y, learned_pred)
-            if stacked.std() >= MIN_SPREAD and \
+            steady = all(kappa(y[m], learned_pred[m]) >= kappa(y[m], codebook_pred[m])
+                         for m in (fold[rows] == f for f in folds) if len(set(y[m])) > 1)
+            if stacked.std() >= MIN_SPREAD and steady and \
                     choice.learned_quality >= choice.codebook_quality + MARGIN:
-                model = LogisticRegression(C=1.0, max_iter=2000,
-                                           class_weight="balanced").fit(X, ys)
-                self.stack_[parent] = (cols, model,
-                                       {int(c): int(c) for c in model.classes_ if c >= 0})
+                self.stack_[parent] = (cols, FoldAverage(models, classes),
+                                       {c: c for c in classes if c >= 0})
                 self.weights_[parent] = weights
                 choice.scorer = "learned"
-                shown = reweight(stacked, weights)
-                shown = shown / np.clip(shown.sum(axis=1, keepdims=True), 1e-9, None)
-                probs = {c: shown[:, classes.index(c)] for c in cols if c in classes}
+                top, predicted = shown.max(axis=1), learned_pred
         self.choices_[parent] = choice
-        for c, p in probs.items():
-            hit = (y == c).astype(int)
-            if min(int(hit.sum()), int(len(hit) - hit.sum())) >= MIN_CALIBRATION:
-                self.calibration_[self.codes_[c]] = Calibration.fit(p, hit)
+        # The percentage shown is how often the child picked at this score is right.
+        picked = predicted >= 0
+        right = (predicted == y)[picked].astype(int)
+        if min(int(right.sum()), int(len(right) - right.sum())) >= MIN_CALIBRATION:
+            calibration = Calibration.fit(top[picked], right)
+            if calibration.a > 0:
+                self.calibration_[parent] = calibration
 
     def _stack_features(self, raw: dict[str, np.ndarray], rows: Sequence[int] | slice,
                         cols: list[int]) -> np.ndarray:
@@ -301,10 +346,17 @@ class CombinedSuggester:
                 if int(cls) in target:
                     out.values[:, target[int(cls)]] = proba[:, c_index]
                     stacked_cols.add(target[int(cls)])
+        out.strength = out.values.copy()
         out.confidence = np.full_like(out.values, np.nan)
         for code, calibration in self.calibration_.items():
-            j = self.codes_.index(code)
-            out.values[:, j] = out.confidence[:, j] = calibration(out.values[:, j])
+            kids = self.scope_.exclusive.get(code)
+            if kids:  # the stack (or codebook) picks the child; calibration only says how sure
+                for kid in kids:
+                    j = self.codes_.index(kid)
+                    out.confidence[:, j] = calibration(out.values[:, j])
+            else:
+                j = self.codes_.index(code)
+                out.values[:, j] = out.confidence[:, j] = calibration(out.values[:, j])
         for name in ("rules", "semantic", "extracts", "learned"):
             if name not in parts:
                 continue
@@ -339,23 +391,14 @@ class CombinedSuggester:
         lines = []
         for code, c in self.choices_.items():
             what = "a model learned from them" if c.scorer == "learned" else "the codebook"
-            shown = "percentages shown" if code in self.calibration_ or any(
-                k in self.calibration_ for k in self.scope_.exclusive.get(code, [])) \
-                else "no percentage yet"
+            shown = "percentages shown" if code in self.calibration_ else "no percentage yet"
             lines.append(f"{code}: {c.positives} for, {c.negatives} against; suggestions from "
                          f"{what} ({shown})")
         return lines
 
 
-def _best_threshold(p: np.ndarray, y: np.ndarray, beta: float = 0.5) -> float:
-    """The threshold with the best F-beta on these probabilities (beta < 1 favours precision)."""
-    best, best_t = -1.0, 0.5
-    b2 = beta * beta
-    for t in np.linspace(0.1, 0.9, 33):
-        pred = p >= t
-        tp = float((pred & (y == 1)).sum())
-        denom = b2 * float(y.sum()) + float(pred.sum())
-        f = (1 + b2) * tp / denom if denom else 0.0
-        if f > best:
-            best, best_t = f, float(t)
-    return best_t
+def _f1(p: np.ndarray, y: np.ndarray, t: float) -> float:
+    pred = p >= t
+    tp = float((pred & (y == 1)).sum())
+    denom = float(y.sum()) + float(pred.sum())
+    return 2 * tp / denom if denom else 0.0

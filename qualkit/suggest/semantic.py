@@ -25,6 +25,7 @@ MIN_CHUNK_WORDS = 5
 MAX_EXTRACTS = 200
 CENTER, SLOPE = 0.45, 12.0  # default similarity -> score curve (sim 0.45 -> 0.5)
 PENALTY = 0.5  # a turn nearer a code's exclude rule or a rejected passage than to the code
+NEAR_REJECTED = 0.6  # similarity to a rejected passage that counts as "like it"
 
 
 def chunks(text: str) -> list[tuple[int, int]]:
@@ -182,6 +183,10 @@ class SemanticSuggester:
         scores.values[:] = 1.0 / (1.0 + np.exp(-SLOPE * (sims - CENTER)))
         scores.values[best_proto < 0] = 0.0
         against = (neg_best >= 0) & (neg_sims >= sims) & (best_proto >= 0)
+        # A rejected passage counts against only a turn that is close to it, not one that
+        # merely shares the interview's way of talking.
+        rejected = np.array([p.kind == "rejected passage" for p in self.negatives_] or [False])
+        against &= ~(rejected[np.maximum(neg_best, 0)] & (neg_sims < NEAR_REJECTED))
         scores.values[against] *= PENALTY
         for i, j in zip(*np.nonzero(scores.values >= 0.3)):
             i, j = int(i), int(j)
