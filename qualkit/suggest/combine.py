@@ -9,9 +9,10 @@ With decisions, every component's scores on the decided turns are collected out 
 by transcript), and for each code (each exclusive parent as one multi-class task):
 
 - a small logistic regression stacks the components (rules, codebook similarity, similarity to
-  accepted extracts, the learned models); it takes over from the codebook score only where its
-  own out-of-fold quality beats the codebook's by ``MARGIN`` and its scores separate at all, so
-  a handful of decisions can never make a code worse than the codebook alone;
+  accepted extracts, the learned models); it takes over from the codebook score only with
+  ``MIN_TAKEOVER`` decisions each way, an out-of-fold F1 (kappa for a parent) ``MARGIN`` above
+  the codebook's, no fold worse and scores that vary, so a handful of decisions can never make
+  a code worse than the codebook alone;
 - once the code has ``MIN_CALIBRATION`` positive and negative decisions, the chosen score is
   calibrated (Platt scaling of its out-of-fold scores) and only then does a suggestion carry a
   percentage (``confidence``); its threshold stays where the scorer's own default falls on that
@@ -158,7 +159,7 @@ class CombinedSuggester:
     # -- learning what to trust ---------------------------------------------------------------
 
     def _raw(self, parts: dict[str, object], views: Sequence[SegmentView]) -> dict[str, Scores]:
-        return {name: part.score(views) for name, part in parts.items()}  # type: ignore
+        return {name: part.score(views) for name, part in parts.items()}  # type: ignore[attr-defined]
 
     def _out_of_fold(self, codebook: Codebook, examples: Sequence[Example],
                      fold_of: dict[str, int]) -> dict[str, np.ndarray]:
