@@ -73,6 +73,14 @@ def _open(project: Optional[Path], db: Optional[str]) -> Any:
     return open_project(project, db)
 
 
+def _check_output_here(output: Path, project: Optional[Path] = None) -> None:
+    """For a command that works without a project: never write over the files of the project
+    in --project or the current folder, if there is one."""
+    from .project import check_output
+
+    check_output(output, project if project is not None else Path.cwd())
+
+
 def _progress(description: str) -> Any:
     from rich.progress import (
         BarColumn,
@@ -206,6 +214,8 @@ def evaluate(
     from .evaluate import evaluate as run
     from .evaluate import format_evaluation, write_json
 
+    if json_out:
+        _check_output_here(json_out)  # never over the current folder's project
     if simulate or checkpoints is not None or suggesters is not None or seed is not None:
         return _simulate(codebook, test, train, json_out, simulate, checkpoints, suggesters,
                          seed)
@@ -354,12 +364,16 @@ def agreement(
     from .fileio import atomic_write_text
 
     if table is not None:
+        if json_out:
+            _check_output_here(json_out, project)
         book = load_codebook(codebook) if codebook else None
         rows = read_table_rows(table)
         report = rows_agreement(rows, book)
         coders = sorted({r.coder for r in rows} - {""})
     else:
         proj = _open(project, db)
+        if json_out:
+            proj.check_output(json_out)
         book = load_codebook(codebook) if codebook else proj.codebook_if_any()
         report = project_agreement(proj.store, book)
         coders = decision_coders(proj.store)
@@ -398,6 +412,7 @@ def report(
 
     kind = check_output(output, format_)  # fail on a bad name before any work
     proj = _open(project, db)
+    proj.check_output(output)  # never over the project's own files
     summary = build_report(proj, include=include, by=by, extracts=extracts)
     written = write_report(summary, output, kind)
     for note in summary.notes:
@@ -464,8 +479,10 @@ def _open_for_sheet(output: Path, include: str, project: Optional[Path], db: Opt
     from .sheets import sheet_path
 
     statuses = statuses_for(include)
+    proj = _open(project, db)
+    proj.check_output(output)  # never over the project's own files
     sheet_path(output)
-    return _open(project, db), statuses
+    return proj, statuses
 
 
 @export_app.command("table")
@@ -544,6 +561,7 @@ def export_qdpx_cmd(
 
     statuses = statuses_for(include, QDPX_INCLUDE)
     proj = _open(project, db)
+    proj.check_output(output)
     path = export_qdpx(proj, output, statuses)
     out.print(f"Wrote {path}")
 
@@ -559,6 +577,7 @@ def export_qdc_cmd(
     from .exchange import export_qdc
 
     proj = _open(project, db)
+    proj.check_output(output)
     out.print(f"Wrote {export_qdc(proj.codebook(check_patterns=False), output)}")
 
 

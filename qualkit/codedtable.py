@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .csvsafe import csv_guard, csv_unguard
 from .errors import ReaderError
 from .fileio import atomic_write_bytes
 from .model import Coding, ImportedDocument, Transcript
@@ -44,13 +45,16 @@ def _rows_from_csv(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     from .readers.text import decode_text, read_bytes
 
     text = decode_text(read_bytes(path), path)
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    _check_header(reader.fieldnames or [], path)
-    for number, row in enumerate(reader, start=2):
-        if None in row:
+    # Cells qualkit guarded against formula injection (csvsafe) get their text back.
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = [csv_unguard(h) for h in next(reader, [])]
+    _check_header(header, path)
+    for number, cells in enumerate(reader, start=2):
+        if len(cells) > len(header):
             raise ReaderError("this row has more cells than the header", path=str(path),
                               line=number, hint="quote text that contains commas")
-        yield number, {k.strip().lower(): (v or "") for k, v in row.items()}
+        cells = [csv_unguard(c) for c in cells] + [""] * (len(header) - len(cells))
+        yield number, {k.strip().lower(): v for k, v in zip(header, cells)}
 
 
 def _rows_from_xlsx(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
@@ -192,9 +196,9 @@ def write_coded_table(rows: list[TableRow], path: str | Path) -> Path:
         raise ReaderError("the table must end in .csv or .xlsx", path=str(p))
     csv_buffer = io.StringIO(newline="")
     writer = csv.writer(csv_buffer)
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow(_cells(row, columns))
+    writer.writerow([csv_guard(c) for c in columns])
+    for row in rows:  # formula-like text guarded (csvsafe), taken off again on reading
+        writer.writerow([csv_guard(c) for c in _cells(row, columns)])
     return atomic_write_bytes(p, csv_buffer.getvalue().encode("utf-8"))
 
 

@@ -1,8 +1,12 @@
-"""Atomic file writes: a crash or a full disk never leaves a half-written file behind."""
+"""Atomic file writes: a crash or a full disk never leaves a half-written file behind.
+
+And uploads saved under names qualkit chooses (``save_upload``): a client's file name is never
+a path."""
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -35,3 +39,48 @@ def _umask() -> int:
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+# A client's file name never chooses where an upload is written: at most a plain extension
+# (a dot and up to ten letters or digits) and, for transcripts, whose name is the file's, a
+# cleaned base name inside a fresh folder qualkit made.
+_SUFFIX_RE = re.compile(r"\.[A-Za-z0-9]{1,10}")
+_UNSAFE_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
+
+
+def upload_suffix(name: str) -> str:
+    """The plain extension of a client-supplied file name, lower-cased, or ''."""
+    base = re.split(r"[/\\]", str(name))[-1]
+    suffix = "." + base.rsplit(".", 1)[-1] if "." in base else ""
+    return suffix.lower() if _SUFFIX_RE.fullmatch(suffix) else ""
+
+
+def upload_stem(name: str) -> str:
+    """The base name of a client-supplied file name without folders, extension, control or
+    reserved characters, or leading dots ('upload' if nothing is left)."""
+    base = re.split(r"[/\\]", str(name))[-1]
+    suffix = upload_suffix(base)
+    stem = base[: len(base) - len(suffix)] if suffix else base
+    stem = _UNSAFE_CHARS.sub("_", stem).strip(" .")[:200]
+    return stem or "upload"
+
+
+def save_upload(folder: str | os.PathLike[str], name: str, data: bytes,
+                keep_name: bool = False) -> Path:
+    """Write an uploaded file's bytes under ``folder`` (a temporary folder) and return the path.
+
+    The file is new and named by qualkit with only the plain extension of ``name`` kept; with
+    ``keep_name`` (a transcript takes its name from its file) the cleaned base name is kept too,
+    in a fresh sub-folder, so two uploads with one name never meet."""
+    parent = Path(folder)
+    suffix = upload_suffix(name)
+    if keep_name:
+        sub = Path(tempfile.mkdtemp(prefix="upload-", dir=parent))
+        path = sub / (upload_stem(name) + suffix)
+        with path.open("xb") as handle:
+            handle.write(data)
+        return path
+    fd, tmp = tempfile.mkstemp(prefix="upload-", suffix=suffix, dir=parent)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    return Path(tmp)

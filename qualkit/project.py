@@ -20,6 +20,10 @@ from .store import Store
 
 DB_FILE = "qualkit.db"
 CODEBOOK_FILE = "codebook.yaml"
+DB_COMPANIONS = ("", "-wal", "-shm", "-journal")  # the database file and SQLite's own beside it
+# Folders (inside the project folder) qualkit keeps for the project; no output goes in them.
+# None yet: everything lives in the database and codebook.yaml.
+PROJECT_FOLDERS: tuple[str, ...] = ()
 
 
 def default_actor() -> str:
@@ -64,8 +68,72 @@ class Project:
         self.store.set_meta("codebook", f"{book.name} {book.version} (from {src})", actor)
         return book
 
+    def protected_files(self) -> list[Path]:
+        """The project's own files, which no output may replace (see ``protected_files``)."""
+        return protected_files(self.root, self.store.url)
+
+    def check_output(self, path: str | Path) -> Path:
+        """Refuse, before any work, an output file that would overwrite this project
+        (``check_output``)."""
+        return check_output(path, self.root, self.store.url)
+
     def close(self) -> None:
         self.store.close()
+
+
+def protected_files(root: str | Path, db_url: str | None = None) -> list[Path]:
+    """A project's own files, which no output may replace: the database (qualkit.db, or the
+    SQLite file a --db URL names) with its -wal, -shm and -journal companions, and the codebook
+    (with the temporary file it is copied through)."""
+    root = Path(root)
+    databases = [root / DB_FILE]
+    own = _sqlite_file(db_url) if db_url else None
+    if own is not None:
+        databases.append(own)
+    files = [Path(f"{db}{end}") for db in databases for end in DB_COMPANIONS]
+    book = root / CODEBOOK_FILE
+    return files + [book, book.with_suffix(".yaml.tmp")]
+
+
+def check_output(path: str | Path, root: str | Path, db_url: str | None = None) -> Path:
+    """The one check every command and page that writes an output file makes first: refuse a
+    file that is one of the project's own files (``protected_files``; links and '..' followed,
+    and the same file under another name) or lies inside a folder qualkit keeps for the project
+    (``PROJECT_FOLDERS``), with one line naming it."""
+    target = _real(Path(path))
+    for own in protected_files(root, db_url):
+        real = _real(own)
+        if target == real or (target.exists() and real.exists()
+                              and os.path.samefile(target, real)):
+            raise QualkitError(f"{Path(path)} is the project's own file {own.name}: writing "
+                               "there would destroy the project",
+                               hint="choose another name for the output file")
+    for folder in PROJECT_FOLDERS:
+        if target.is_relative_to(_real(Path(root) / folder)):
+            raise QualkitError(f"{Path(path)} is inside the project's own folder {folder}",
+                               hint="choose another name for the output file")
+    return Path(path)
+
+
+def _real(path: Path) -> Path:
+    """The absolute path with links and '..' resolved (the file itself need not exist)."""
+    return Path(os.path.realpath(path))
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL, or None (another database, or in memory)."""
+    if not url.startswith("sqlite"):
+        return None
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        database = make_url(url).database
+    except ArgumentError:
+        return None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
 
 
 def sqlite_url(root: Path) -> str:

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .csvsafe import csv_guard
 from .errors import QualkitError
 from .fileio import atomic_write_bytes
 from .model import Codebook, Coding, segment_of
@@ -244,9 +245,9 @@ def write_sheet(table: pd.DataFrame, path: str | Path, sheet: str = "qualkit",
                                                   key_columns))
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer)
-    writer.writerow([_csv_safe(h) for h in header])
+    writer.writerow([csv_guard(h) for h in header])
     for row in rows:
-        writer.writerow([_csv_safe(v) for v in row])
+        writer.writerow([csv_guard(v) for v in row])
     return atomic_write_bytes(p, buffer.getvalue().encode("utf-8-sig"))
 
 
@@ -260,12 +261,6 @@ def _plain(value: Any) -> Any:
         return value.item()
     if isinstance(value, (list, tuple, set, dict)):  # e.g. a front-matter list
         return str(value)
-    return value
-
-
-def _csv_safe(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
     return value
 
 

@@ -48,10 +48,13 @@ from sqlalchemy.orm import (
 )
 from sqlalchemy.types import TypeEngine
 
-from .errors import ConflictError, StoreError
+from .errors import ConflictError, QualkitError, StoreError
 from .model import Coding, ImportedDocument, Segment, Suggestion, Transcript, utcnow
 
-SCHEMA_VERSION = "2"  # 2: suggestions carry a calibrated confidence and their rank on a turn
+SCHEMA_VERSION = "3"
+# 2: suggestions carry a calibrated confidence and their rank on a turn
+# 3: the database refuses a coder's second decision on a suggestion and a second identical hand
+#    coding (UNIQUE_INDEXES); an older project's duplicates are resolved when it is opened
 # Columns added since version 1, added in place to an older project (nullable, so no data moves).
 ADDED_COLUMNS: dict[str, dict[str, TypeEngine[Any]]] = {
     "codings": {"confidence": Float(), "turn_rank": Integer()}}
@@ -95,10 +98,32 @@ class SegmentRow(Base):
     transcript: Mapped[TranscriptRow] = relationship(back_populates="segments")
 
 
+# The database, not a check before the insert, guarantees one decision per coder and suggestion
+# and one hand coding per coder, code and passage: two tabs racing each other cannot both win.
+# Partial unique indexes (SQLite and PostgreSQL): machine suggestions and imported codings are
+# not covered. name -> (columns, WHERE clause, the one-line message when it refuses a change)
+UNIQUE_INDEXES: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "uq_codings_decision": (("suggestion_id", "coder"), "suggestion_id IS NOT NULL",
+                            "you have already decided on this suggestion"),
+    "uq_codings_hand": (("transcript_id", "coder", "code_id", "start_char", "end_char"),
+                        "suggestion_id IS NULL AND source = 'manual'",
+                        "you have already coded this passage with that code"),
+}
+
+
+def _unique_index(name: str) -> Index:
+    from sqlalchemy import text
+
+    columns, where, _ = UNIQUE_INDEXES[name]
+    return Index(name, *columns, unique=True, sqlite_where=text(where),
+                 postgresql_where=text(where))
+
+
 class CodingRow(Base):
     __tablename__ = "codings"
     __table_args__ = (Index("ix_codings_transcript_status", "transcript_id", "status"),
-                      Index("ix_codings_code", "code_id"))
+                      Index("ix_codings_code", "code_id"),
+                      *(_unique_index(name) for name in UNIQUE_INDEXES))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     transcript_id: Mapped[int] = mapped_column(ForeignKey("transcripts.id", ondelete="CASCADE"))
     segment_idx: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -200,7 +225,9 @@ def content_hash(text: str) -> str:
 
 BUSY_TIMEOUT = 10.0  # seconds a write waits for another writer before giving up
 # scheme://user:PASSWORD@ in any text: the password part of a database URL
-_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]*:)[^\s@]*@")
+# user:PASSWORD@host, up to the last @ before the host (a password may hold an unescaped @)
+_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]*:)[^\s/]*@")
+_QUERY_PASSWORD = re.compile(r"([?&](?:password|passwd|pwd)=)[^&\s]*", re.IGNORECASE)
 # Errors from the database (or its driver, or the connection pool): translated by ``store_error``.
 DATABASE_ERRORS = (DBAPIError, DisconnectionError, PoolTimeoutError)
 
@@ -208,13 +235,13 @@ DATABASE_ERRORS = (DBAPIError, DisconnectionError, PoolTimeoutError)
 def mask_url(text: str, url: str | None = None) -> str:
     """``text`` with the password of every database URL in it shown as ***, and ``url``'s own
     password (as written or decoded) masked wherever it appears on its own too."""
-    out = _URL_PASSWORD.sub(r"\1***@", text)
+    out = _QUERY_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1***@", text))
     if url:
         from urllib.parse import unquote
 
-        match = _URL_PASSWORD.search(url)
-        if match:
-            raw = match.group(0)[len(match.group(1)):-1]
+        secrets = [m.group(0)[len(m.group(1)):-1] for m in _URL_PASSWORD.finditer(url)]
+        secrets += [m.group(0)[len(m.group(1)):] for m in _QUERY_PASSWORD.finditer(url)]
+        for raw in secrets:
             for secret in {raw, unquote(raw)}:
                 if len(secret) >= 4:  # a shorter one is masked inside URLs only
                     out = out.replace(secret, "***")
@@ -228,8 +255,25 @@ def _detail(exc: BaseException, url: str | None) -> str:
     return mask_url(lines[0].strip() if lines else type(exc).__name__, url)
 
 
+def unique_conflict(exc: BaseException) -> ConflictError | None:
+    """The ``ConflictError`` for a change one of ``UNIQUE_INDEXES`` refused, else None. SQLite
+    names the index's columns, PostgreSQL (and others) the index itself."""
+    if not isinstance(exc, IntegrityError):
+        return None
+    detail = str(getattr(exc, "orig", None) or exc)
+    for name, (columns, _, message) in UNIQUE_INDEXES.items():
+        sqlite_says = "UNIQUE constraint failed: " + ", ".join(f"codings.{c}" for c in columns)
+        if name in detail or sqlite_says in detail:
+            return ConflictError(f"{message} (in another tab or window?); nothing was changed",
+                                 hint="reload to see it; undo it to change it")
+    return None
+
+
 def store_error(exc: BaseException, url: str | None = None) -> StoreError:
     """One line for a database failure: what happened, and what to do about it."""
+    conflict = unique_conflict(exc)
+    if conflict is not None:
+        return conflict
     detail = _detail(exc, url)
     lowered = detail.lower()
     where = mask_url(url, url) if url else None
@@ -282,7 +326,11 @@ class Store:
         self.url = url
         self.engine = make_engine(url, busy_timeout)
         try:
+            self._refuse_newer_schema()
             Base.metadata.create_all(self.engine)
+        except QualkitError:
+            self.engine.dispose()
+            raise
         except SQLAlchemyError as exc:
             self.engine.dispose()
             raise StoreError(f"cannot open the project database ({_detail(exc, url)})",
@@ -299,18 +347,91 @@ class Store:
             elif meta.value != SCHEMA_VERSION:
                 meta.value = SCHEMA_VERSION
 
-    def _upgrade(self) -> None:
-        """Add the columns a project made by an older qualkit lacks (one transaction)."""
-        from sqlalchemy import inspect, text
+    def _refuse_newer_schema(self) -> None:
+        """A project written by a newer qualkit may hold what this release cannot keep right:
+        refuse to open it rather than silently misread or "upgrade" it."""
+        from sqlalchemy import inspect
 
-        inspector = inspect(self.engine)
-        with self.engine.begin() as conn:
-            for table, columns in ADDED_COLUMNS.items():
+        if not inspect(self.engine).has_table(MetaRow.__tablename__):
+            return
+        with self.engine.connect() as conn:
+            found = conn.execute(select(MetaRow.value).where(
+                MetaRow.key == "schema_version")).scalar()
+        if found is None:
+            return
+        try:
+            newer = int(found) > int(SCHEMA_VERSION)
+        except ValueError:
+            newer = True
+        if newer:
+            raise StoreError(
+                f"this project was written by a newer qualkit (schema version {found}; this "
+                f"release knows up to {SCHEMA_VERSION}); it was not opened or changed",
+                path=mask_url(self.url, self.url),
+                hint="upgrade qualkit (pip install -U qualkit) to open it")
+
+    def _upgrade(self) -> None:
+        """Bring a project made by an older qualkit up to date, in one transaction: add the
+        columns it lacks (``ADDED_COLUMNS``), then for each of ``UNIQUE_INDEXES`` it lacks,
+        resolve the duplicates it would refuse (the earliest decision or hand coding stays; the
+        later ones are removed and recorded, whole, in an ``upgrade`` audit event) and create
+        the index."""
+        from sqlalchemy import inspect
+
+        def missing(inspector: Any) -> tuple[dict[str, dict[str, TypeEngine[Any]]], list[str]]:
+            columns: dict[str, dict[str, TypeEngine[Any]]] = {}
+            for table, wanted in ADDED_COLUMNS.items():
                 have = {c["name"] for c in inspector.get_columns(table)}
-                for name, kind in columns.items():
-                    if name not in have:
-                        ddl = kind.compile(dialect=self.engine.dialect)
-                        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {ddl}"))
+                columns[table] = {n: k for n, k in wanted.items() if n not in have}
+            indexes = {ix["name"] for ix in inspector.get_indexes(CodingRow.__tablename__)}
+            return ({t: c for t, c in columns.items() if c},
+                    [n for n in UNIQUE_INDEXES if n not in indexes])
+
+        if missing(inspect(self.engine)) == ({}, []):
+            return  # the usual case: nothing to do, no write lock taken
+        with self.engine.begin() as conn:
+            if self.engine.dialect.name == "sqlite":
+                # pysqlite would run DDL outside any transaction: take the write lock first, so
+                # the whole upgrade is one transaction and a second process waits for it.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            columns, indexes = missing(inspect(conn))
+            self._upgrade_in(conn, columns, indexes)
+
+    def _upgrade_in(self, conn: Any, columns: dict[str, dict[str, TypeEngine[Any]]],
+                    indexes: list[str]) -> None:
+        from sqlalchemy import delete, insert, text
+
+        for table, added in columns.items():
+            for name, kind in added.items():
+                ddl = kind.compile(dialect=self.engine.dialect)
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {ddl}"))
+        codings = CodingRow.__table__
+        removed: dict[str, list[dict[str, Any]]] = {}
+        for name in indexes:
+            keys, where, _ = UNIQUE_INDEXES[name]
+            rows = conn.execute(select(codings).where(text(where)).order_by(
+                *(codings.c[k] for k in keys), codings.c.created_at, codings.c.id)).mappings()
+            seen: set[tuple[Any, ...]] = set()
+            later: list[dict[str, Any]] = []
+            for row in rows:
+                key = tuple(row[k] for k in keys)
+                if key in seen:
+                    later.append({k: (v.isoformat() if isinstance(v, datetime) else v)
+                                  for k, v in row.items()})
+                seen.add(key)
+            ids = [r["id"] for r in later]
+            for i in range(0, len(ids), 500):
+                conn.execute(delete(CodingRow).where(CodingRow.id.in_(ids[i:i + 500])))
+            next(ix for ix in Base.metadata.tables[CodingRow.__tablename__].indexes
+                 if ix.name == name).create(conn)
+            removed[name] = later
+        if indexes:
+            conn.execute(insert(EventRow).values(
+                at=utcnow(), actor="qualkit", action="upgrade", entity="schema",
+                entity_id=SCHEMA_VERSION, detail={
+                    "schema_version": SCHEMA_VERSION, "indexes": indexes,
+                    "removed": removed, "kept": "the earliest of each duplicate group",
+                    "removed_count": sum(len(r) for r in removed.values())}))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -700,12 +821,17 @@ class Store:
                 for cid, code in s.execute(select(CodingRow.id, CodingRow.code_id).where(
                         CodingRow.code_id.in_(list(mapping))).order_by(CodingRow.id)):
                     moved[code].append(cid)
+            had = {old: len(group) for old, group in moved.items()}
+            merged = self._drop_merged_duplicates(s, mapping, moved)
             ids = [cid for group in moved.values() for cid in group]
             changed = 0
+            # Two steps, so a swap (a -> b, b -> a) never meets a unique index half-way: first
+            # to "#new" (no code id starts with #), then the # dropped.
+            staged = {old: f"#{new}" for old, new in mapping.items()}
             for i in range(0, len(ids), 500):
                 result = s.execute(
                     update(CodingRow).where(CodingRow.id.in_(ids[i:i + 500]))
-                    .values(code_id=case(mapping, value=CodingRow.code_id,
+                    .values(code_id=case(staged, value=CodingRow.code_id,
                                          else_=CodingRow.code_id),
                             version=CodingRow.version + 1, updated_at=now)
                     .execution_options(synchronize_session=False))
@@ -713,13 +839,48 @@ class Store:
                     raise TypeError(f"an UPDATE returned {type(result).__name__}, "
                                     "not a CursorResult with a row count")
                 changed += result.rowcount
+            for i in range(0, len(ids), 500):
+                s.execute(update(CodingRow).where(CodingRow.id.in_(ids[i:i + 500]))
+                          .values(code_id=func.substr(CodingRow.code_id, 2))
+                          .execution_options(synchronize_session=False))
             self.log(s, actor, "refine", "codebook", reason[:300], reason=reason,
-                     mapping=dict(mapping), counts={old: len(g) for old, g in moved.items()},
-                     codings=changed, moved=moved)
+                     mapping=dict(mapping), counts=had,
+                     codings=changed, moved=moved, merged_duplicates=merged)
             s.flush()
             if before_commit is not None:
                 before_commit()
             return changed
+
+    @staticmethod
+    def _drop_merged_duplicates(s: Session, mapping: dict[str, str],
+                                moved: dict[str, list[int]]) -> list[dict[str, Any]]:
+        """Before a merge: a coder's hand codings of one passage that would end up with the same
+        code (``uq_codings_hand``) become one, the earliest; the later ones are deleted and
+        returned whole for the audit event, and leave ``moved``."""
+        codes = sorted(set(mapping) | set(mapping.values()))
+        if not codes:
+            return []
+        rows = s.scalars(select(CodingRow).where(
+            CodingRow.suggestion_id.is_(None), CodingRow.source == "manual",
+            CodingRow.code_id.in_(codes)).order_by(CodingRow.created_at, CodingRow.id)).all()
+        seen: set[tuple[Any, ...]] = set()
+        dropped: list[dict[str, Any]] = []
+        for row in rows:
+            key = (row.transcript_id, row.coder, mapping.get(row.code_id, row.code_id),
+                   row.start_char, row.end_char)
+            if key not in seen:
+                seen.add(key)
+                continue
+            dropped.append({"id": row.id, "transcript_id": row.transcript_id,
+                            "segment_idx": row.segment_idx, "code_id": row.code_id,
+                            "start": row.start_char, "end": row.end_char, "status": row.status,
+                            "coder": row.coder, "memo": row.memo,
+                            "created_at": row.created_at.isoformat()})
+            if row.code_id in moved and row.id in moved[row.code_id]:
+                moved[row.code_id].remove(row.id)
+            s.delete(row)
+        s.flush()
+        return dropped
 
     def code_counts(self) -> dict[str, dict[str, int]]:
         """Codings (any status, suggestions included) per code id, by status:

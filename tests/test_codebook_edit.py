@@ -295,12 +295,16 @@ def test_an_edit_made_on_a_coding_before_the_recode_is_refused(coded):
 
 def test_merge_recodes_into_the_target_and_loses_none(coded):
     change = edit.merge_codes(coded.codebook(), ["no_debrief", "upbeat"], "working_alone")
-    assert applied(coded, change) == 4
-    assert totals(coded) == {"working_alone": 6}
+    # ann and bob each coded turn one with both merged codes: one hand coding each stays (the
+    # earliest; uq_codings_hand), the other is recorded whole in the refine event
+    assert applied(coded, change) == 2
+    assert totals(coded) == {"working_alone": 4}
     book = load_codebook(coded.codebook_path)
     assert book.get("no_debrief") is None and "offload" in book.get("working_alone").keywords
     [event] = coded.store.events(1)
     assert event.detail["counts"] == {"no_debrief": 3, "upbeat": 1}
+    assert sorted((d["coder"], d["code_id"]) for d in event.detail["merged_duplicates"]) == [
+        ("ann", "no_debrief"), ("bob", "no_debrief")]
     assert event.entity_id == "Merged no_debrief, upbeat into 'working_alone'"
 
 

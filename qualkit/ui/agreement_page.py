@@ -8,7 +8,6 @@ import math
 import tempfile
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -125,9 +124,10 @@ def _upload_rows() -> list[TableRow] | None:
                 "codes and coder: one row per segment and coder), e.g. one exported from "
                 "another project with `qualkit export table`.")
         return None
+    from qualkit.fileio import save_upload
+
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / Path(upload.name).name
-        path.write_bytes(upload.getvalue())
+        path = save_upload(tmp, upload.name, upload.getvalue())  # the name is never a path
         try:
             rows = read_table_rows(path)
         except QualkitError as exc:

@@ -6,11 +6,13 @@ back to the project's codebook YAML.
 
 from __future__ import annotations
 
+import html
+
 import streamlit as st
 
 from qualkit.codebook import edit
 from qualkit.model import Code
-from qualkit.ui.common import load_context, run, show_flash
+from qualkit.ui.common import html_text, load_context, run, show_flash
 
 
 def _lines(text: str) -> list[str]:
@@ -28,8 +30,12 @@ def _tree(ctx, counts) -> None:
         tally = f"{n.get('accepted', 0)} accepted · {n.get('suggested', 0)} suggested"
         prefix = " " * (depth - 1) + "↳ " if depth else ""
         with st.expander(f"{prefix}{code.name} ({code.id}) — {tally}"):
-            st.markdown(f"<span style='color:{ctx.color(code.id)}'>■</span> "
-                        f"**{code.name}** · `{code.id}`", unsafe_allow_html=True)
+            # The chip needs HTML; the name and id are untrusted (a YAML upload, a .qdc/.qdpx
+            # import, the edit form), so they are escaped (html_text) before joining it.
+            color = html.escape(ctx.color(code.id), quote=True)
+            st.markdown(f"<span style='color:{color}'>■</span> "
+                        f"<strong>{html_text(code.name)}</strong> · "
+                        f"<code>{html_text(code.id)}</code>", unsafe_allow_html=True)
             if code.definition:
                 st.write(code.definition)
             for label, items in (("Include", code.include), ("Exclude", code.exclude),

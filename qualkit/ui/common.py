@@ -163,6 +163,16 @@ def plain(text: str) -> str:
     return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~])", r"\\\1", text)
 
 
+def html_text(text: str) -> str:
+    """Untrusted text inside ``st.markdown(..., unsafe_allow_html=True)``: HTML-escaped (so no
+    tag or attribute can start), then Markdown-escaped like ``plain``. Every piece of user text
+    (names, definitions, transcript text, memos, attributes, coders, file names) that shares a
+    body with HTML goes through this; better still, keep user text out of HTML bodies."""
+    import html
+
+    return plain(html.escape(str(text), quote=False))
+
+
 def mark(ctx: Context, c: Coding) -> dict[str, Any]:
     return {"id": c.id, "start": c.start, "end": c.end, "code": c.code_id,
             "label": ctx.name(c.code_id), "color": ctx.color(c.code_id), "status": c.status,

@@ -24,14 +24,12 @@ def _progress_bar(text: str):
 
 
 def _import(ctx, files) -> None:
+    from qualkit.fileio import save_upload
     from qualkit.pipeline import import_paths
 
     with tempfile.TemporaryDirectory() as tmp:
-        paths = []
-        for f in files:
-            path = Path(tmp) / Path(f.name).name
-            path.write_bytes(f.getvalue())
-            paths.append(path)
+        # Each in a fresh folder under a cleaned name: the transcript is named after its file.
+        paths = [save_upload(tmp, f.name, f.getvalue(), keep_name=True) for f in files]
         bar, update = _progress_bar("Importing…")
         report = import_paths(ctx.project, paths, ctx.coder or "app", update)
         bar.empty()
@@ -43,9 +41,10 @@ def _import(ctx, files) -> None:
 
 
 def _set_codebook(ctx, data: bytes, name: str) -> None:
+    from qualkit.fileio import save_upload
+
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / name
-        path.write_bytes(data)
+        path = save_upload(tmp, name, data)  # never the client's name as a path
         book = ctx.project.set_codebook(path, ctx.coder or "app")
     flash(f"Codebook set: {book.name} {book.version}.")
 
