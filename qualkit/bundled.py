@@ -33,16 +33,22 @@ def sample_transcripts() -> Path:
     return _folder("sample_transcripts")
 
 
-def resolve_codebook(value: str | Path) -> Path:
-    """A codebook file, or the name of a shipped one (``keyworker``): the file wins, so a local
-    ``keyworker.yaml`` is never shadowed."""
+def named(value: str | Path) -> Path | None:
+    """The shipped codebook a bare name (``keyworker``: no folder, no suffix) stands for, when
+    no file of that name is here: a local file always wins, so it is never shadowed."""
     path = Path(value)
-    if path.is_file():
-        return path
-    shipped = codebooks()
-    if len(path.parts) == 1 and not path.suffix and str(value) in shipped:
-        return shipped[str(value)]
-    names = ", ".join(shipped)
+    if path.is_file() or len(path.parts) != 1 or path.suffix:
+        return None
+    return codebooks().get(str(value))
+
+
+def resolve_codebook(value: str | Path) -> Path:
+    """A codebook file, or the name of a shipped one (``named``); otherwise a clear error."""
+    path = Path(value)
+    found = named(value)
+    if found is not None or path.is_file():
+        return found or path
+    names = ", ".join(codebooks())
     if len(path.parts) == 1 and not path.suffix:
         raise QualkitError(f"no codebook file or bundled codebook called {value!r}",
                            field="--codebook", hint=f"give a YAML file or one of: {names}")

@@ -291,7 +291,6 @@ class Coding:
     id: int | None = None
     version: int | None = None  # for optimistic locking: changes name the version they saw
     confidence: float | None = None  # a suggestion's calibrated probability, if it has one
-    rank: int | None = None  # a suggestion's place on its turn (see Suggestion.rank)
     suggestion_id: int | None = None  # the machine suggestion this decision was made on
 
 

@@ -9,7 +9,7 @@ coding that someone else changed since it was loaded is refused, never silently 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from .errors import QualkitError
@@ -153,15 +153,18 @@ def undo(store: Store, coder: str) -> str:
 def pending(store: Store, coder: str, transcript: str | None = None) -> list[Coding]:
     """Suggestions this coder has not decided on yet, the most uncertain first (active
     learning: a confidence near 0.5 is where a decision teaches the models most)."""
-    codings = store.codings(transcript=transcript)
-    decided = {c.suggestion_id for c in codings if c.coder == coder and c.suggestion_id}
-    todo = first_per_turn([c for c in codings if c.status == "suggested"
-                           and c.id not in decided])
+    todo = first_per_turn(undecided(store.codings(transcript=transcript), coder))
     return sorted(todo, key=lambda c: (abs((c.score if c.score is not None else 0.5) - 0.5),
                                        c.transcript, c.start))
 
 
-def first_per_turn(suggestions: Iterable[Coding], limit: int = MAX_PER_TURN) -> list[Coding]:
+def undecided(codings: Sequence[Coding], coder: str) -> list[Coding]:
+    """The suggestions among ``codings`` this coder has not decided on."""
+    mine = {c.suggestion_id for c in codings if c.coder == coder and c.suggestion_id}
+    return [c for c in codings if c.status == "suggested" and c.id not in mine]
+
+
+def first_per_turn(suggestions: Sequence[Coding], limit: int = MAX_PER_TURN) -> list[Coding]:
     """The strongest ``limit`` undecided suggestions of each turn: the others are held until
     one of these is decided (or the researcher asks to see them all), so no turn floods."""
     by_turn: dict[tuple[str, int | None], list[Coding]] = {}
@@ -174,9 +177,8 @@ def first_per_turn(suggestions: Iterable[Coding], limit: int = MAX_PER_TURN) -> 
 
 def held_back(codings: Iterable[Coding], coder: str) -> int:
     """How many undecided suggestions ``visible`` holds back for this coder."""
-    codings = list(codings)
-    everything = visible(codings, coder, blind=False, all_suggestions=True)
-    return len(everything) - len(visible(codings, coder, blind=False))
+    todo = undecided(list(codings), coder)
+    return len(todo) - len(first_per_turn(todo))
 
 
 def visible(codings: Iterable[Coding], coder: str, blind: bool,
@@ -184,8 +186,7 @@ def visible(codings: Iterable[Coding], coder: str, blind: bool,
     """What one coder sees: suggestions they have not decided on (the strongest few per turn
     unless ``all_suggestions``), and decisions (only their own when blind)."""
     codings = list(codings)
-    mine = {c.suggestion_id for c in codings if c.coder == coder and c.suggestion_id}
-    todo = [c for c in codings if c.status == "suggested" and c.id not in mine]
+    todo = undecided(codings, coder)
     shown = {id(c) for c in (todo if all_suggestions else first_per_turn(todo))}
     return [c for c in codings if id(c) in shown
             or (c.status != "suggested" and (not blind or c.coder == coder))]

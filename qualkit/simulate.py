@@ -336,10 +336,8 @@ def review_transcript(store: Any, name: str, gold: dict[int, set[str]], codebook
         queue = review.pending(store, coder, transcript=name)
         if not queue:
             break
-        codings = store.codings(transcript=name)
-        decided = {c.suggestion_id for c in codings if c.coder == coder and c.suggestion_id}
-        undecided = {(c.segment_index, c.code_id) for c in codings
-                     if c.status == "suggested" and c.id not in decided}
+        undecided = {(c.segment_index, c.code_id)
+                     for c in review.undecided(store.codings(transcript=name), coder)}
         for sug in queue:
             seg = sug.segment_index
             want = gold.get(seg, set())  # type: ignore[arg-type]

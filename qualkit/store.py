@@ -52,12 +52,14 @@ from .errors import ConflictError, QualkitError, StoreError
 from .model import Coding, ImportedDocument, Segment, Suggestion, Transcript, utcnow
 
 SCHEMA_VERSION = "3"
-# 2: suggestions carry a calibrated confidence and their rank on a turn
+# 2: suggestions carry a calibrated confidence (projects made while suggestions also stored
+#    their rank on a turn keep an unused turn_rank column: which ones a turn shows is worked out
+#    from their scores, review.first_per_turn)
 # 3: the database refuses a coder's second decision on a suggestion and a second identical hand
 #    coding (UNIQUE_INDEXES); an older project's duplicates are resolved when it is opened
 # Columns added since version 1, added in place to an older project (nullable, so no data moves).
 ADDED_COLUMNS: dict[str, dict[str, TypeEngine[Any]]] = {
-    "codings": {"confidence": Float(), "turn_rank": Integer()}}
+    "codings": {"confidence": Float()}}
 
 
 class Base(DeclarativeBase):
@@ -135,7 +137,6 @@ class CodingRow(Base):
     source: Mapped[str] = mapped_column(String(50), default="manual")
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
     confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
-    rank: Mapped[int | None] = mapped_column("turn_rank", Integer, nullable=True)
     rationale: Mapped[str] = mapped_column(Text, default="")
     memo: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -555,12 +556,12 @@ class Store:
                 row = machine.get(key)
                 if row is not None:
                     if (row.start_char, row.end_char, row.score, row.rationale, row.source,
-                            row.confidence, row.rank) != (
+                            row.confidence) != (
                             sug.start, sug.end, sug.score, sug.rationale, sug.source,
-                            sug.confidence, sug.rank):
+                            sug.confidence):
                         row.start_char, row.end_char = sug.start, sug.end
                         row.score, row.rationale = sug.score, sug.rationale
-                        row.confidence, row.rank = sug.confidence, sug.rank
+                        row.confidence = sug.confidence
                         row.source = row.coder = sug.source
                         row.updated_at = now
                         updated += 1
@@ -571,7 +572,7 @@ class Store:
                                 code_id=sug.code_id, start_char=sug.start, end_char=sug.end,
                                 status="suggested", coder=sug.source, source=sug.source,
                                 score=sug.score, rationale=sug.rationale, created_at=now,
-                                updated_at=now, confidence=sug.confidence, rank=sug.rank))
+                                updated_at=now, confidence=sug.confidence))
                 added += 1
             removed = 0
             for machine_key, row in machine.items():
@@ -689,8 +690,7 @@ class Store:
                      "code_id": row.code_id, "start": row.start_char, "end": row.end_char,
                      "status": row.status, "coder": row.coder, "source": row.source,
                      "score": row.score, "rationale": row.rationale, "memo": row.memo,
-                     "suggestion_id": row.suggestion_id, "confidence": row.confidence,
-                     "rank": row.rank}
+                     "suggestion_id": row.suggestion_id, "confidence": row.confidence}
             s.delete(row)
             self.log(s, actor, action, "coding", coding_id, deleted=saved)
 
@@ -729,7 +729,7 @@ class Store:
                                 coder=d["coder"], source=d["source"], score=d["score"],
                                 rationale=d["rationale"], memo=d["memo"],
                                 suggestion_id=d["suggestion_id"],
-                                confidence=d.get("confidence"), rank=d.get("rank")))
+                                confidence=d.get("confidence")))
             elif "memo_before" in detail:
                 tid = self._transcript_id(s, target.entity_id)
                 memo = s.scalars(select(MemoRow).where(MemoRow.transcript_id == tid,
@@ -942,4 +942,4 @@ def _coding(row: CodingRow, transcript: str) -> Coding:
                   segment_index=row.segment_idx, time=row.updated_at, memo=row.memo,
                   source=row.source, score=row.score, rationale=row.rationale, id=row.id,
                   version=row.version, suggestion_id=row.suggestion_id,
-                  confidence=row.confidence, rank=row.rank)
+                  confidence=row.confidence)

@@ -13,6 +13,7 @@ from typing import Any, TypeGuard
 
 import yaml
 
+from ..bundled import named
 from ..errors import CodebookError, Problem
 from ..fileio import atomic_write_text
 from ..model import Code, Codebook
@@ -350,11 +351,7 @@ def parse_codebook(text: str, path: str | None = None, check_patterns: bool = Tr
 def load_codebook(path: str | Path, check_patterns: bool = True) -> Codebook:
     """Read a codebook file, or a bundled one by name (``keyworker``); unreadable files become
     CodebookError too."""
-    p = Path(path)
-    if not p.exists() and len(p.parts) == 1 and not p.suffix:
-        from ..bundled import codebooks
-
-        p = codebooks().get(str(p), p)
+    p = named(path) or Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:

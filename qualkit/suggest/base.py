@@ -152,7 +152,8 @@ def decide(scores: Scores, views: Sequence[SegmentView], scope: Scope, source: s
            default_threshold: float = 0.5) -> list[Suggestion]:
     """Turn scores into suggestions: in-scope codes over their threshold; one child at most per
     exclusive parent (the best); exactly one for parents known to be exhaustive. Each turn's
-    suggestions are ranked by score; past ``max_per_turn`` they are held (rank > limit)."""
+    suggestions are ranked by the strength of their evidence (``rank``, 1 = strongest); past
+    ``MAX_PER_TURN`` they are held (``shown``)."""
     if scores.codes != scope.codes:
         raise ValueError("scores must cover the codebook's codes in codebook order")
     thresholds = thresholds or {}

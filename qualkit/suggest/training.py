@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
-from ..model import MAX_PER_TURN, Codebook, Coding, ImportedDocument, Transcript, segment_of
+from ..model import Codebook, Coding, ImportedDocument, Transcript, segment_of
 from .base import Example, Scope, views_of
 
 COMPLETE_SOURCES = frozenset({"import", "qdpx"})  # tables and other tools' projects: fully coded
@@ -64,12 +64,12 @@ def examples_from_documents(docs: Iterable[ImportedDocument], codebook: Codebook
 
 
 def reviewed(codings: list[Coding]) -> bool:
-    """Whether a person has worked right through a transcript: they made decisions in it and
-    no suggestion it shows (held ones aside) is still waiting. Then a code nobody applied to a
-    turn is ruled out there, as in a fully coded table, not merely unknown."""
+    """Whether a person has worked right through a transcript: they made decisions in it and no
+    suggestion is still waiting (the queue shows the next one as soon as one is decided, so any
+    undecided suggestion is one still in front of them). Then a code nobody applied to a turn
+    is ruled out there, as in a fully coded table, not merely unknown."""
     decided = {c.suggestion_id for c in codings if c.status != "suggested"}
-    waiting = [c for c in codings if c.status == "suggested" and c.id not in decided
-               and (c.rank or 1) <= MAX_PER_TURN]
+    waiting = [c for c in codings if c.status == "suggested" and c.id not in decided]
     return len(decided) > 0 and not waiting
 
 
