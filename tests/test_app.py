@@ -326,3 +326,9 @@ def test_agreement_page_reads_an_uploaded_table(coded_project):
                                               "text/csv").run()
     assert not at.exception
     assert "missing column(s) segment, speaker, codes" in at.error[0].value
+
+
+def test_queue_shows_evidence_not_a_percentage_before_calibration(coded_project):
+    at = app("views/queue.py")
+    head = next(m.value for m in at.markdown if "Review queue" not in m.value and "·" in m.value)
+    assert "weak evidence" in head and "%" not in head

@@ -90,3 +90,13 @@ def test_participant_label_is_pseudonym_else_id_else_transcript(attrs, label):
 def test_attribute_value_groups_missing_values_as_none(attrs, value):
     assert attribute_value(attrs, "works_alone" if "years" not in attrs else "years") == value
     assert NO_VALUE == "(none)"
+
+
+def test_a_suggestion_claims_a_percentage_only_when_calibrated():
+    from qualkit.model import strength
+
+    assert strength(0.9, 0.42) == "42%"  # a calibrated probability, whatever the evidence
+    assert [strength(s, None) for s in (0.9, 0.8, 0.7, 0.65, 0.6, 0.5)] == [
+        "strong evidence", "strong evidence", "some evidence", "some evidence",
+        "weak evidence", "weak evidence"]
+    assert strength(None, None) == ""
