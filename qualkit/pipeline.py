@@ -71,7 +71,7 @@ def _import_project(project: Project, path: Path, content: Any, actor: str,
     codebook, documents, memos = content.codebook, content.documents, content.memos
     report.notes.extend(f"{path.name}: {w}" for w in content.warnings)
     if codebook is not None:
-        if project.codebook_path.exists():
+        if project.codebook_state() is not None:
             report.notes.append(f"{path.name}: the project already has a codebook; the "
                                 "archive's was not applied (use `qualkit code --codebook`)")
         else:

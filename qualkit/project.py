@@ -1,22 +1,28 @@
-"""A project is a folder: the database (qualkit.db) and the project's own codebook.yaml.
+"""A project is a folder with its database (qualkit.db, or a server's database named by
+``--db``) and codebook.yaml.
 
-The codebook is copied into the project so that editing it (in the app) never changes a shared
-file such as the bundled keyworker codebook.
+The codebook lives in the database, one row per version (``Store.codebook_head``), so every
+member of a team, and every folder opened on one database, works from the same codebook, and a
+codebook change commits with the codings it recodes. codebook.yaml is a view of the newest
+version, rewritten whenever it is stale; a hand edit of it is taken as the next version, or
+refused (nothing overwritten) when the codebook moved on since the version it was edited from.
 """
 
 from __future__ import annotations
 
 import getpass
 import os
+import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .bundled import resolve_codebook
-from .codebook import load_codebook
-from .errors import QualkitError, StoreError
+from .codebook import load_codebook, parse_codebook
+from .errors import ConflictError, QualkitError, StoreError
+from .fileio import atomic_write_text
 from .model import Codebook
-from .store import Store
+from .store import Store, sqlite_path
 
 DB_FILE = "qualkit.db"
 CODEBOOK_FILE = "codebook.yaml"
@@ -34,10 +40,28 @@ def default_actor() -> str:
         return "unknown"
 
 
+VIEW_HEADER = ("# qualkit codebook version {version}. The project database holds the codebook; "
+               "this file\n# shows it. An edit saved here becomes the next version when "
+               "qualkit next opens it.\n")
+_VIEW_VERSION = re.compile(r"\A# qualkit codebook version (\d+)\.")
+
+
+def codebook_view(version: int, text: str) -> str:
+    """What codebook.yaml holds for a version: a header naming it, then its YAML."""
+    return VIEW_HEADER.format(version=version) + text
+
+
+def view_version(text: str) -> int | None:
+    """The version a codebook.yaml was written from, or None (written by hand)."""
+    found = _VIEW_VERSION.match(text)
+    return int(found.group(1)) if found else None
+
+
 @dataclass
 class Project:
     root: Path
     store: Store
+    _parsed: dict[tuple[str, bool], Codebook] = field(default_factory=dict, repr=False)
 
     @property
     def codebook_path(self) -> Path:
@@ -46,25 +70,86 @@ class Project:
     def codebook(self, check_patterns: bool = True) -> Codebook:
         """The project's codebook; ``check_patterns=False`` to read it for display only (the
         spaCy pattern check was done when it was set, and imports spaCy and torch)."""
-        if not self.codebook_path.exists():
+        state = self.codebook_state()
+        if state is None:
             raise QualkitError("this project has no codebook yet", path=str(self.root),
                                hint="run `qualkit code --codebook FILE` or "
                                     "`qualkit init --codebook FILE`")
-        return load_codebook(self.codebook_path, check_patterns)
+        version, text = state
+        key = (text, check_patterns)
+        if key not in self._parsed:
+            self._parsed.clear()
+            self._parsed[key] = parse_codebook(text, str(self.codebook_path), check_patterns)
+        return self._parsed[key]
 
     def codebook_if_any(self, check_patterns: bool = False) -> Codebook | None:
         """The codebook for display and counting, or None while the project has none."""
-        return self.codebook(check_patterns) if self.codebook_path.exists() else None
+        return self.codebook(check_patterns) if self.codebook_state() is not None else None
+
+    def codebook_version(self) -> int | None:
+        state = self.codebook_state()
+        return None if state is None else state[0]
+
+    def codebook_state(self) -> tuple[int, str] | None:
+        """The newest codebook version and its YAML, with codebook.yaml brought in line: a
+        stale view is rewritten; a hand edit becomes the next version (validated first), or is
+        refused if the codebook moved on since the version it was edited from; a project from
+        before the codebook lived in the database gets its file as version 1."""
+        head = self.store.codebook_head()
+        try:
+            on_disk: str | None = self.codebook_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            on_disk = None
+        except (OSError, UnicodeDecodeError):
+            on_disk = None  # unreadable: the database's version stands and is written back
+        if on_disk is not None and (head is None or on_disk != codebook_view(*head)):
+            base = view_version(on_disk)
+            if head is not None and base is not None and base < head[0] \
+                    and on_disk == codebook_view(base, self.store.codebook_text(base) or ""):
+                pass  # a view of an older version (another member's change): rewrite it
+            elif head is not None and base is not None and base != head[0]:
+                raise ConflictError(
+                    f"codebook.yaml was edited by hand from codebook version {base}, but the "
+                    f"project's codebook is now version {head[0]}; nothing was overwritten",
+                    path=str(self.codebook_path),
+                    hint="move your file aside (qualkit then writes the current version to "
+                         "codebook.yaml) and make your edit again on it")
+            else:
+                text = _body(on_disk)
+                parse_codebook(text, str(self.codebook_path), check_patterns=False)
+                note = ("codebook.yaml, from before the codebook lived in the database"
+                        if head is None else "edited by hand in codebook.yaml")
+                version = self.store.save_codebook(text, default_actor(), note,
+                                                   None if head is None else head[0])
+                head = (version, text)
+        if head is not None and on_disk != codebook_view(*head):
+            self._write_view(*head)
+        return head
+
+    def _write_view(self, version: int, text: str) -> None:
+        """Best effort: the database holds the codebook; a folder that cannot be written keeps
+        a stale view, rewritten next time."""
+        try:
+            atomic_write_text(self.codebook_path, codebook_view(version, text))
+        except OSError:
+            pass
 
     def set_codebook(self, source: str | Path, actor: str) -> Codebook:
-        """Validate a codebook file (or a bundled one by name) and make it the project's."""
+        """Validate a codebook file (or a bundled one by name) and make it the project's next
+        codebook version."""
         source = resolve_codebook(source)
         book = load_codebook(source)
         src = Path(source).resolve()
-        if src != self.codebook_path.resolve():
-            tmp = self.codebook_path.with_suffix(".yaml.tmp")
-            shutil.copyfile(src, tmp)
-            os.replace(tmp, self.codebook_path)
+        text = _body(src.read_text(encoding="utf-8"))
+        if src == self.codebook_path.resolve():
+            self.codebook_state()  # the project's own file: taken in as any hand edit
+            return book
+        actor = self.store.acting_as(actor, actor)
+        head = self.store.codebook_head()
+        if head is None or head[1] != text:
+            version = self.store.save_codebook(text, actor, f"from {src.name}",
+                                               None if head is None else head[0])
+            self._write_view(version, text)
         self.store.set_meta("codebook", f"{book.name} {book.version} (from {src})", actor)
         return book
 
@@ -87,7 +172,7 @@ def protected_files(root: str | Path, db_url: str | None = None) -> list[Path]:
     (with the temporary file it is copied through)."""
     root = Path(root)
     databases = [root / DB_FILE]
-    own = _sqlite_file(db_url) if db_url else None
+    own = sqlite_path(db_url) if db_url else None
     if own is not None:
         databases.append(own)
     files = [Path(f"{db}{end}") for db in databases for end in DB_COMPANIONS]
@@ -120,20 +205,12 @@ def _real(path: Path) -> Path:
     return Path(os.path.realpath(path))
 
 
-def _sqlite_file(url: str) -> Path | None:
-    """The database file of a SQLite URL, or None (another database, or in memory)."""
-    if not url.startswith("sqlite"):
-        return None
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        database = make_url(url).database
-    except ArgumentError:
-        return None
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return Path(database)
+def _body(text: str) -> str:
+    """A codebook's YAML without the view header qualkit writes above it."""
+    if view_version(text) is None:
+        return text
+    lines = text.splitlines(keepends=True)
+    return "".join(lines[VIEW_HEADER.count("\n"):])
 
 
 def sqlite_url(root: Path) -> str:
@@ -150,8 +227,14 @@ def init_project(root: str | Path, codebook: str | Path | None = None,
     if codebook is not None:
         codebook = resolve_codebook(codebook)
         load_codebook(codebook)  # validate before anything is created
+    made = not path.exists()
     path.mkdir(parents=True, exist_ok=True)
-    project = Project(path, Store(db_url or sqlite_url(path)))
+    try:
+        project = Project(path, Store(db_url or sqlite_url(path)))
+    except QualkitError:
+        if made:  # a failed init (an unreachable server, say) leaves no folder behind
+            shutil.rmtree(path, ignore_errors=True)
+        raise
     if codebook is not None:
         project.set_codebook(codebook, actor or default_actor())
     return project

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -51,12 +52,15 @@ from sqlalchemy.types import TypeEngine
 from .errors import ConflictError, QualkitError, StoreError
 from .model import Coding, ImportedDocument, Segment, Suggestion, Transcript, utcnow
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 # 2: suggestions carry a calibrated confidence (projects made while suggestions also stored
 #    their rank on a turn keep an unused turn_rank column: which ones a turn shows is worked out
 #    from their scores, review.first_per_turn)
 # 3: the database refuses a coder's second decision on a suggestion and a second identical hand
 #    coding (UNIQUE_INDEXES); an older project's duplicates are resolved when it is opened
+# 4: the codebook lives in the database (codebook_versions). From here on the schema is the
+#    Alembic revision stamped in the database (qualkit/migrations, run by qualkit.migrate);
+#    meta's schema_version is kept for people reading the database.
 # Columns added since version 1, added in place to an older project (nullable, so no data moves).
 ADDED_COLUMNS: dict[str, dict[str, TypeEngine[Any]]] = {
     "codings": {"confidence": Float()}}
@@ -181,6 +185,20 @@ class TopicRunRow(Base):
     result: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+class CodebookVersionRow(Base):
+    """One version of the project's codebook (its YAML text); the newest is the codebook.
+    The version is the primary key, so two people saving a change on the same version cannot
+    both win."""
+
+    __tablename__ = "codebook_versions"
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    text: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
 class EventRow(Base):
     __tablename__ = "events"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -243,7 +261,8 @@ def mask_url(text: str, url: str | None = None) -> str:
         secrets = [m.group(0)[len(m.group(1)):-1] for m in _URL_PASSWORD.finditer(url)]
         secrets += [m.group(0)[len(m.group(1)):] for m in _QUERY_PASSWORD.finditer(url)]
         for raw in secrets:
-            for secret in {raw, unquote(raw)}:
+            # an unescaped @ in a password makes drivers read its tail as the host
+            for secret in sorted({raw, unquote(raw), *raw.split("@")}, key=len, reverse=True):
                 if len(secret) >= 4:  # a shorter one is masked inside URLs only
                     out = out.replace(secret, "***")
     return out
@@ -262,6 +281,9 @@ def unique_conflict(exc: BaseException) -> ConflictError | None:
     if not isinstance(exc, IntegrityError):
         return None
     detail = str(getattr(exc, "orig", None) or exc)
+    if "codebook_versions" in detail:  # the version primary key: two changes at once
+        return ConflictError("the codebook was changed by someone else at the same moment; "
+                             "nothing was changed", hint="reload and make the change again")
     for name, (columns, _, message) in UNIQUE_INDEXES.items():
         sqlite_says = "UNIQUE constraint failed: " + ", ".join(f"codings.{c}" for c in columns)
         if name in detail or sqlite_says in detail:
@@ -288,6 +310,12 @@ def store_error(exc: BaseException, url: str | None = None) -> StoreError:
         return StoreError(f"cannot reach the project database ({detail}); nothing was "
                           "changed", path=where, hint="check the database (file or server) is "
                                                       "there and reachable, then try again")
+    if "permission denied" in lowered or "row-level security" in lowered:
+        return StoreError(f"your database login may not make this change ({detail}); nothing "
+                          "was changed", path=where,
+                          hint="a coder changes only their own decisions, memos and hand "
+                               "codings; codebook changes and imports need a lead (the "
+                               "project's owner runs `qualkit team add NAME --lead`)")
     if isinstance(exc, IntegrityError):
         return StoreError(f"the database refused the change ({detail}); nothing was changed",
                           path=where, hint="reload and try again")
@@ -323,12 +351,15 @@ def make_engine(url: str, busy_timeout: float = BUSY_TIMEOUT) -> Engine:
 class Store:
     """Typed operations on one project database."""
 
-    def __init__(self, url: str, busy_timeout: float = BUSY_TIMEOUT) -> None:
+    def __init__(self, url: str, busy_timeout: float = BUSY_TIMEOUT,
+                 allow_server_upgrade: bool = False) -> None:
         self.url = url
         self.engine = make_engine(url, busy_timeout)
+        self.backup: str | None = None  # the copy made before this open upgraded the schema
         try:
-            self._refuse_newer_schema()
-            Base.metadata.create_all(self.engine)
+            self._open_schema(allow_server_upgrade)
+            self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+            self.login = self._login()
         except QualkitError:
             self.engine.dispose()
             raise
@@ -336,67 +367,141 @@ class Store:
             self.engine.dispose()
             raise StoreError(f"cannot open the project database ({_detail(exc, url)})",
                              path=mask_url(url, url), hint=store_error(exc, url).hint) from None
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        try:
-            self._upgrade()
-        except DATABASE_ERRORS as exc:  # outside transaction(): translated here
-            raise store_error(exc, url) from None
-        with self.transaction() as s:
-            meta = s.get(MetaRow, "schema_version")
-            if meta is None:
-                s.add(MetaRow(key="schema_version", value=SCHEMA_VERSION))
-            elif meta.value != SCHEMA_VERSION:
-                meta.value = SCHEMA_VERSION
 
-    def _refuse_newer_schema(self) -> None:
-        """A project written by a newer qualkit may hold what this release cannot keep right:
-        refuse to open it rather than silently misread or "upgrade" it."""
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def _login(self) -> str | None:
+        """The database role on a server (PostgreSQL): every decision and audit event is
+        recorded under it, whatever name a command was given. None for a SQLite file."""
+        if self.dialect != "postgresql":
+            return None
+        from sqlalchemy import text
+
+        with self.engine.connect() as conn:
+            return str(conn.execute(text("SELECT current_user")).scalar())
+
+    def acting_as(self, named: str | None, default: str) -> str:
+        """Who a change is recorded under: on a server, the login (naming anyone else is
+        refused: a coder cannot act as another); on a SQLite file, the name given."""
+        if self.login is None:
+            return named or default
+        if named and named != self.login:
+            raise ConflictError(
+                f"you are connected to the project database as {self.login!r}: qualkit records "
+                f"your work under that login, not as {named!r}; nothing was changed",
+                hint=f"leave the coder name out, or connect as {named!r} with their own login")
+        return self.login
+
+    def _open_schema(self, allow_server_upgrade: bool) -> None:
+        """Bring the schema to this release's head (``qualkit.migrate``): create it in an
+        empty database; upgrade an older SQLite project after a backup; refuse a newer one."""
+        from . import migrate
+
+        with self.engine.connect() as conn:
+            found = migrate.state(conn)
+            legacy_version = self._legacy_version(conn) if found.legacy else None
+        head = migrate.head()
+        if found.revision == head:
+            return  # the usual case: no write lock taken
+        self._refuse_newer(found.revision, legacy_version)
+        if not found.empty:
+            if self.dialect != "sqlite" and not allow_server_upgrade:
+                raise StoreError(
+                    f"this project's database schema ({found.revision or 'version 3'}) is older "
+                    f"than this release's ({head}); it was not changed",
+                    path=mask_url(self.url, self.url),
+                    hint="the project's owner runs `qualkit upgrade --db URL` once (it makes "
+                         "a backup with pg_dump first)")
+            database = sqlite_path(self.url)
+            if database is not None:
+                self.backup = str(migrate.backup_sqlite(database, found.revision))
+        try:
+            with self.engine.begin() as conn:
+                self._lock_for_upgrade(conn)
+                now = migrate.state(conn)  # another process may have done it meanwhile
+                if now.revision == head:
+                    return
+                if now.legacy:
+                    self._upgrade_legacy(conn)
+                    migrate.stamp(conn, migrate.BASELINE)
+                migrate.upgrade(conn)
+                self._set_schema_meta(conn, now, head)
+        except DATABASE_ERRORS as exc:  # outside transaction(): translated here
+            raise store_error(exc, self.url) from None
+
+    def _lock_for_upgrade(self, conn: Any) -> None:
+        """One upgrade at a time: a second process opening the project waits, then finds it
+        done."""
+        from sqlalchemy import text
+
+        if self.dialect == "sqlite":
+            # pysqlite would run DDL outside any transaction: take the write lock first, so
+            # the whole upgrade is one transaction.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif self.dialect == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(7275736500)"))
+
+    def _set_schema_meta(self, conn: Any, was: Any, head: str) -> None:
+        from sqlalchemy import delete, insert
+
+        conn.execute(delete(MetaRow).where(MetaRow.key == "schema_version"))
+        conn.execute(insert(MetaRow).values(key="schema_version", value=SCHEMA_VERSION))
+        if not was.empty:
+            conn.execute(insert(EventRow).values(
+                at=utcnow(), actor="qualkit", action="upgrade", entity="schema",
+                entity_id=head, detail={"from": was.revision or "3 (before migrations)",
+                                        "to": head, "backup": self.backup}))
+
+    @staticmethod
+    def _legacy_version(conn: Any) -> str | None:
         from sqlalchemy import inspect
 
-        if not inspect(self.engine).has_table(MetaRow.__tablename__):
+        if not inspect(conn).has_table(MetaRow.__tablename__):
+            return None
+        found = conn.execute(select(MetaRow.value).where(MetaRow.key == "schema_version")).scalar()
+        return None if found is None else str(found)
+
+    def _refuse_newer(self, revision: str | None, legacy_version: str | None) -> None:
+        """A project written by a newer qualkit may hold what this release cannot keep right:
+        refuse to open it rather than silently misread or "upgrade" it."""
+        from . import migrate
+
+        if revision is not None:
+            newer = not migrate.known(revision)
+            found = f"revision {revision}"
+        elif legacy_version is not None:
+            try:
+                newer = int(legacy_version) > int(migrate.BASELINE)
+            except ValueError:
+                newer = True
+            found = f"version {legacy_version}"
+        else:
             return
-        with self.engine.connect() as conn:
-            found = conn.execute(select(MetaRow.value).where(
-                MetaRow.key == "schema_version")).scalar()
-        if found is None:
-            return
-        try:
-            newer = int(found) > int(SCHEMA_VERSION)
-        except ValueError:
-            newer = True
         if newer:
             raise StoreError(
-                f"this project was written by a newer qualkit (schema version {found}; this "
-                f"release knows up to {SCHEMA_VERSION}); it was not opened or changed",
+                f"this project was written by a newer qualkit (schema {found}; this release "
+                f"knows up to {migrate.head()}); it was not opened or changed",
                 path=mask_url(self.url, self.url),
                 hint="upgrade qualkit (pip install -U qualkit) to open it")
 
-    def _upgrade(self) -> None:
-        """Bring a project made by an older qualkit up to date, in one transaction: add the
-        columns it lacks (``ADDED_COLUMNS``), then for each of ``UNIQUE_INDEXES`` it lacks,
-        resolve the duplicates it would refuse (the earliest decision or hand coding stays; the
-        later ones are removed and recorded, whole, in an ``upgrade`` audit event) and create
-        the index."""
+    def _upgrade_legacy(self, conn: Any) -> None:
+        """Bring a project made before migrations existed up to schema version 3, inside the
+        caller's transaction: add the columns it lacks (``ADDED_COLUMNS``), then for each of
+        ``UNIQUE_INDEXES`` it lacks, resolve the duplicates it would refuse (the earliest
+        decision or hand coding stays; the later ones are removed and recorded, whole, in an
+        ``upgrade`` audit event) and create the index."""
         from sqlalchemy import inspect
 
-        def missing(inspector: Any) -> tuple[dict[str, dict[str, TypeEngine[Any]]], list[str]]:
-            columns: dict[str, dict[str, TypeEngine[Any]]] = {}
-            for table, wanted in ADDED_COLUMNS.items():
-                have = {c["name"] for c in inspector.get_columns(table)}
-                columns[table] = {n: k for n, k in wanted.items() if n not in have}
-            indexes = {ix["name"] for ix in inspector.get_indexes(CodingRow.__tablename__)}
-            return ({t: c for t, c in columns.items() if c},
-                    [n for n in UNIQUE_INDEXES if n not in indexes])
-
-        if missing(inspect(self.engine)) == ({}, []):
-            return  # the usual case: nothing to do, no write lock taken
-        with self.engine.begin() as conn:
-            if self.engine.dialect.name == "sqlite":
-                # pysqlite would run DDL outside any transaction: take the write lock first, so
-                # the whole upgrade is one transaction and a second process waits for it.
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-            columns, indexes = missing(inspect(conn))
-            self._upgrade_in(conn, columns, indexes)
+        inspector = inspect(conn)
+        columns: dict[str, dict[str, TypeEngine[Any]]] = {}
+        for table, wanted in ADDED_COLUMNS.items():
+            have = {c["name"] for c in inspector.get_columns(table)}
+            columns[table] = {n: k for n, k in wanted.items() if n not in have}
+        indexes = {ix["name"] for ix in inspector.get_indexes(CodingRow.__tablename__)}
+        self._upgrade_in(conn, {t: c for t, c in columns.items() if c},
+                         [n for n in UNIQUE_INDEXES if n not in indexes])
 
     def _upgrade_in(self, conn: Any, columns: dict[str, dict[str, TypeEngine[Any]]],
                     indexes: list[str]) -> None:
@@ -429,8 +534,8 @@ class Store:
         if indexes:
             conn.execute(insert(EventRow).values(
                 at=utcnow(), actor="qualkit", action="upgrade", entity="schema",
-                entity_id=SCHEMA_VERSION, detail={
-                    "schema_version": SCHEMA_VERSION, "indexes": indexes,
+                entity_id="3", detail={
+                    "schema_version": "3", "indexes": indexes,
                     "removed": removed, "kept": "the earliest of each duplicate group",
                     "removed_count": sum(len(r) for r in removed.values())}))
 
@@ -451,10 +556,10 @@ class Store:
         except DATABASE_ERRORS as exc:
             raise store_error(exc, self.url) from None
 
-    @staticmethod
-    def log(session: Session, actor: str, action: str, entity: str, entity_id: Any = "",
+    def log(self, session: Session, actor: str, action: str, entity: str, entity_id: Any = "",
             **detail: Any) -> None:
-        session.add(EventRow(actor=actor, action=action, entity=entity,
+        """An audit event in the change's own transaction; on a server it names the login."""
+        session.add(EventRow(actor=self.login or actor, action=action, entity=entity,
                              entity_id=str(entity_id), detail=detail))
 
     # -- meta ------------------------------------------------------------------------------
@@ -472,6 +577,49 @@ class Store:
             else:
                 s.add(MetaRow(key=key, value=value))
             self.log(s, actor, "set", "meta", key, old=old, new=value)
+
+    # -- the codebook ---------------------------------------------------------------------
+    def codebook_head(self) -> tuple[int, str] | None:
+        """The newest codebook version and its YAML text, or None while there is none."""
+        with self.transaction() as s:
+            row = s.scalars(select(CodebookVersionRow).order_by(
+                CodebookVersionRow.version.desc()).limit(1)).first()
+            return None if row is None else (row.version, row.text)
+
+    def codebook_text(self, version: int) -> str | None:
+        with self.transaction() as s:
+            row = s.get(CodebookVersionRow, version)
+            return None if row is None else row.text
+
+    def codebook_versions(self) -> list[tuple[int, datetime, str, str]]:
+        """Every version: number, when, who, and what it was (newest first)."""
+        with self.transaction() as s:
+            return [(r.version, r.created_at, r.actor, r.note) for r in s.scalars(
+                select(CodebookVersionRow).order_by(CodebookVersionRow.version.desc()))]
+
+    def save_codebook(self, text: str, actor: str, note: str, base: int | None) -> int:
+        """Store ``text`` as the next codebook version (one transaction, one audit event);
+        refused if the newest version is no longer ``base``. Returns the new version."""
+        with self.transaction() as s:
+            version = self._add_codebook_version(s, text, actor, note, base)
+            self.log(s, actor, "set", "codebook", version, note=note, base=base)
+            return version
+
+    def _add_codebook_version(self, s: Session, text: str, actor: str, note: str,
+                              base: int | None) -> int:
+        newest = s.scalar(select(func.max(CodebookVersionRow.version)))
+        if newest != base:
+            raise ConflictError(
+                "the codebook was changed by someone else since you opened it (it is now "
+                f"version {newest}); nothing was overwritten",
+                hint="reload and make the change again")
+        version = (newest or 0) + 1
+        # The version is the primary key: if another change commits version N+1 first, this
+        # insert fails at commit and is reported as a conflict (store_error).
+        s.add(CodebookVersionRow(version=version, text=text, digest=content_hash(text),
+                                 actor=self.login or actor, note=note[:1000]))
+        s.flush()
+        return version
 
     # -- transcripts -----------------------------------------------------------------------
     def add_document(self, doc: ImportedDocument, actor: str) -> ImportOutcome:
@@ -800,7 +948,7 @@ class Store:
 
     # -- codebook changes applied to codings
     def recode_codings(self, mapping: dict[str, str], actor: str, reason: str, *,
-                       before_commit: Callable[[], None] | None = None) -> int:
+                       codebook: tuple[str, int | None] | None = None) -> int:
         """Move codings (any status) from old to new code ids after a codebook change (rename
         with a new id, merge, delete with reassignment), in one transaction with one audit event
         (action ``refine``, entity ``codebook``) recording ``reason``, the mapping, how many
@@ -808,9 +956,10 @@ class Store:
         Each moved coding gets a new ``version`` and ``updated_at``, so an edit made on the
         old version is refused. An empty mapping only records the event.
 
-        ``before_commit`` runs inside the transaction after the update: if it raises, nothing
-        is changed (``codebook.edit.apply_change`` puts the new codebook file in place there).
-        Returns the number of codings changed."""
+        ``codebook`` (YAML text, the version it was made from) becomes the next codebook
+        version in the same transaction, so the codebook and the codings never disagree; if the
+        codebook moved on since that version, nothing is changed (``ConflictError``). Returns
+        the number of codings changed."""
         from sqlalchemy import case, update
 
         mapping = {old: new for old, new in mapping.items() if old != new}
@@ -843,12 +992,18 @@ class Store:
                 s.execute(update(CodingRow).where(CodingRow.id.in_(ids[i:i + 500]))
                           .values(code_id=func.substr(CodingRow.code_id, 2))
                           .execution_options(synchronize_session=False))
+            if changed != len(ids):  # rows the database would not let this login change
+                raise ConflictError(
+                    f"only {changed} of the {len(ids)} codings could be recoded (your login may "
+                    "change only your own codings); nothing was changed",
+                    hint="ask the project's lead (qualkit team add NAME --lead) to make "
+                         "codebook changes that move other people's codings")
+            version = None
+            if codebook is not None:
+                version = self._add_codebook_version(s, codebook[0], actor, reason, codebook[1])
             self.log(s, actor, "refine", "codebook", reason[:300], reason=reason,
-                     mapping=dict(mapping), counts=had,
+                     mapping=dict(mapping), counts=had, codebook_version=version,
                      codings=changed, moved=moved, merged_duplicates=merged)
-            s.flush()
-            if before_commit is not None:
-                before_commit()
             return changed
 
     @staticmethod
@@ -918,6 +1073,22 @@ class Store:
         if tid is None:
             raise StoreError(f"no transcript named {name!r} in this project")
         return tid
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The database file of a SQLite URL, or None (another database, or in memory)."""
+    if not url.startswith("sqlite"):
+        return None
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        database = make_url(url).database
+    except ArgumentError:
+        return None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
 
 
 def _transcript(row: TranscriptRow) -> Transcript:

@@ -88,7 +88,7 @@ def test_code_remembers_a_new_codebook(folder: Path):
     assert r.exit_code == 1 and "no codebook yet" in r.output
     r = invoke("code", "-p", str(proj), "--codebook", str(folder / "cb.yaml"))
     assert r.exit_code == 0
-    assert (proj / "codebook.yaml").read_text() == SMALL_CODEBOOK
+    assert (proj / "codebook.yaml").read_text().endswith("\n" + SMALL_CODEBOOK)
     assert invoke("code", "-p", str(proj), "-t", "p09_helen").exit_code == 0
     r = invoke("code", "-p", str(proj), "-t", "nobody")
     assert r.exit_code == 1 and "no transcript named 'nobody'" in r.output

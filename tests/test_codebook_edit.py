@@ -47,7 +47,7 @@ def snapshot(project):
     """Everything a refused change must leave alone: the YAML bytes, every coding, the log."""
     rows = sorted((c.id, c.code_id, c.status, c.coder, c.start, c.end, c.version)
                   for c in project.store.codings())
-    return project.codebook_path.read_bytes(), rows, len(project.store.events(1000))
+    return project.store.codebook_head(), rows, len(project.store.events(1000))
 
 
 def applied(project, change, actor="ann"):
@@ -346,37 +346,55 @@ def test_an_invalid_codebook_is_refused_before_anything_changes(coded):
     assert snapshot(coded) == kept
 
 
-def test_a_failed_file_rename_rolls_the_recode_back(coded, monkeypatch):
-    kept = snapshot(coded)
+def _killed_during_change(root: Path, where: str) -> None:
+    """In a real child process: rename a code with a new id (codings move) and die with
+    os._exit at ``where``: just before the transaction commits, or just after it, before
+    codebook.yaml is rewritten."""
+    from qualkit import store as store_module
+    from qualkit.project import Project, open_project
 
-    def fail(*_args):
-        raise PermissionError(13, "Permission denied")
+    project = open_project(root)
+    if where == "before commit":
+        real = store_module.Store._add_codebook_version
 
-    monkeypatch.setattr(edit.os, "replace", fail)
-    change = edit.merge_codes(coded.codebook(), ["no_debrief"], "working_alone")
-    with pytest.raises(edit.CodebookEditError, match="cannot save the codebook: Permission "
-                                                     "denied; nothing was changed"):
-        edit.apply_change(coded, change, "ann")
-    assert snapshot(coded) == kept
-    assert [p.name for p in coded.root.iterdir() if p.suffix == ".tmp"] == []
+        def then_die(self, *args, **kwargs):
+            real(self, *args, **kwargs)
+            os._exit(9)
+        store_module.Store._add_codebook_version = then_die
+    else:
+        Project._write_view = lambda self, version, text: os._exit(9)
+    edit.apply_change(project, edit.rename_code(project.codebook(), "no_debrief",
+                                                new_id="nobody"), "ann")
+    os._exit(0)
 
 
-def test_a_failed_commit_after_the_rename_puts_the_old_yaml_back(coded, monkeypatch):
-    kept = snapshot(coded)
-    real = coded.store.recode_codings
+@pytest.mark.parametrize("where", ["before commit", "after commit"])
+def test_a_kill_during_a_codebook_change_leaves_codebook_and_codings_agreeing(coded, where):
+    import multiprocessing
 
-    def commit_fails(mapping, actor, reason, before_commit=None):
-        def then_fail():
-            before_commit()
-            raise RuntimeError("disk I/O error")
-        return real(mapping, actor, reason, before_commit=then_fail)
+    before = sorted(c.code_id for c in coded.store.codings())
+    coded.close()
+    child = multiprocessing.get_context("spawn").Process(
+        target=_killed_during_change, args=(coded.root, where))
+    child.start()
+    child.join(120)
+    assert child.exitcode == 9
+    from qualkit.project import open_project
 
-    monkeypatch.setattr(coded.store, "recode_codings", commit_fails)
-    change = edit.rename_code(coded.codebook(), "no_debrief", new_id="nobody")
-    with pytest.raises(RuntimeError, match="disk I/O"):
-        edit.apply_change(coded, change, "ann")
-    assert snapshot(coded) == kept
-    assert [p.name for p in coded.root.iterdir() if p.suffix == ".tmp"] == []
+    project = open_project(coded.root)
+    try:
+        book = project.codebook()
+        codes = sorted(c.code_id for c in project.store.codings())
+        assert set(codes) <= set(book.ids())  # no coding points at a code the codebook lacks
+        if where == "before commit":
+            assert "no_debrief" in book.ids() and codes == before
+        else:
+            assert "nobody" in book.ids() and "no_debrief" not in book.ids()
+            assert codes == sorted("nobody" if c == "no_debrief" else c for c in before)
+        # the file on disk is the view of what the database holds
+        assert load_codebook(project.codebook_path) == book
+    finally:
+        project.close()
 
 
 def test_a_codebook_changed_elsewhere_is_not_overwritten(coded):

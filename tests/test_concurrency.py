@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from qualkit import review
+from qualkit import migrate, review
 from qualkit.errors import ConflictError, StoreError
 from qualkit.model import ImportedDocument, Suggestion, Transcript
 from qualkit.segment import parse_turns
@@ -163,6 +163,8 @@ def _old_schema(db: Path) -> None:
             con.execute(f"DROP INDEX {name}")
         con.execute("ALTER TABLE codings DROP COLUMN confidence")
         con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        con.execute("DROP TABLE alembic_version")  # made before migrations existed
+        con.execute("DROP TABLE codebook_versions")
     con.close()
 
 
@@ -201,7 +203,8 @@ def test_an_old_project_with_duplicates_upgrades_cleanly_and_undo_still_works(tm
         left = {x.id: x for x in store.codings("p01") if x.status != "suggested"}
         assert set(left) == {earliest, bob, hand[0]}
         assert left[earliest].status == "accepted"
-        event = next(e for e in store.events(1000) if e.action == "upgrade")
+        event = next(e for e in store.events(1000) if e.action == "upgrade"
+                     and "removed" in e.detail)
         removed = event.detail["removed"]
         assert [r["id"] for r in removed["uq_codings_decision"]] == [later]
         assert removed["uq_codings_decision"][0]["memo"] == "second tab"
@@ -233,26 +236,40 @@ def test_an_old_project_with_duplicates_upgrades_cleanly_and_undo_still_works(tm
     finally:
         store.close()
 
+    # the project was copied before it was changed, and the migration names the copy
+    backups = list(tmp_path.glob("q.before-upgrade-v3-*.db"))
+    assert len(backups) == 1
+    con = sqlite3.connect(backups[0])
+    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
+        "2",)
+    assert con.execute("SELECT count(*) FROM codings").fetchone()[0] == len(ids) + 6
+    con.close()
     store = Store(url)  # opening again upgrades nothing more
     try:
-        assert sum(e.action == "upgrade" for e in store.events(1000)) == 1
+        upgrades = [e for e in store.events(1000) if e.action == "upgrade"]
+        assert [e.entity_id for e in upgrades] == [migrate.head(), "3"]
+        assert upgrades[0].detail["backup"] == str(backups[0])
     finally:
         store.close()
 
 
-def test_a_project_from_a_newer_qualkit_is_refused(tmp_path):
+@pytest.mark.parametrize("stamp", ["revision", "legacy meta"])
+def test_a_project_from_a_newer_qualkit_is_refused(tmp_path, stamp):
     db = tmp_path / "q.db"
     url, _, _ = _project(db)
     con = sqlite3.connect(db)
     with con:
-        con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+        if stamp == "revision":
+            con.execute("UPDATE alembic_version SET version_num = '9999'")
+        else:
+            con.execute("DROP TABLE alembic_version")
+            con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     con.close()
-    with pytest.raises(StoreError, match="newer qualkit .*schema version 99.*upgrade qualkit"):
+    before = db.read_bytes()
+    found = "revision 9999" if stamp == "revision" else "version 99"
+    with pytest.raises(StoreError, match=f"newer qualkit .*schema {found}.*upgrade qualkit"):
         Store(url)
-    con = sqlite3.connect(db)
-    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
-        "99",)
-    con.close()
+    assert db.read_bytes() == before and not list(tmp_path.glob("*before-upgrade*"))
 
 
 def test_merging_codes_keeps_one_hand_coding_per_passage(tmp_path):

@@ -7,19 +7,15 @@ id -> new code id, for a rename with a new id, a merge or a delete with ``reassi
 ``removed`` (ids no longer in the codebook) and a one-line description.
 
 ``apply_change`` makes a change real for a project: it validates the new codebook, refuses to
-drop a code that still has codings, recodes the codings in one transaction with an audit event
-and replaces the project's codebook YAML, so the file and the codings never disagree.
+drop a code that still has codings, and stores the new codebook version with the recoded codings
+in one transaction with an audit event, so the codebook and the codings never disagree.
 """
 
 from __future__ import annotations
 
 import copy
-import os
-import stat
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..errors import ConflictError, QualkitError
@@ -36,7 +32,6 @@ from .io import (
     dump_codebook,
     duplicate_id,
     exclusive_problem,
-    load_codebook,
     parse_codebook,
 )
 
@@ -451,30 +446,26 @@ def apply_change(project: Any, change: CodebookChange, actor: str,
     2. Validate: dump the new codebook and parse it back (every field, spaCy patterns too).
     3. Refuse to drop a code that still has codings (any status) unless ``recode`` moves them,
        saying how many it has; check every recode target is in the new codebook.
-    4. Write the new YAML to a temporary file beside the codebook (same folder, fsynced).
-    5. In ONE store transaction (``Store.recode_codings``): recode the codings, write the audit
-       event (action ``refine``, entity ``codebook``: description, mapping, counts), and - still
-       inside the transaction, just before commit - check the codebook file was not changed
-       meanwhile and rename the temporary file over it (atomic). If the rename fails, the
-       transaction rolls back: neither file nor codings change. If the commit itself fails
-       after the rename, the previous YAML is put back. So the file and the codings never
-       disagree and no coding is lost. (This is the "temp file, DB transaction, rename" order;
-       ``save_codebook`` is not used because it renames immediately.)
+    4. In ONE store transaction (``Store.recode_codings``): recode the codings, store the new
+       codebook as the next version (refused if another change got there first), and write
+       the audit event (action ``refine``, entity ``codebook``: description, mapping,
+       counts). The codebook and the codings commit together or not at all.
+    5. Write codebook.yaml, the view of the new version (a crash before this leaves a stale
+       view, which the project rewrites the next time it is opened).
 
-    Every change, recoding or not, writes exactly one audit event. Note that saving rewrites
-    the YAML in qualkit's layout: comments in a hand-written codebook.yaml are not kept.
+    Every change, recoding or not, writes exactly one audit event. Saving writes the YAML in
+    qualkit's layout: comments in a hand-written codebook.yaml are not kept.
     """
-    path = Path(project.codebook_path)
     store = project.store
-    old_text = _read(path)
-    current = load_codebook(path, check_patterns=False) if old_text is not None else None
+    state = project.codebook_state()
+    current = project.codebook(check_patterns=False) if state is not None else None
     if base is not None and current is not None and dump_codebook(current) != dump_codebook(base):
         raise ConflictError("the codebook was changed by someone else since you opened it; "
-                            "nothing was overwritten", path=str(path),
+                            "nothing was overwritten", path=str(project.codebook_path),
                             hint="reload and make the change again")
 
     text = dump_codebook(change.codebook)
-    book = parse_codebook(text, str(path))  # raises CodebookError listing every problem
+    book = parse_codebook(text, str(project.codebook_path))  # raises CodebookError listing all
     new_ids = set(book.ids())
     for old, new in change.recode.items():
         if new not in new_ids:
@@ -488,74 +479,7 @@ def apply_change(project: Any, change: CodebookChange, actor: str,
                 used = _total(counts.get(code.id, {}))
                 if used:
                     raise _still_used(code, used, counts.get(code.id))
-
-    tmp = _write_temp(path, text)
-    replaced = False
-
-    def put_in_place() -> None:
-        nonlocal replaced
-        if _read(path) != old_text:
-            raise ConflictError("the codebook file changed while this change was being "
-                                "saved; nothing was changed", path=str(path),
-                                hint="reload and make the change again")
-        try:
-            os.replace(tmp, path)
-        except OSError as exc:
-            raise _save_error(path, exc) from None
-        replaced = True
-
-    try:
-        return store.recode_codings(change.recode, actor, change.description,
-                                    before_commit=put_in_place)
-    except BaseException:
-        if replaced:  # the rename happened but the transaction did not commit: put it back
-            try:
-                if old_text is None:
-                    path.unlink(missing_ok=True)
-                else:
-                    os.replace(_write_temp(path, old_text), path)
-            except (OSError, QualkitError) as exc:
-                raise CodebookEditError(
-                    "the codings were not recoded, but the new codebook could not be taken back "
-                    f"({exc}); the file now has the change", path=str(path),
-                    hint="make the change again (or restore the previous codebook.yaml)"
-                ) from exc
-        raise
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise _save_error(path, exc) from None
-
-
-def _write_temp(path: Path, text: str) -> str:
-    """The text in a new fsynced file beside ``path`` (same folder, so renaming is atomic),
-    with the existing file's permissions."""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(text.encode("utf-8"))
-                handle.flush()
-                os.fsync(handle.fileno())
-            if path.exists():
-                os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        raise _save_error(path, exc) from None
-    return tmp
-
-
-def _save_error(path: Path, exc: OSError) -> CodebookEditError:
-    return CodebookEditError(f"cannot save the codebook: {exc.strerror or exc}; nothing was "
-                             "changed", path=str(path),
-                             hint="check the project folder is writable and the file is not "
-                                  "locked by another program")
+    changed = store.recode_codings(change.recode, actor, change.description,
+                                   codebook=(text, None if state is None else state[0]))
+    project.codebook_state()  # writes the view of the new version
+    return changed

@@ -32,10 +32,10 @@ def _project(root: str) -> Project:
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _codebook(path: str, mtime: float) -> Codebook:
-    from qualkit.codebook import load_codebook
+def _codebook(text: str) -> Codebook:
+    from qualkit.codebook import parse_codebook
 
-    return load_codebook(path, check_patterns=False)  # validated when it was set
+    return parse_codebook(text, check_patterns=False)  # validated when it was stored
 
 
 @dataclass
@@ -75,12 +75,12 @@ def load_context() -> Context:
         st.error(str(exc))
         st.stop()
     book = None
-    path = project.codebook_path
-    if path.exists():
-        try:
-            book = _codebook(str(path), path.stat().st_mtime)
-        except QualkitError as exc:
-            st.error(str(exc))
+    try:
+        state = project.codebook_state()
+        if state is not None:
+            book = _codebook(state[1])
+    except QualkitError as exc:
+        st.error(str(exc))
     return Context(project, book, st.session_state.get("coder", "").strip(),
                    bool(st.session_state.get("blind", False)))
 
