@@ -26,6 +26,10 @@ codebook_app = typer.Typer(help="Check codebooks.", no_args_is_help=True)
 export_app = typer.Typer(help="Export the project.", no_args_is_help=True)
 app.add_typer(codebook_app, name="codebook")
 app.add_typer(export_app, name="export")
+team_app = typer.Typer(help="A team project on a PostgreSQL server: each member logs in as "
+                            "their own database role (docs/reliability.md).",
+                       no_args_is_help=True)
+app.add_typer(team_app, name="team")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -115,9 +119,9 @@ def init(
     coder: CoderOpt = None,
 ) -> None:
     """Create a project folder (database and codebook)."""
-    from .project import default_actor, init_project
+    from .project import init_project
 
-    project = init_project(path, codebook, coder or default_actor(), db)
+    project = init_project(path, codebook, coder, db)
     out.print(f"Project ready in {project.root.resolve()}"
               + (f" with codebook {project.codebook().name!r}" if codebook else ""))
     if not codebook:
@@ -136,11 +140,10 @@ def import_(
     coder: CoderOpt = None,
 ) -> None:
     from .pipeline import import_paths
-    from .project import default_actor
 
     proj = _open(project, db)
-    report = _run_with_bar("Importing", lambda cb: import_paths(
-        proj, paths, coder or default_actor(), cb))
+    actor = proj.actor(coder)
+    report = _run_with_bar("Importing", lambda cb: import_paths(proj, paths, actor, cb))
     for o in report.outcomes:
         extra = f", {o.codings} codings" if o.codings else ""
         note = f" ({o.note})" if o.note else ""
@@ -169,11 +172,10 @@ def code(
 ) -> None:
     """Run the machine suggesters over the transcripts and store their suggestions."""
     from .pipeline import code_project
-    from .project import default_actor
 
     chosen = suggesters_registry.chosen(suggesters)  # refuse an unknown name before any work
     proj = _open(project, db)
-    actor = coder or default_actor()
+    actor = proj.actor(coder)
     if codebook is not None:
         proj.set_codebook(codebook, actor)
     report = _run_with_bar("Coding", lambda cb: code_project(proj, transcript, actor, cb,
@@ -287,7 +289,6 @@ def topics(
     if ctx.invoked_subcommand is not None:
         return
     from .errors import QualkitError
-    from .project import default_actor
     from .topics import TopicSettings, latest_run, run_topics
 
     proj = _open(project, db)
@@ -298,8 +299,8 @@ def topics(
     else:
         settings = TopicSettings(unassigned_only=unassigned_only, min_topic_size=min_topic_size,
                                  seed=seed, fast=fast)
-        run = _run_with_bar("Topics", lambda cb: run_topics(proj, settings,
-                                                            coder or default_actor(), cb))
+        actor = proj.actor(coder)
+        run = _run_with_bar("Topics", lambda cb: run_topics(proj, settings, actor, cb))
     out.print(f"Topic run {run.id} ({run.created_at}): {len(run.topics)} topics over "
               f"{len(run.passages)} passages from {run.participants} transcripts")
     for t in run.topics:
@@ -330,14 +331,13 @@ def topics_promote(
 ) -> None:
     """Add a topic to the codebook as a code and suggest it on the topic's passages."""
     from .errors import QualkitError
-    from .project import default_actor
     from .topics import latest_run, promote
 
     proj = _open(project, db)
     run = latest_run(proj)
     if run is None:
         raise QualkitError("no topic run stored yet", hint="run `qualkit topics` first")
-    code, added = promote(proj, run, topic_id, coder or default_actor(), name, code_id, parent)
+    code, added = promote(proj, run, topic_id, proj.actor(coder), name, code_id, parent)
     out.print(f"Added code {code.id!r} ({code.name}) to the codebook and {added} suggestions "
               "for review. Edit its definition before coding with it.")
 
@@ -583,6 +583,114 @@ def export_qdc_cmd(
 
 AddressOpt = Annotated[str, typer.Option(
     help="Address to listen on: 127.0.0.1 (this machine only) unless you mean to share it.")]
+ServerDbOpt = Annotated[str, typer.Option(
+    "--db", help="The project's database, as its owner: postgresql+psycopg://OWNER@HOST/DB.")]
+
+
+@team_app.command("add")
+@friendly
+def team_add(
+    name: Annotated[str, typer.Argument(help="Login name, e.g. alice.")],
+    db: ServerDbOpt,
+    lead: Annotated[bool, typer.Option(
+        help="A lead may also change the codebook and the transcripts.")] = False,
+    password_stdin: Annotated[bool, typer.Option(
+        help="Read the new login's password from standard input instead of asking.")] = False,
+) -> None:
+    """Add a member (a new database login, or an existing one), as a coder or a lead."""
+    import sys
+
+    from .store import Store
+    from .team import add_member, checked_role
+
+    checked_role(name)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt(f"Password for {name} (empty: keep an existing login's)",
+                                default="", hide_input=True, confirmation_prompt=True,
+                                show_default=False)
+    store = Store(db)
+    try:
+        add_member(store, name, password or None, lead)
+    finally:
+        store.close()
+    out.print(f"{name} can now open the project as a {'lead' if lead else 'coder'}: "
+              f"qualkit app --db {_without_login(db)}")
+
+
+@team_app.command("remove")
+@friendly
+def team_remove(name: Annotated[str, typer.Argument(help="Login name.")],
+                db: ServerDbOpt) -> None:
+    """Take a member out of the project (their login and their decisions stay)."""
+    from .store import Store
+    from .team import remove_member
+
+    store = Store(db)
+    try:
+        remove_member(store, name)
+    finally:
+        store.close()
+    out.print(f"{name} can no longer open the project; their decisions keep their name.")
+
+
+@team_app.command("list")
+@friendly
+def team_list(db: ServerDbOpt) -> None:
+    """The project's members and what each may do."""
+    from .store import Store
+    from .team import members
+
+    store = Store(db)
+    try:
+        found = members(store)
+    finally:
+        store.close()
+    for m in found:
+        out.print(f"  {m.name:20} {'lead' if m.lead else 'coder'}", highlight=False)
+    out.print(f"{len(found)} members")
+
+
+def _without_login(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(username=None, password=None).render_as_string()
+
+
+@app.command()
+@friendly
+def upgrade(
+    project: ProjectOpt = None,
+    db: DbOpt = None,
+    backup: Annotated[bool, typer.Option(
+        help="Back the database up first (pg_dump on a server; a SQLite project always "
+             "is).")] = True,
+) -> None:
+    """Bring a project's database up to this release's schema, after a backup."""
+    from .migrate import backup_postgres
+    from .store import Store, sqlite_path
+
+    root = (project or Path.cwd()).resolve()
+    url = db or f"sqlite:///{root / 'qualkit.db'}"
+    if db is None and not (root / "qualkit.db").exists():
+        from .errors import StoreError
+
+        raise StoreError("no qualkit project here", path=str(root),
+                         hint="pass --project PATH or --db URL")
+    if backup and sqlite_path(url) is None:
+        out.print(f"Backed up to {backup_postgres(url, root)}")
+    store = Store(url, allow_server_upgrade=True)
+    try:
+        if store.backup:
+            out.print(f"Backed up to {store.backup}")
+        from .migrate import head
+
+        out.print(f"The project's schema is up to date (revision {head()}).")
+    finally:
+        store.close()
+
+
 OpenOpt = Annotated[Optional[bool], typer.Option(
     "--open/--no-open", help="Open the app in your browser (default: when there is a display).")]
 
@@ -594,21 +702,30 @@ def app_(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8501,
     address: AddressOpt = "127.0.0.1",
     open_browser: OpenOpt = None,
+    db: Annotated[Optional[str], typer.Option(
+        "--db", help="The project's database on a server, e.g. postgresql+psycopg://HOST/DB. "
+                     "Without a login in the URL, the app asks each person to sign in with "
+                     "their own database login (a team project).")] = None,
 ) -> None:
     """Start the browser app on the project (on 127.0.0.1 only, unless --address says)."""
     from .project import open_project
+    from .store import asks_login
 
     root = (project or Path.cwd()).resolve()
-    open_project(root).close()  # fail here, clearly, if there is no project
-    _serve(root, port, address, open_browser)
+    if not asks_login(db):
+        open_project(root, db).close()  # fail here, clearly, if there is no project
+    _serve(root, port, address, open_browser, db)
 
 
-def _serve(root: Path, port: int, address: str, open_browser: bool | None) -> None:
+def _serve(root: Path, port: int, address: str, open_browser: bool | None,
+           db: str | None = None) -> None:
     from .serve import serve
+    from .store import mask_url
 
-    out.print(f"Starting the app on http://{address}:{port} for {root} (Ctrl+C to stop)")
+    where = mask_url(db, db) if db else root
+    out.print(f"Starting the app on http://{address}:{port} for {where} (Ctrl+C to stop)")
     code = serve(root, port, address, open_browser,
-                 on_ready=lambda url: out.print(f"The app is ready at {url}"))
+                 on_ready=lambda url: out.print(f"The app is ready at {url}"), db_url=db)
     if code not in (0, None):
         raise typer.Exit(code)
 

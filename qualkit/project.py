@@ -144,7 +144,6 @@ class Project:
         if src == self.codebook_path.resolve():
             self.codebook_state()  # the project's own file: taken in as any hand edit
             return book
-        actor = self.store.acting_as(actor, actor)
         head = self.store.codebook_head()
         if head is None or head[1] != text:
             version = self.store.save_codebook(text, actor, f"from {src.name}",
@@ -152,6 +151,11 @@ class Project:
             self._write_view(version, text)
         self.store.set_meta("codebook", f"{book.name} {book.version} (from {src})", actor)
         return book
+
+    def actor(self, named: str | None = None) -> str:
+        """Who a command acts as: the name given, else $QUALKIT_CODER or the login name; on a
+        database server always the database login (naming another person is refused)."""
+        return self.store.acting_as(named, default_actor())
 
     def protected_files(self) -> list[Path]:
         """The project's own files, which no output may replace (see ``protected_files``)."""
@@ -236,7 +240,7 @@ def init_project(root: str | Path, codebook: str | Path | None = None,
             shutil.rmtree(path, ignore_errors=True)
         raise
     if codebook is not None:
-        project.set_codebook(codebook, actor or default_actor())
+        project.set_codebook(codebook, project.actor(actor))
     return project
 
 

@@ -67,6 +67,7 @@ class Background:
     researcher keeps deciding while it runs."""
 
     root: Path
+    db_url: str | None = None  # a server's database (with the login), else the folder's file
     running: bool = False
     last: str = ""  # what the latest retraining did (``describe``), for the pages to show
     learned: list[str] = field(default_factory=list)  # per code: what its suggestions rest on
@@ -85,7 +86,7 @@ class Background:
     def _run(self, actor: str, done: Callable[[], None] | None) -> None:
         project = None
         try:
-            project = open_project(self.root)
+            project = open_project(self.root, self.db_url)
             report = retrain(project, actor)
             self.last, self.learned, self.error = describe(report), report.learned, ""
         except QualkitError as exc:

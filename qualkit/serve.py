@@ -67,10 +67,13 @@ def wait_until_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 1
 
 def serve(root: Path, port: int = 8501, address: str = "127.0.0.1",
           open_browser: bool | None = None,
-          on_ready: Callable[[str], None] | None = None) -> int:
-    """Run the app on the project in ``root`` until it stops; returns the server's exit code."""
+          on_ready: Callable[[str], None] | None = None, db_url: str | None = None) -> int:
+    """Run the app on the project in ``root`` (its database a server's at ``db_url``, if
+    given) until it stops; returns the server's exit code."""
     env = dict(os.environ, QUALKIT_PROJECT=str(root), HF_HUB_OFFLINE="1",
                TRANSFORMERS_OFFLINE="1")
+    if db_url:  # through the environment, never the command line (ps shows that to everyone)
+        env["QUALKIT_DB"] = db_url
     host = "127.0.0.1" if address in ("0.0.0.0", "::", "") else address
     url = f"http://{host}:{port}"
     try:

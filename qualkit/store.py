@@ -562,6 +562,12 @@ class Store:
         session.add(EventRow(actor=self.login or actor, action=action, entity=entity,
                              entity_id=str(entity_id), detail=detail))
 
+    def log_now(self, actor: str, action: str, entity: str, entity_id: Any = "",
+                **detail: Any) -> None:
+        """An audit event on its own, for a change made outside the ORM (team roles)."""
+        with self.transaction() as s:
+            self.log(s, actor, action, entity, entity_id, **detail)
+
     # -- meta ------------------------------------------------------------------------------
     def get_meta(self, key: str, default: str | None = None) -> str | None:
         with self.transaction() as s:
@@ -785,6 +791,7 @@ class Store:
     def create_coding(self, coding: Coding, actor: str, action: str,
                       suggestion_id: int | None = None) -> Coding:
         """Record a person's coding (a decision on a suggestion, or a code applied by hand)."""
+        self.acting_as(coding.coder, coding.coder)
         with self.transaction() as s:
             tid = self._transcript_id(s, coding.transcript)
             if suggestion_id is not None:
@@ -820,6 +827,7 @@ class Store:
         """Change fields of a coding; refuses if it changed since ``expected_version``."""
         fields = {"code_id": "code_id", "start": "start_char", "end": "end_char",
                   "memo": "memo", "status": "status"}
+        self.acting_as(actor, actor)
         with self.transaction() as s:
             row = self._current(s, coding_id, expected_version)
             before = {k: getattr(row, fields[k]) for k in changes}
@@ -832,6 +840,7 @@ class Store:
 
     def delete_coding(self, coding_id: int, expected_version: int | None, actor: str,
                       action: str = "remove") -> None:
+        self.acting_as(actor, actor)
         with self.transaction() as s:
             row = self._current(s, coding_id, expected_version)
             saved = {"transcript": row.transcript.name, "segment_idx": row.segment_idx,
@@ -845,6 +854,7 @@ class Store:
     def undo_last(self, actor: str) -> Event | None:
         """Reverse ``actor``'s most recent change that has not been undone yet."""
         reversible = ("accept", "reject", "recode", "code", "span", "memo", "remove")
+        self.acting_as(actor, actor)
         with self.transaction() as s:
             undone = {int(e.detail.get("undoes", 0)) for e in s.scalars(select(EventRow).where(
                 EventRow.actor == actor, EventRow.action == "undo"))}
@@ -890,6 +900,7 @@ class Store:
                          target.entity_id, dict(detail))
 
     def set_transcript_memo(self, transcript: str, coder: str, text: str) -> None:
+        self.acting_as(coder, coder)
         with self.transaction() as s:
             tid = self._transcript_id(s, transcript)
             memo = s.scalars(select(MemoRow).where(MemoRow.transcript_id == tid,
@@ -1073,6 +1084,20 @@ class Store:
         if tid is None:
             raise StoreError(f"no transcript named {name!r} in this project")
         return tid
+
+
+def asks_login(url: str | None) -> bool:
+    """Team mode: a PostgreSQL URL naming no login. Each person then signs in with their own
+    database login, under which every decision is recorded."""
+    if not url or not url.startswith("postgresql"):
+        return False
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return not make_url(url).username
+    except ArgumentError:
+        return False
 
 
 def sqlite_path(url: str) -> Path | None:

@@ -66,7 +66,8 @@ Rule = Union[str, Callable[[int, Any], Any]]
 def build_project(root: Path, *, codebook: str | Path | None = SMALL_CODEBOOK,
                   transcripts: Iterable[Any] | Mapping[str, str] = (),
                   suggesters: Iterable[str] = (), suggestions: Iterable[Any] = (),
-                  decisions: Mapping[str, Rule] | None = None, actor: str = "tester"):
+                  decisions: Mapping[str, Rule] | None = None, actor: str = "tester",
+                  db_url: str | None = None):
     """A real project in ``root``, made as a researcher would make it.
 
     - ``codebook``: YAML text (default: SMALL_CODEBOOK), a file, a bundled name, or None.
@@ -76,6 +77,7 @@ def build_project(root: Path, *, codebook: str | Path | None = SMALL_CODEBOOK,
       as they are. Imported in the order given; a file that does not import fails the test.
     - ``suggesters``: run over every transcript like `qualkit code` (e.g. ``("rules",)``).
     - ``suggestions``: ``Suggestion`` objects stored as a machine's (actor "bot").
+    - ``db_url``: the project's database on a server (default: the folder's SQLite file).
     - ``decisions``: {coder: rule} applied to each suggestion in the store's order, coder by
       coder (see ``Rule``), through ``review.accept``/``review.reject``.
     """
@@ -87,7 +89,7 @@ def build_project(root: Path, *, codebook: str | Path | None = SMALL_CODEBOOK,
     if isinstance(codebook, str) and "\n" in codebook:  # YAML text
         text, codebook = codebook, root.parent / f"{root.name}_codebook.yaml"
         codebook.write_text(text, encoding="utf-8")
-    project = init_project(root, codebook, actor=actor)
+    project = init_project(root, codebook, actor=actor, db_url=db_url)
     if isinstance(transcripts, Mapping):
         sources = root.parent / f"{root.name}_sources"
         sources.mkdir(parents=True, exist_ok=True)
@@ -163,3 +165,64 @@ def shared() -> Path:
             pytest.fail("../shared is required here (QUALKIT_REQUIRE_SHARED=1) but is missing")
         pytest.skip("../shared (AnnoMI data, REFI-QDA schemas) is not beside this clone")
     return path
+
+
+# -- PostgreSQL ---------------------------------------------------------------------------------
+# A server for the store, concurrency and team tests: QUALKIT_TEST_PG names a role that may
+# create databases and roles (.ci/run starts Debian's postgresql and sets it). Without it those
+# tests skip, except where QUALKIT_REQUIRE_PG is set (CI): there a skip is a failure.
+PG_ENV = "QUALKIT_TEST_PG"
+
+
+def pg_admin_url() -> str:
+    url = os.environ.get(PG_ENV, "")
+    if not url:
+        message = (f"no PostgreSQL server for this test: set {PG_ENV} to a URL of a role that "
+                   "may create databases and roles (see .ci/run)")
+        if os.environ.get("QUALKIT_REQUIRE_PG"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return url
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards with every role
+    whose name starts with the database's (test logins are named so)."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin_url = pg_admin_url()
+    name = f"qk_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            for (role,) in conn.execute(text("SELECT rolname FROM pg_roles WHERE rolname "
+                                             "LIKE :p"), {"p": f"{name}%"}).all():
+                conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+        admin.dispose()
+
+
+def login_url(url: str, role: str, password: str) -> str:
+    """``url`` with another login."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(username=role, password=password).render_as_string(
+        hide_password=False)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """The same test on a SQLite file and on a PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'q.db'}"
+    return request.getfixturevalue("pg_url")

@@ -15,20 +15,58 @@ import streamlit as st
 from qualkit.errors import QualkitError
 from qualkit.model import DEFAULT_COLOR, Codebook, Coding, strength
 from qualkit.project import Project, open_project
+from qualkit.store import asks_login
+
+
+def _args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--project", default=os.environ.get("QUALKIT_PROJECT", "."))
+    parser.add_argument("--db", default=os.environ.get("QUALKIT_DB") or None)
+    args, _ = parser.parse_known_args(sys.argv[1:])
+    return args
 
 
 def project_root() -> Path:
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--project", default=os.environ.get("QUALKIT_PROJECT", "."))
-    args, _ = parser.parse_known_args(sys.argv[1:])
-    return Path(args.project).resolve()
+    return Path(_args().project).resolve()
+
+
+def database_url() -> str | None:
+    """This session's database: the project's own file (None), the URL given with --db, or in
+    team mode that URL with the login the person signed in with (kept in the server's memory
+    for this session only)."""
+    url = _args().db
+    return st.session_state.get("_login_url") if asks_login(url) else url
 
 
 @st.cache_resource(show_spinner=False)
-def _project(root: str) -> Project:
-    """One open database per server process, shared by every session (SQLite WAL handles
-    concurrent readers; every write is its own transaction)."""
-    return open_project(root)
+def _project(root: str, url: str | None) -> Project:
+    """One open database per server process and login, shared by that login's sessions
+    (SQLite WAL or the server handle concurrent readers; every write is its own
+    transaction)."""
+    return open_project(root, url)
+
+
+def sign_in(root: Path) -> None:
+    """The sign-in form of a team project; stops the page until someone has signed in."""
+    from sqlalchemy.engine import make_url
+
+    st.title("Sign in to the team project")
+    st.caption("Use your own database login: every decision you make is recorded under it.")
+    with st.form("sign_in"):
+        login = st.text_input("Login")
+        password = st.text_input("Password", type="password")
+        if st.form_submit_button("Sign in", type="primary") and login.strip():
+            url = make_url(_args().db).set(username=login.strip(), password=password)
+            candidate = url.render_as_string(hide_password=False)
+            try:
+                _project(str(root), candidate)
+            except QualkitError:
+                st.error("That login and password did not open the project. Check them, or "
+                         "ask the project's owner to add you (qualkit team add).")
+            else:
+                st.session_state["_login_url"] = candidate
+                st.rerun()
+    st.stop()
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -69,8 +107,11 @@ class Context:
 
 def load_context() -> Context:
     root = project_root()
+    url = database_url()
+    if url is None and asks_login(_args().db):
+        sign_in(root)
     try:
-        project = _project(str(root))
+        project = _project(str(root), url)
     except QualkitError as exc:
         st.error(str(exc))
         st.stop()
@@ -81,17 +122,23 @@ def load_context() -> Context:
             book = _codebook(state[1])
     except QualkitError as exc:
         st.error(str(exc))
-    return Context(project, book, st.session_state.get("coder", "").strip(),
-                   bool(st.session_state.get("blind", False)))
+    coder = project.store.login or st.session_state.get("coder", "").strip()
+    return Context(project, book, coder, bool(st.session_state.get("blind", False)))
 
 
 def sidebar(ctx: Context) -> None:
     """Who is coding (asked first), blind mode and undo."""
     with st.sidebar:
-        st.text_input("Your name (coder)", key="coder",
-                      help="Every decision is stored with this name and the time.")
+        if ctx.store.login:  # on a database server: the login is who is coding
+            st.markdown(f"Coding as **{html_text(ctx.store.login)}** (your database login)")
+            if "_login_url" in st.session_state and st.button("Sign out"):
+                del st.session_state["_login_url"]
+                st.rerun()
+        else:
+            st.text_input("Your name (coder)", key="coder",
+                          help="Every decision is stored with this name and the time.")
         st.toggle("Blind coding: hide other coders' decisions", key="blind")
-        coder = st.session_state.get("coder", "").strip()
+        coder = ctx.coder
         if coder and st.button("Undo my last change", icon=":material/undo:"):
             from qualkit import review
 
@@ -101,17 +148,17 @@ def sidebar(ctx: Context) -> None:
 
 
 @st.cache_resource(show_spinner=False)
-def _background(root: str) -> Any:
+def _background(root: str, url: str | None) -> Any:
     from qualkit.retrain import Background
 
-    return Background(Path(root))
+    return Background(Path(root), url)
 
 
 def learning(ctx: Context, coder: str) -> None:
     """Retrain in the background after every few decisions, and say what was learned."""
     from qualkit import retrain
 
-    bg = _background(str(ctx.project.root))
+    bg = _background(str(ctx.project.root), ctx.project.store.url)
     if not bg.running and retrain.due(ctx.store):
         bg.start(coder)
     if bg.running:
