@@ -36,8 +36,9 @@ class ImportReport:
 
 def import_paths(project: Project, paths: Iterable[str | Path], actor: str,
                  progress: Progress | None = None) -> ImportReport:
-    """Import files and folders. Each document is its own transaction: one bad file is reported
-    and skipped, and everything else is imported."""
+    """Import files and folders. Each file is one transaction, all or nothing: a bad file (or
+    one whose second transcript clashes with the project) is reported and nothing of it is
+    kept, and every other file is imported."""
     files = find_transcripts(list(paths))
     report = ImportReport()
     if not files:
@@ -50,8 +51,7 @@ def import_paths(project: Project, paths: Iterable[str | Path], actor: str,
             if reader.project:  # a whole project: codebook, documents, memos
                 _import_project(project, path, reader.read(path), actor, report)
                 continue
-            for doc in reader.read(path):
-                report.outcomes.append(project.store.add_document(doc, actor))
+            report.outcomes.extend(project.store.add_documents(reader.read(path), actor))
         except QualkitError as exc:
             report.errors.append(str(exc))
     if progress:
@@ -62,29 +62,26 @@ def import_paths(project: Project, paths: Iterable[str | Path], actor: str,
 def _import_project(project: Project, path: Path, content: Any, actor: str,
                     report: ImportReport) -> None:
     """What a project format's reader returned (a REFI-QDA .qdpx project or .qdc codebook:
-    ``exchange.QdpxContent``). Its codebook becomes the project's only when the project has
-    none yet, so an existing codebook is never replaced silently."""
-    import tempfile
+    ``exchange.QdpxContent``), in one transaction. Its codebook becomes the project's only when
+    the project has none yet, so an existing codebook is never replaced silently."""
+    from .codebook import dump_codebook, parse_codebook
 
-    from .codebook import save_codebook
-
-    codebook, documents, memos = content.codebook, content.documents, content.memos
-    report.notes.extend(f"{path.name}: {w}" for w in content.warnings)
-    if codebook is not None:
+    notes = [f"{path.name}: {w}" for w in content.warnings]
+    codebook = None
+    if content.codebook is not None:
         if project.codebook_state() is not None:
-            report.notes.append(f"{path.name}: the project already has a codebook; the "
-                                "archive's was not applied (use `qualkit code --codebook`)")
+            notes.append(f"{path.name}: the project already has a codebook; the archive's was "
+                         "not applied (use `qualkit code --codebook`)")
         else:
-            with tempfile.TemporaryDirectory() as tmp:
-                saved = save_codebook(codebook, Path(tmp) / "codebook.yaml")
-                project.set_codebook(saved, actor)
-            report.notes.append(f"{path.name}: codebook {codebook.name!r} set for the project")
-    for doc in documents:
-        outcome = project.store.add_document(doc, actor)
-        report.outcomes.append(outcome)
-        if outcome.status == "added":
-            for coder, text in memos.get(doc.transcript.name, {}).items():
-                project.store.set_transcript_memo(doc.transcript.name, coder, text)
+            text = dump_codebook(content.codebook)
+            parse_codebook(text, str(path))  # every field checked before anything is stored
+            codebook = (text, f"from {path.name}")
+            notes.append(f"{path.name}: codebook {content.codebook.name!r} set for the project")
+    report.outcomes.extend(project.store.add_documents(content.documents, actor, codebook,
+                                                       content.memos))
+    report.notes.extend(notes)
+    if codebook is not None:
+        project.codebook_state()  # writes codebook.yaml, the view of the new codebook
 
 
 @dataclass

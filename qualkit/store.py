@@ -630,30 +630,55 @@ class Store:
     # -- transcripts -----------------------------------------------------------------------
     def add_document(self, doc: ImportedDocument, actor: str) -> ImportOutcome:
         """Add a transcript (and any codings it carries) unless the same text is already here."""
+        return self.add_documents([doc], actor)[0]
+
+    def add_documents(self, docs: Iterable[ImportedDocument], actor: str,
+                      codebook: tuple[str, str] | None = None,
+                      memos: dict[str, dict[str, str]] | None = None) -> list[ImportOutcome]:
+        """What one file brings, in ONE transaction, so an import is all or nothing: its
+        documents (each unless the same text is already here), for a project file also its
+        codebook (YAML text and a note, stored as the first version: refused if the project
+        has a codebook by then) and the memos on the transcripts it adds ({transcript:
+        {coder: text}})."""
+        with self.transaction() as s:
+            if codebook is not None:
+                self._add_codebook_version(s, codebook[0], actor, codebook[1], None)
+                self.log(s, actor, "set", "codebook", 1, note=codebook[1], base=None)
+            outcomes = []
+            for doc in docs:
+                outcome, tid = self._add_document_in(s, doc, actor)
+                outcomes.append(outcome)
+                for coder, text in (memos or {}).get(doc.transcript.name, {}).items():
+                    if tid is not None:
+                        s.add(MemoRow(transcript_id=tid, coder=coder, text=text))
+            return outcomes
+
+    def _add_document_in(self, s: Session, doc: ImportedDocument,
+                         actor: str) -> tuple[ImportOutcome, int | None]:
         tr = doc.transcript
         digest = content_hash(tr.text)
-        with self.transaction() as s:
-            same = s.scalars(select(TranscriptRow).where(
-                TranscriptRow.content_hash == digest)).first()
-            if same is not None:
-                note = "" if same.name == tr.name else f"same text as {same.name!r}"
-                return ImportOutcome(same.name, "unchanged", note=note)
-            if s.scalars(select(TranscriptRow.id).where(TranscriptRow.name == tr.name)).first():
-                raise StoreError(f"a different transcript named {tr.name!r} is already in the "
-                                 "project", path=tr.source or None,
-                                 hint="rename the file to import it as a new transcript")
-            row = TranscriptRow(name=tr.name, content_hash=digest, text=tr.text, source=tr.source,
-                                format=tr.format, attributes=dict(tr.attributes))
-            row.segments = [SegmentRow(idx=g.index, start_char=g.start, end_char=g.end,
-                                       speaker=g.speaker, role=g.role, timestamp=g.timestamp)
-                            for g in tr.segments]
-            s.add(row)
-            s.flush()
-            for c in doc.codings:
-                s.add(_coding_row(c, row.id))
-            self.log(s, actor, "import", "transcript", tr.name, source=tr.source,
-                     segments=len(tr.segments), codings=len(doc.codings))
-            return ImportOutcome(tr.name, "added", codings=len(doc.codings))
+        same = s.scalars(select(TranscriptRow).where(
+            TranscriptRow.content_hash == digest)).first()
+        if same is not None:
+            note = "" if same.name == tr.name else f"same text as {same.name!r}"
+            return ImportOutcome(same.name, "unchanged", note=note), None
+        if s.scalars(select(TranscriptRow.id).where(TranscriptRow.name == tr.name)).first():
+            raise StoreError(f"a different transcript named {tr.name!r} is already in the "
+                             "project; nothing from this file was imported",
+                             path=tr.source or None,
+                             hint="rename the file to import it as a new transcript")
+        row = TranscriptRow(name=tr.name, content_hash=digest, text=tr.text, source=tr.source,
+                            format=tr.format, attributes=dict(tr.attributes))
+        row.segments = [SegmentRow(idx=g.index, start_char=g.start, end_char=g.end,
+                                   speaker=g.speaker, role=g.role, timestamp=g.timestamp)
+                        for g in tr.segments]
+        s.add(row)
+        s.flush()
+        for c in doc.codings:
+            s.add(_coding_row(c, row.id))
+        self.log(s, actor, "import", "transcript", tr.name, source=tr.source,
+                 segments=len(tr.segments), codings=len(doc.codings))
+        return ImportOutcome(tr.name, "added", codings=len(doc.codings)), row.id
 
     def transcripts(self) -> list[TranscriptInfo]:
         with self.transaction() as s:

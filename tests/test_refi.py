@@ -523,3 +523,31 @@ def test_exchange_checks_ids_and_colours_with_the_codebooks_own_rules():
     assert reader._color("FF0000") == "#ff0000" and reader._color("#AbC") == "#abc"
     assert reader._color("#12345") is None and reader._color("blue") is None
     assert writer._hex6("#abc") == "#AABBCC" and writer._hex6("#12345") is None
+
+
+def test_a_qdpx_import_is_all_or_nothing(project, exported, tmp_path, make_project):
+    """The archive's second source clashes with a transcript already in the project: nothing
+    of the archive is kept (not its codebook, not its first source, not its memos)."""
+    from qualkit.pipeline import import_paths
+
+    clash = transcript("interview_b", "Kim: A different interview with the same name.\n", {})
+    target = make_project("target", codebook=None, transcripts=[clash])
+    before = (target.store.transcript_names(), len(target.store.codings()),
+              len(target.store.events(1000)))
+    report = import_paths(target, [exported], "ann")
+    assert report.added == 0 and len(report.errors) == 1
+    assert "'interview_b' is already in the project; nothing from this file was imported" in \
+        report.errors[0]
+    assert (target.store.transcript_names(), len(target.store.codings()),
+            len(target.store.events(1000))) == before
+    assert target.store.codebook_head() is None and target.store.transcript_memos(
+        "interview_b") == {}
+    assert not target.codebook_path.exists()
+    # renamed out of the way, the same archive imports whole: codebook, sources, memos
+    target.store.close()
+    fresh = make_project("fresh", codebook=None)
+    report = import_paths(fresh, [exported], "ann")
+    assert report.added == 2 and not report.errors
+    assert fresh.codebook().ids() == project.codebook().ids()
+    assert fresh.store.transcript_memos("interview_a") == {
+        "ann": "Follow up on shift patterns."}
