@@ -11,8 +11,10 @@ CSV is UTF-8 with a byte-order mark: Excel then reads accents and curly quotes c
 it Excel guesses a legacy code page), and pandas and ``csv`` with ``encoding="utf-8-sig"`` read it
 unchanged. Transcript text is untrusted: a CSV cell starting with ``=``, ``+``, ``-`` or ``@``
 gets a leading apostrophe so a spreadsheet never runs it as a formula (OWASP "CSV injection");
-XLSX cells are stored as text, never formulas, and keep the text exactly. XLSX gets a bold,
-frozen header row, column widths fitted to the content and wrapped text in extract columns.
+XLSX cells are stored as text, never formulas, and keep the text exactly, except characters an
+.xlsx cannot hold at all (control characters a project stored before qualkit refused them on
+import: ``codedtable.excel_text`` makes a form feed a newline and the rest U+FFFD). XLSX gets a
+bold, frozen header row, column widths fitted to the content and wrapped text in extract columns.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .codedtable import excel_text
 from .csvsafe import csv_guard
 from .errors import QualkitError
 from .fileio import atomic_write_bytes
@@ -277,7 +280,7 @@ def _xlsx_bytes(header: list[str], rows: list[list[Any]], sheet: str, wrap: set[
     top = Alignment(vertical="top")
     wrapped = Alignment(vertical="top", wrap_text=True)
     for j, name in enumerate(header, start=1):
-        cell = ws.cell(row=1, column=j, value=name)
+        cell = ws.cell(row=1, column=j, value=excel_text(name))
         cell.data_type = "s"
         cell.font = bold
         cell.alignment = wrapped if name in wrap else top
@@ -299,6 +302,9 @@ def _xlsx_bytes(header: list[str], rows: list[list[Any]], sheet: str, wrap: set[
 
 
 def _excel_value(value: Any) -> Any:
+    """A value as an .xlsx cell holds it: characters XML cannot carry replaced
+    (``codedtable.excel_text``), text cut to Excel's limit with a note saying so."""
+    value = excel_text(value)
     if isinstance(value, str) and len(value) > EXCEL_CELL_LIMIT:
         note = " […cut: Excel holds at most 32,767 characters in a cell; the CSV has it all]"
         return value[:EXCEL_CELL_LIMIT - len(note)] + note

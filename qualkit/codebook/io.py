@@ -13,6 +13,7 @@ from typing import Any, TypeGuard
 
 import yaml
 
+from .. import yaml12
 from ..bundled import named
 from ..errors import CodebookError, Problem
 from ..fileio import atomic_write_text
@@ -321,19 +322,18 @@ def parse_codebook(text: str, path: str | None = None, check_patterns: bool = Tr
     through thinc, torch) costs seconds: for reading an already validated codebook to show it.
     """
     problems: list[Problem] = []
-    loader = Yaml12Loader(text)  # YAML 1.2 booleans: `no`, `on`, `yes` stay text
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
+    try:  # YAML 1.2 booleans (`no`, `on`, `yes` stay text), aliases, depth and size bounded
+        node, data = yaml12.load_node(text, Yaml12Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        raise CodebookError([Problem(f"not valid YAML: {exc.problem or exc}", line)],
+        column = f" (column {mark.column + 1})" if mark and isinstance(
+            exc, yaml12.YamlCharacterError) else ""
+        raise CodebookError([Problem(f"not valid YAML: {exc.problem or exc}{column}", line)],
                             path) from None
     except yaml.YAMLError as exc:
-        raise CodebookError([Problem(f"not valid YAML: {exc}")], path) from None
-    finally:
-        loader.dispose()
+        raise CodebookError([Problem(f"not valid YAML: {' '.join(str(exc).split())}")],
+                            path) from None
     lines: dict[PathKey, int] = {}
     _line_index(node, (), lines, problems)
     if data is None:
@@ -353,7 +353,13 @@ def load_codebook(path: str | Path, check_patterns: bool = True) -> Codebook:
     CodebookError too."""
     p = named(path) or Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        with p.open("rb") as handle:  # never more than the YAML limit into memory
+            data = handle.read(yaml12.MAX_YAML_CHARS * 4 + 1)
+        if len(data) > yaml12.MAX_YAML_CHARS * 4:
+            raise CodebookError([Problem(f"the file is larger than "
+                                         f"{yaml12.MAX_YAML_CHARS * 4 // 1024 ** 2} MB, too "
+                                         "large to be a codebook")], str(p))
+        text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except FileNotFoundError:
         raise CodebookError([Problem("file not found; check the path")], str(p)) from None
     except UnicodeDecodeError as exc:

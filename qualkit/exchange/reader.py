@@ -190,8 +190,11 @@ def _decode(data: bytes, where: str, source: str) -> str:
 
 def normalise_newlines(raw: str) -> tuple[str, Callable[[int], int]]:
     """Text with CRLF and CR as \\n, and a map from offsets in ``raw`` to offsets in it."""
+    from ..readers.text import PAGE_BREAKS
+
     removed = [m.start() for m in re.finditer("\r\n", raw)]
-    text = raw.replace("\r\n", "\n").replace("\r", "\n")
+    # page breaks become line ends, one character for one (offsets keep), as on any import
+    text = raw.replace("\r\n", "\n").replace("\r", "\n").translate(PAGE_BREAKS)
     return text, lambda i: i - bisect_left(removed, i)
 
 

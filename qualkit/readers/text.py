@@ -16,6 +16,36 @@ from ..segment import parse_turns
 FRONT_MATTER_RE = re.compile(r"\A---[ \t]*\n(?P<yaml>.*?\n)?---[ \t]*(?:\n|\Z)", re.S)
 BINARY_SNIFF = 8192
 
+MAX_TEXT_BYTES = 128 * 1024 ** 2
+"""The largest text file read (transcripts, subtitles, CSV tables): a thousand hours of speech
+transcribed is about 50 MB; reading, decoding and segmenting take several times the file in
+memory, so the limit bounds that."""
+
+PAGE_BREAKS = str.maketrans({"\x0b": "\n", "\x0c": "\n"})
+"""A vertical tab or form feed (a line or page break from a word processor) becomes a newline:
+one character for one, so every offset stays where it was."""
+
+CONTROL_RE = re.compile("[\x00-\x08\x0e-\x1f\ufffe\uffff]")
+"""Characters that are not text: C0 control characters other than tab, newline, carriage
+return (and the vertical tab and form feed above), and the non-characters U+FFFE/U+FFFF. XML,
+so Excel and REFI-QDA, cannot hold them; a transcript holding one is refused, naming where."""
+
+
+def text_characters(text: str, path: Path, line_offset: int = 0) -> str:
+    """``text`` with vertical tabs and form feeds as newlines; a ReaderError naming the line
+    and column of any other control character."""
+    text = text.translate(PAGE_BREAKS)
+    bad = CONTROL_RE.search(text)
+    if bad:
+        start = bad.start()
+        line = text.count("\n", 0, start) + 1 + line_offset
+        column = start - (text.rfind("\n", 0, start) + 1) + 1
+        raise ReaderError(f"control character U+{ord(bad.group()):04X} at column {column} is "
+                          "not text", path=str(path), line=line,
+                          hint="remove it (an editor that shows invisible characters finds it) "
+                               "and import again")
+    return text
+
 
 def decode_text(data: bytes, path: Path) -> str:
     """Bytes to text, refusing binary and non-UTF-8 input with a message that says how to fix it."""
@@ -23,9 +53,10 @@ def decode_text(data: bytes, path: Path) -> str:
         raise ReaderError("the file is empty", path=str(path), hint="export the transcript again")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            return data.decode("utf-16").replace("\r\n", "\n").replace("\r", "\n")
+            text = data.decode("utf-16")
         except UnicodeDecodeError as exc:
             raise ReaderError(f"broken UTF-16 text at byte {exc.start}", path=str(path)) from None
+        return text_characters(text.replace("\r\n", "\n").replace("\r", "\n"), path)
     if b"\x00" in data[:BINARY_SNIFF]:
         raise ReaderError("this is a binary file, not a text transcript", path=str(path),
                           hint="save the transcript as plain text (.txt), .docx, .vtt or .srt")
@@ -36,16 +67,25 @@ def decode_text(data: bytes, path: Path) -> str:
         raise ReaderError(f"not UTF-8 text (byte 0x{data[exc.start]:02x} at byte {exc.start})",
                           path=str(path), line=line,
                           hint="re-save the file with UTF-8 encoding") from None
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return text_characters(text.replace("\r\n", "\n").replace("\r", "\n"), path)
 
 
-def read_bytes(path: Path) -> bytes:
+def read_bytes(path: Path, limit: int = MAX_TEXT_BYTES) -> bytes:
+    """The file's bytes, refusing a file larger than ``limit`` before reading it all."""
     try:
-        return path.read_bytes()
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
     except FileNotFoundError:
         raise ReaderError("file not found", path=str(path), hint="check the path") from None
+    except IsADirectoryError:
+        raise ReaderError("this is a folder, not a file", path=str(path)) from None
     except OSError as exc:
         raise ReaderError(f"cannot read the file: {exc.strerror}", path=str(path)) from None
+    if len(data) > limit:
+        raise ReaderError(f"the file is larger than {limit // 1024 ** 2} MB, more than qualkit "
+                          "reads as one transcript or table", path=str(path),
+                          hint="split it into smaller files")
+    return data
 
 
 def split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], int]:
@@ -57,10 +97,14 @@ def split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], int]:
         return {}, 0
     try:  # the codebooks' loader: YAML 1.2 booleans, so `works_alone: yes` stays "yes"
         data = yaml12.load(match.group("yaml") or "") or {}
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or " ".join(str(exc).split())
+        raise ReaderError(f"front matter is not valid YAML: {problem}", path=str(path),
+                          line=(mark.line + 2) if mark else 1) from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ReaderError(f"front matter is not valid YAML: {getattr(exc, 'problem', exc)}",
-                          path=str(path), line=(mark.line + 2) if mark else 1) from None
+        raise ReaderError(f"front matter is not valid YAML: {' '.join(str(exc).split())}",
+                          path=str(path), line=1) from None
     if not isinstance(data, dict):
         raise ReaderError("front matter must be 'key: value' lines between two '---' lines",
                           path=str(path), line=2)
