@@ -600,7 +600,7 @@ def team_add(
     """Add a member (a new database login, or an existing one), as a coder or a lead."""
     import sys
 
-    from .store import Store
+    from .store import Store, without_login
     from .team import add_member, checked_role
 
     checked_role(name)
@@ -616,7 +616,7 @@ def team_add(
     finally:
         store.close()
     out.print(f"{name} can now open the project as a {'lead' if lead else 'coder'}: "
-              f"qualkit app --db {_without_login(db)}")
+              f"qualkit app --db {without_login(db)}")
 
 
 @team_app.command("remove")
@@ -650,12 +650,6 @@ def team_list(db: ServerDbOpt) -> None:
     for m in found:
         out.print(f"  {m.name:20} {'lead' if m.lead else 'coder'}", highlight=False)
     out.print(f"{len(found)} members")
-
-
-def _without_login(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).set(username=None, password=None).render_as_string()
 
 
 @app.command()

@@ -1125,6 +1125,15 @@ def asks_login(url: str | None) -> bool:
         return False
 
 
+def without_login(url: str) -> str:
+    """``url`` with no login and no password: the address a team shares."""
+    from sqlalchemy.engine import URL, make_url
+
+    u = make_url(url)
+    return URL.create(u.drivername, host=u.host, port=u.port, database=u.database,
+                      query=u.query).render_as_string()
+
+
 def sqlite_path(url: str) -> Path | None:
     """The database file of a SQLite URL, or None (another database, or in memory)."""
     if not url.startswith("sqlite"):

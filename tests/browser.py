@@ -28,12 +28,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(project: Path, log: Path) -> Iterator[str]:
-    """Run the packaged app (as `qualkit app` does) on 127.0.0.1 for the project; yield its URL."""
+def serve(project: Path, log: Path, db_url: str | None = None) -> Iterator[str]:
+    """Run the packaged app (as `qualkit app` does) on 127.0.0.1 for the project (its database
+    on a server with ``db_url``); yield its URL."""
     from qualkit.serve import streamlit_command, wait_until_ready
 
     port = free_port()
     env = dict(os.environ, QUALKIT_PROJECT=str(project), HF_HUB_OFFLINE="1")
+    if db_url:
+        env["QUALKIT_DB"] = db_url
     with log.open("w") as out:
         proc = subprocess.Popen(streamlit_command(port), env=env, stdout=out,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

@@ -15,7 +15,7 @@ from qualkit.codebook import edit
 from qualkit.errors import ConflictError, QualkitError, StoreError
 from qualkit.pipeline import code_project
 from qualkit.project import init_project, open_project
-from qualkit.store import Store
+from qualkit.store import Store, without_login
 from tests.conftest import build_project, login_url
 
 TEXT = ("Interviewer: How is the job?\n\nDana: I work alone most days and nobody else is "
@@ -173,6 +173,8 @@ def test_team_commands_and_an_init_that_fails_leaves_no_folder(pg_url, tmp_path)
                       input="s3cret-pw\n")
     assert r.exit_code == 0, r.output
     assert "s3cret-pw" not in r.output
+    # what to give the team: the server's address with no login in it
+    assert "qualkit app --db postgresql+psycopg://127.0.0.1:" in r.output.replace("\n", "")
     r = runner.invoke(cli_app, ["team", "list", "--db", pg_url])
     assert role in r.output and "1 members" in r.output
     r = runner.invoke(cli_app, ["team", "add", "Not A Name", "--db", pg_url,
@@ -188,3 +190,40 @@ def test_team_commands_and_an_init_that_fails_leaves_no_folder(pg_url, tmp_path)
     r = runner.invoke(cli_app, ["team", "list", "--db",
                                 f"sqlite:///{tmp_path / 'solo' / 'qualkit.db'}"])
     assert r.exit_code == 1 and "PostgreSQL server" in r.output
+
+
+@pytest.mark.browser
+def test_the_app_asks_each_member_to_sign_in_and_records_their_login(team_project, tmp_path):
+    from .browser import browser_page, chromium_available, serve
+
+    if not chromium_available():
+        pytest.skip("Chromium not installed (apt-get install chromium)")
+    owner, urls = team_project
+    role = make_url(urls["alice"]).username
+    team_url = without_login(urls["alice"])
+    assert "alice" not in team_url
+    folder = tmp_path / "alice_app"
+    folder.mkdir()
+    with serve(folder, tmp_path / "app.log", db_url=team_url) as url, browser_page() as page:
+        page.goto(url)
+        try:
+            page.get_by_text("Sign in to the team project").wait_for(timeout=60000)
+        except Exception:
+            page.screenshot(path=str(tmp_path / "first.png"))
+            raise
+        page.get_by_role("textbox", name="Login").fill(role)
+        page.get_by_role("textbox", name="Password").fill("wrong")
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_text("did not open the project").wait_for(timeout=30000)
+        page.get_by_role("textbox", name="Password").fill("pw-alice")
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_text(f"Coding as {role}").wait_for(timeout=60000)
+        assert page.get_by_role("textbox", name="Your name (coder)").count() == 0
+        page.wait_for_selector(".qk-tag.qk-suggested", timeout=60000)
+        page.locator(".qk-tag.qk-suggested .qk-accept").first.click()
+        page.wait_for_function("document.querySelectorAll('.qk-tag.qk-accepted').length == 1")
+        assert "pw-alice" not in page.content()
+    decisions = [c for c in owner.store.codings() if c.status != "suggested"]
+    assert [(c.status, c.coder) for c in decisions] == [("accepted", role)]
+    assert owner.store.events(1)[0].actor == role
+    assert "pw-alice" not in (tmp_path / "app.log").read_text()

@@ -40,7 +40,9 @@ def test_wheel_installs_and_runs_anywhere(tmp_path):
                            capture_output=True, text=True, check=True).stdout
     for member in ("qualkit/ui/app.py", "qualkit/ui/views/coding.py",
                    "qualkit/ui/.streamlit/config.toml", "qualkit/_data/codebooks/keyworker.yaml",
-                   "qualkit/_data/sample_transcripts/p01_dana.txt"):
+                   "qualkit/_data/sample_transcripts/p01_dana.txt",
+                   "qualkit/migrations/env.py",
+                   "qualkit/migrations/versions/r0004_codebook_versions.py"):
         assert member in names, f"{member} is missing from the wheel"
 
     venv = tmp_path / "venv"
