@@ -662,7 +662,7 @@ def upgrade(
              "is).")] = True,
 ) -> None:
     """Bring a project's database up to this release's schema, after a backup."""
-    from .migrate import backup_postgres
+    from .migrate import backup_postgres, schema_current
     from .store import Store, sqlite_path
 
     root = (project or Path.cwd()).resolve()
@@ -672,7 +672,7 @@ def upgrade(
 
         raise StoreError("no qualkit project here", path=str(root),
                          hint="pass --project PATH or --db URL")
-    if backup and sqlite_path(url) is None:
+    if backup and sqlite_path(url) is None and not schema_current(url):
         out.print(f"Backed up to {backup_postgres(url, root)}")
     store = Store(url, allow_server_upgrade=True)
     try:

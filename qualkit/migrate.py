@@ -75,6 +75,18 @@ def state(connection: Any) -> SchemaState:
     return SchemaState(empty=not (tables - {"alembic_version"}), revision=revision)
 
 
+def schema_current(url: str) -> bool:
+    """Whether the database at ``url`` is at this release's revision (nothing to upgrade)."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return state(conn).revision == head()
+    finally:
+        engine.dispose()
+
+
 def upgrade(connection: Any, to: str = "head") -> None:
     """Run the migrations from the stamped revision to ``to`` on ``connection``, inside the
     transaction the caller holds."""

@@ -516,3 +516,62 @@ def test_reading_and_editing_refuse_a_value_with_one_message(code_yaml, make):
     with pytest.raises(edit.CodebookEditError) as edited:
         make(book)
     assert problem.message in str(edited.value), (problem.message, str(edited.value))
+
+
+def test_a_project_from_before_the_codebook_lived_in_the_database_keeps_its_codebook(coded):
+    """A release-3 project: no codebook_versions, its codebook only in codebook.yaml (no view
+    header). Opened now, it is backed up, upgraded, and its file becomes version 1."""
+    import sqlite3
+
+    from qualkit.project import open_project
+
+    book = coded.codebook()
+    text = dump_codebook(book)
+    coded.close()
+    db = coded.root / "qualkit.db"
+    con = sqlite3.connect(db)
+    with con:
+        con.execute("DROP TABLE codebook_versions")
+        con.execute("UPDATE alembic_version SET version_num = '0003'")
+    con.close()
+    coded.codebook_path.write_text("# our team's codebook\n" + text, encoding="utf-8")
+    project = open_project(coded.root)
+    try:
+        assert project.store.backup and Path(project.store.backup).exists()
+        assert project.codebook() == book
+        assert project.store.codebook_versions()[0][0] == 1
+        assert project.store.codebook_head()[1].startswith("# our team's codebook\n")
+        view = project.codebook_path.read_text(encoding="utf-8")
+        assert view.startswith("# qualkit codebook version 1.") and view.endswith(text)
+    finally:
+        project.close()
+
+
+def test_a_hand_edit_of_codebook_yaml_becomes_the_next_version_or_is_refused(coded):
+    from qualkit.project import open_project
+
+    view = coded.codebook_path.read_text(encoding="utf-8")
+    version = coded.codebook_version()
+    coded.codebook_path.write_text(view.replace("name: Upbeat", "name: Cheerful"),
+                                   encoding="utf-8")
+    assert coded.codebook().get("upbeat").name == "Cheerful"
+    assert coded.codebook_version() == version + 1
+    assert coded.store.codebook_versions()[0][3] == "edited by hand in codebook.yaml"
+    # a hand edit made on a version someone has since replaced is refused, nothing overwritten
+    edit.apply_change(coded, edit.recolour(coded.codebook(), "upbeat", "#123456"), "ann")
+    stale = view.replace("name: Downbeat", "name: Gloomy")
+    coded.codebook_path.write_text(stale, encoding="utf-8")
+    other = open_project(coded.root)
+    try:
+        with pytest.raises(ConflictError, match=f"edited by hand from codebook version "
+                                                f"{version}, but .* now version {version + 2}"):
+            other.codebook()
+        assert coded.codebook_path.read_text(encoding="utf-8") == stale  # the edit is kept
+        assert other.store.codebook_head()[0] == version + 2
+    finally:
+        other.close()
+    # a broken hand edit is reported with its line, and nothing is stored
+    coded.codebook_path.write_text("name: [unclosed\n", encoding="utf-8")
+    with pytest.raises(CodebookError):
+        coded.codebook()
+    assert coded.store.codebook_head()[0] == version + 2

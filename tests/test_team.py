@@ -227,3 +227,34 @@ def test_the_app_asks_each_member_to_sign_in_and_records_their_login(team_projec
     assert [(c.status, c.coder) for c in decisions] == [("accepted", role)]
     assert owner.store.events(1)[0].actor == role
     assert "pw-alice" not in (tmp_path / "app.log").read_text()
+
+
+def test_a_server_project_is_upgraded_only_by_its_owner_after_a_pg_dump(pg_url, tmp_path):
+    import shutil
+
+    if shutil.which("pg_dump") is None:
+        pytest.skip("pg_dump not installed (Debian: postgresql-client)")
+    project = build_project(tmp_path / "p", db_url=pg_url, transcripts={"p01.txt": TEXT},
+                            actor=make_url(pg_url).username)
+    project.close()
+    store = Store(pg_url)
+    with store.engine.begin() as conn:  # as a project made by the release before 0004
+        conn.execute(text("DROP TABLE codebook_versions"))
+        conn.execute(text("UPDATE alembic_version SET version_num = '0003'"))
+    store.close()
+    with pytest.raises(StoreError, match=r"older than this release's \(0004\); it was not "
+                                         r"changed.*qualkit upgrade --db URL"):
+        Store(pg_url)
+    r = CliRunner().invoke(cli_app, ["upgrade", "--db", pg_url, "-p", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    dumps = list(tmp_path.glob("*.before-upgrade-*.dump"))
+    assert len(dumps) == 1 and dumps[0].stat().st_size > 1000
+    assert "revision 0004" in r.output
+    store = Store(pg_url)
+    try:
+        assert store.transcript_names() == ["p01"]
+        assert [e.entity_id for e in store.events(1000) if e.action == "upgrade"] == ["0004"]
+    finally:
+        store.close()
+    r = CliRunner().invoke(cli_app, ["upgrade", "--db", pg_url, "-p", str(tmp_path)])
+    assert r.exit_code == 0 and len(list(tmp_path.glob("*.dump"))) == 1  # nothing to do
