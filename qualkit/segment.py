@@ -16,12 +16,13 @@ from .model import INTERVIEWER, PARTICIPANT, Segment, Span
 
 TIMESTAMP = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
 # A turn line: optional [timestamp], a short speaker label (optionally **bold** in Markdown),
-# optional (timestamp) after it, a colon, then the words.
+# optional (timestamp) after it, a colon, an optional [timestamp] after the colon (as in
+# "INT: [00:00:05] So..."), then the words. A timestamp is never part of the turn's text.
 TURN_RE = re.compile(
     rf"^[ \t]*(?:[\[(](?P<ts>{TIMESTAMP})[\])][ \t]*)?"
     r"(?P<mk>\*\*|__)?(?P<speaker>[A-Za-z0-9][\w.'\- ]{0,38}?)(?P=mk)?"
     rf"[ \t]*(?:[\[(](?P<ts2>{TIMESTAMP})[\])])?[ \t]*(?:(?P=mk)?:(?P=mk)?|(?P=mk)?:)"
-    r"[ \t]+(?P<text>\S.*?)[ \t]*$"
+    rf"[ \t]+(?:[\[(](?P<ts3>{TIMESTAMP})[\])][ \t]+)?(?P<text>\S.*?)[ \t]*$"
 )
 INTERVIEWER_NAMES = {"interviewer", "int", "i", "q", "researcher", "facilitator", "moderator",
                      "interviewer 1", "interviewer 2"}
@@ -74,7 +75,7 @@ def parse_turns(text: str, start: int = 0, end: int | None = None,
             s = line_start + match.start("text")
             current = {"speaker": match.group("speaker").strip(), "start": s,
                        "end": line_start + match.end("text"),
-                       "ts": match.group("ts") or match.group("ts2")}
+                       "ts": match.group("ts") or match.group("ts2") or match.group("ts3")}
             turns.append(current)
             continue
         lead = len(line) - len(line.lstrip())

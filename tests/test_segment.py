@@ -1,3 +1,5 @@
+import pytest
+
 from qualkit.segment import TextBuilder, default_role, parse_turns, sentence_spans
 
 TEXT = """# Interview 3
@@ -63,3 +65,15 @@ def test_sentence_spans_are_exact_and_trimmed():
     spans = sentence_spans(text, 6)
     assert [text[s.start:s.end] for s in spans] == ["One sentence here.", "And another!",
                                                      "Third?"]
+
+
+@pytest.mark.parametrize("line", ["INT: [00:00:05] So, how was the week?",
+                                  "[00:00:05] INT: So, how was the week?",
+                                  "INT (00:00:05): So, how was the week?",
+                                  "INT: (0:00:05) So, how was the week?"])
+def test_a_timestamp_before_or_after_the_label_is_never_part_of_the_text(line):
+    text = line + "\n\nDana: Quiet.\n"
+    first, second = parse_turns(text)
+    assert (first.speaker, first.text, first.timestamp) == (
+        "INT", "So, how was the week?", line[line.index("0"):].split("]")[0].split(")")[0])
+    assert text[first.start:first.end] == first.text and second.timestamp is None
