@@ -69,3 +69,32 @@ def test_accept_reject_and_hand_code_in_the_browser(chromium, make_project, tmp_
     assert project.store.load_transcript("p01_dana").text[manual.start:manual.end] == \
         "The drive home over the moor"
     assert manual.code_id == project.codebook().ids()[1]  # the first code in the picker
+
+
+def test_uploads_come_in_with_suggestions_and_a_bad_file_is_named_plainly(chromium,
+                                                                          make_project,
+                                                                          tmp_path):
+    """Four files uploaded, one of them broken: the three good ones are imported and get
+    suggestions at once; the message names the broken file as it was uploaded (no server
+    path) and does not hide that the others came in."""
+    project = make_project()
+    folder = tmp_path / "uploads"
+    folder.mkdir()
+    for i in range(3):
+        (folder / f"p0{i}_kim.txt").write_text(
+            f"Interviewer: How is it?\n\nKim{i}: I work alone and dread the night shifts.\n",
+            encoding="utf-8")
+    (folder / "broken.docx").write_bytes(b"this is not a Word file")
+    with serve(project.root, tmp_path / "app.log") as url, browser_page() as page:
+        page.goto(url + "/project")
+        page.get_by_text("Import transcripts").wait_for(timeout=60000)
+        page.locator("input[type=file]").first.set_input_files(
+            [str(p) for p in sorted(folder.iterdir())])
+        page.get_by_role("button", name="Import", exact=True).click()
+        page.get_by_text("3 added").wait_for(timeout=120000)
+        shown = page.locator("[data-testid=stAlert]").first.inner_text()
+    assert "suggestions are ready for review" in shown and "broken.docx" in shown
+    assert "/tmp" not in shown and str(tmp_path) not in shown
+    assert sorted(project.store.transcript_names()) == ["p00_kim", "p01_kim", "p02_kim"]
+    assert {c.transcript for c in project.store.codings(status="suggested")} == {
+        "p00_kim", "p01_kim", "p02_kim"}

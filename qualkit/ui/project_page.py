@@ -24,8 +24,11 @@ def _progress_bar(text: str):
 
 
 def _import(ctx, files) -> None:
+    """Import the uploads, then suggest codes on what was added (when there is a codebook), so
+    new transcripts arrive ready for review. Messages name the uploaded files, never the
+    server's temporary folder; some files failing does not hide that the others came in."""
     from qualkit.fileio import save_upload
-    from qualkit.pipeline import import_paths
+    from qualkit.pipeline import code_project, import_paths
 
     with tempfile.TemporaryDirectory() as tmp:
         # Each in a fresh folder under a cleaned name: the transcript is named after its file.
@@ -33,11 +36,32 @@ def _import(ctx, files) -> None:
         bar, update = _progress_bar("Importing…")
         report = import_paths(ctx.project, paths, ctx.coder or "app", update)
         bar.empty()
+        problems = [_named(error, paths, files, tmp) for error in report.errors]
+    added = [o.name for o in report.outcomes if o.status == "added"]
     message = f"{report.added} added, {report.unchanged} already in the project."
-    if report.errors:
-        flash(message + " Problems: " + " ".join(report.errors), "error")
+    if added and ctx.codebook is not None:
+        bar, update = _progress_bar("Suggesting codes for the new transcripts…")
+        try:
+            coded = code_project(ctx.project, added, actor=ctx.coder or "app",
+                                 progress=update)
+            message += f" {coded.suggestions} suggestions are ready for review."
+        except QualkitError as exc:
+            problems.append(f"suggestions could not be made: {exc}")
+        bar.empty()
+    if problems:
+        failed = "Not imported: " + " ".join(problems)
+        flash(f"{message} {failed}" if report.added else failed,
+              "warning" if report.added else "error")
     else:
         flash(message)
+
+
+def _named(error: str, paths: list[Path], files, tmp: str) -> str:
+    """An import error with each temporary path replaced by the name the file was uploaded
+    under (and any other mention of the temporary folder removed)."""
+    for path, upload in zip(paths, files):
+        error = error.replace(str(path), upload.name)
+    return error.replace(str(Path(tmp)) + "/", "").replace(str(Path(tmp)), "")
 
 
 def _set_codebook(ctx, data: bytes, name: str) -> None:
