@@ -471,6 +471,91 @@ def status(
                       highlight=False)
 
 
+@app.command()
+@friendly
+def search(
+    query: Annotated[str, typer.Argument(help="Words, a phrase or a regular expression.")],
+    mode: Annotated[str, typer.Option(
+        help="words (all in one turn), phrase, lemma (any form: worked alone finds work "
+             "alone) or regex.")] = "phrase",
+    case_sensitive: Annotated[bool, typer.Option(
+        "--case-sensitive", help="Match case (words, phrase, regex).")] = False,
+    role: Annotated[Optional[list[str]], typer.Option(
+        help="Only turns of speakers with this role, e.g. participant (repeatable).")] = None,
+    attr: Annotated[Optional[list[str]], typer.Option(
+        help="Only participants with this attribute value, KEY=VALUE (repeatable).")] = None,
+    transcript: Annotated[Optional[list[str]], typer.Option(
+        "--transcript", "-t", help="Only these transcripts (repeatable).")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many hits.", min=1)] = 1000,
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", help="Also write the hits to FILE.csv or FILE.xlsx.")] = None,
+    code_id: Annotated[Optional[str], typer.Option(
+        "--code", help="Code every hit with this code id, as your hand coding (one action, "
+                       "undone in one step).")] = None,
+    extent: Annotated[str, typer.Option(
+        help="With --code: code the matched words (match), their sentence or the whole "
+             "turn.")] = "match",
+    project: ProjectOpt = None,
+    db: DbOpt = None,
+    coder: CoderOpt = None,
+) -> None:
+    """Search the transcripts; print keyword-in-context lines, export or code the hits."""
+    from .errors import QualkitError
+    from .search import SearchQuery, hits_table
+    from .search import search as run_search
+
+    attributes: dict[str, str] = {}
+    for item in attr or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise QualkitError(f"--attr {item!r} is not KEY=VALUE", field="--attr",
+                               hint="e.g. --attr works_alone=yes")
+        attributes[key.strip()] = value.strip()
+    q = SearchQuery(text=query, mode=mode, case_sensitive=case_sensitive,
+                    roles=tuple(role or ()), attributes=attributes,
+                    transcripts=tuple(transcript or ()))
+    proj = _open(project, db)
+    if output is not None:
+        from .sheets import sheet_path
+
+        proj.check_output(output)  # never over the project's own files
+        sheet_path(output)
+    actor = proj.actor(coder) if code_id else None
+    book = proj.codebook_if_any() if code_id else None
+    if code_id and book is not None and book.get(code_id) is None:
+        raise QualkitError(f"no code {code_id!r} in the codebook", field="--code",
+                           hint="`qualkit status` lists the codes in use")
+    hits = run_search(proj.store, q, limit=limit + 1)
+    more = len(hits) > limit
+    hits = hits[:limit]
+    for h in hits:
+        out.print(f"{h.transcript}:{h.segment} {h.speaker}: ", end="", markup=False,
+                  highlight=False, style="dim")
+        out.print(h.left, end="", markup=False, highlight=False)
+        out.print(" ".join(h.text.split()), end="", markup=False, highlight=False,
+                  style="bold reverse")
+        out.print(h.right, markup=False, highlight=False)
+    out.print(f"{len(hits)} hit{'s' if len(hits) != 1 else ''}"
+              + (f" (stopped at --limit {limit})" if more else ""),
+              highlight=False)
+    if output is not None:
+        from .sheets import write_sheet
+
+        write_sheet(hits_table(proj.store, hits), output, "search hits",
+                    wrap=("left", "match", "right", "turn"))
+        out.print(f"Wrote {len(hits)} hits to {output}", markup=False, highlight=False)
+    if code_id and actor is not None:
+        from .review import code_hits
+
+        made = code_hits(proj.store, hits, code_id, actor, book, extent)
+        skipped = len(hits) - len(made)
+        name = book.display_name(code_id) if book else code_id
+        out.print(f"Coded {len(made)} passages with {name} as {actor}"
+                  + (f"; {skipped} already coded (skipped)" if skipped else "")
+                  + ("; one undo takes them all back" if made else ""),
+                  markup=False, highlight=False)
+
+
 def _open_for_sheet(output: Path, include: str, project: Optional[Path], db: Optional[str]
                     ) -> tuple[Any, tuple[str, ...]]:
     """Check a spreadsheet export's file name and --include before any work, then open the
@@ -678,6 +763,10 @@ def upgrade(
     try:
         if store.backup:
             out.print(f"Backed up to {store.backup}")
+        from .team import has_team, setup
+
+        if has_team(store):  # new tables get the team's grants and policies too
+            setup(store)
         from .migrate import head
 
         out.print(f"The project's schema is up to date (revision {head()}).")

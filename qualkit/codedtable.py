@@ -230,13 +230,16 @@ def documents_from_rows(rows: Iterable[TableRow], path: str = "",
         transcript = Transcript(name=name, text=builder.text, segments=builder.segments,
                                 attributes=attributes, source=path, format=fmt)
         codings = []
+        coded: dict[str, list[int]] = {}
         for row in doc_rows:
             seg = builder.segments[where[row.segment]]
+            coded.setdefault(row.coder or DEFAULT_CODER, []).append(seg.index)
             for code in row.codes:
                 codings.append(Coding(code_id=code, transcript=name, start=seg.start, end=seg.end,
                                       coder=row.coder or DEFAULT_CODER, status="accepted",
                                       segment_index=seg.index, memo=row.memo, source="import"))
-        docs.append(ImportedDocument(transcript, codings))
+        docs.append(ImportedDocument(transcript, codings,
+                                     {c: sorted(set(turns)) for c, turns in coded.items()}))
     return docs
 
 

@@ -319,3 +319,6 @@ class ImportedDocument:
 
     transcript: Transcript
     codings: list[Coding] = field(default_factory=list)
+    # the turns each coder went through, codes or none (a coded-segments table has a row for
+    # every turn a coder coded, empty where they applied nothing): {coder: [segment index]}
+    coded: dict[str, list[int]] = field(default_factory=dict)

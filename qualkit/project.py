@@ -63,6 +63,10 @@ class Project:
     store: Store
     _parsed: dict[tuple[str, bool], Codebook] = field(default_factory=dict, repr=False)
 
+    def __post_init__(self) -> None:
+        # the store refuses a write naming a code the codebook no longer has
+        self.store.codebook_ids = _code_ids
+
     @property
     def codebook_path(self) -> Path:
         return self.root / CODEBOOK_FILE
@@ -207,6 +211,10 @@ def check_output(path: str | Path, root: str | Path, db_url: str | None = None) 
 def _real(path: Path) -> Path:
     """The absolute path with links and '..' resolved (the file itself need not exist)."""
     return Path(os.path.realpath(path))
+
+
+def _code_ids(text: str) -> set[str]:
+    return set(parse_codebook(text, check_patterns=False).ids())
 
 
 def _body(text: str) -> str:

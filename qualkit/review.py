@@ -11,10 +11,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from typing import Protocol
 
 from .errors import QualkitError
-from .model import MAX_PER_TURN, Codebook, Coding, utcnow
+from .model import MAX_PER_TURN, Codebook, Coding, Transcript, utcnow
 from .store import Store
+
+
+class Passage(Protocol):
+    """A passage to code, such as a ``search.Hit``."""
+
+    @property
+    def transcript(self) -> str: ...
+    @property
+    def segment(self) -> int: ...
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
 
 
 class ReviewError(QualkitError):
@@ -95,6 +109,58 @@ def code_passage(store: Store, transcript: str, start: int, end: int, code_id: s
     return store.create_coding(coding, coder, "code")
 
 
+EXTENTS = {"match": "the matched words", "sentence": "the sentence holding them",
+           "turn": "the whole turn"}
+
+
+def code_hits(store: Store, hits: Sequence[Passage], code_id: str, coder: str,
+              codebook: Codebook | None = None, extent: str = "match") -> list[Coding]:
+    """Code search hits (``search.Hit``: transcript, segment, start, end) by hand in one action:
+    one transaction, one audit event, undone by ``undo`` in one step. ``extent`` widens each
+    passage to its sentence or its whole turn (``EXTENTS``). A passage this coder has already
+    coded with this code (an accepted coding of theirs with that code covering it), or that
+    comes twice, is skipped: ``len(hits) - len(result)`` were skipped."""
+    coder = _coder(coder)
+    _check_code(codebook, code_id)
+    if extent not in EXTENTS:
+        raise ReviewError(f"unknown extent {extent!r}", field="extent",
+                          hint="choose one of " + ", ".join(EXTENTS))
+    by_transcript: dict[str, list[Passage]] = {}
+    for h in hits:
+        by_transcript.setdefault(h.transcript, []).append(h)
+    new: list[Coding] = []
+    seen: set[tuple[str, int, int]] = set()
+    for name, group in by_transcript.items():
+        tr = store.load_transcript(name)
+        mine = [(c.start, c.end) for c in store.codings(transcript=name, coder=coder)
+                if c.code_id == code_id and c.status == "accepted"]
+        for h in group:
+            start, end = _valid_span(tr.text, *_widened(tr, h, extent))
+            if (name, start, end) in seen or any(a <= start and end <= b for a, b in mine):
+                continue
+            seen.add((name, start, end))
+            segment = tr.segment_at(start)
+            new.append(Coding(code_id=code_id, transcript=name, start=start, end=end,
+                              coder=coder, status="accepted", source="manual",
+                              segment_index=segment.index if segment else None))
+    return store.create_codings(new, coder, "code_batch")
+
+
+def _widened(tr: Transcript, hit: Passage, extent: str) -> tuple[int, int]:
+    seg = next((s for s in tr.segments if s.index == hit.segment), None)
+    if extent == "match" or seg is None:
+        return hit.start, hit.end
+    if extent == "turn":
+        return seg.start, seg.end
+    from .segment import sentence_spans
+
+    spans = [sp for sp in sentence_spans(tr.text, seg.start, seg.end)
+             if sp.start < hit.end and hit.start < sp.end]
+    if not spans:
+        return hit.start, hit.end
+    return min(spans[0].start, hit.start), max(spans[-1].end, hit.end)
+
+
 def _own(store: Store, coding_id: int, coder: str) -> Coding:
     coding = store.get_coding(coding_id)
     if coding.status == "suggested":
@@ -147,7 +213,26 @@ def undo(store: Store, coder: str) -> str:
     event = store.undo_last(_coder(coder))
     if event is None:
         return "nothing to undo"
-    return f"undid {event.action} on {event.entity} {event.entity_id}"
+    return "undid " + UNDONE.get(event.action, "{action}").format(
+        action=event.action, what=event.entity_id,
+        n=len(event.detail.get("created_many", ())))
+
+
+# What an undo says it took back, in the researcher's words (the event's transcript or count
+# filled in).
+UNDONE = {"accept": "accepting a suggestion", "reject": "rejecting a suggestion",
+          "recode": "changing a coding's code", "span": "changing a coding's passage",
+          "code": "coding a passage by hand", "remove": "removing a coding",
+          "memo": "a memo", "code_batch": "coding {n} passages at once",
+          "mark": "marking {what} as coded"}
+
+
+def mark_coded(store: Store, transcript: str, coder: str, first: int | None = None,
+               last: int | None = None) -> str:
+    """Say you have worked through a transcript (or its turns ``first``..``last``): agreement
+    then counts you there, "none of the codes" where you applied nothing. Undoable."""
+    first, last = store.mark_coded(transcript, _coder(coder), first, last)
+    return f"Marked turns {first}-{last} of {transcript} as coded by you."
 
 
 def pending(store: Store, coder: str, transcript: str | None = None) -> list[Coding]:

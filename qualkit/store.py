@@ -47,12 +47,13 @@ from sqlalchemy.orm import (
     relationship,
     sessionmaker,
 )
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeEngine
 
 from .errors import ConflictError, QualkitError, StoreError
 from .model import Coding, ImportedDocument, Segment, Suggestion, Transcript, utcnow
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 # 2: suggestions carry a calibrated confidence (projects made while suggestions also stored
 #    their rank on a turn keep an unused turn_rank column: which ones a turn shows is worked out
 #    from their scores, review.first_per_turn)
@@ -61,6 +62,7 @@ SCHEMA_VERSION = "4"
 # 4: the codebook lives in the database (codebook_versions). From here on the schema is the
 #    Alembic revision stamped in the database (qualkit/migrations, run by qualkit.migrate);
 #    meta's schema_version is kept for people reading the database.
+# 5: coded ranges (what a coder has worked through), and coding ids never reused (SQLite)
 # Columns added since version 1, added in place to an older project (nullable, so no data moves).
 ADDED_COLUMNS: dict[str, dict[str, TypeEngine[Any]]] = {
     "codings": {"confidence": Float()}}
@@ -129,7 +131,8 @@ class CodingRow(Base):
     __tablename__ = "codings"
     __table_args__ = (Index("ix_codings_transcript_status", "transcript_id", "status"),
                       Index("ix_codings_code", "code_id"),
-                      *(_unique_index(name) for name in UNIQUE_INDEXES))
+                      *(_unique_index(name) for name in UNIQUE_INDEXES),
+                      {"sqlite_autoincrement": True})  # an id is never used twice
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     transcript_id: Mapped[int] = mapped_column(ForeignKey("transcripts.id", ondelete="CASCADE"))
     segment_idx: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -152,6 +155,20 @@ class CodingRow(Base):
         ForeignKey("codings.id", ondelete="SET NULL"), nullable=True, index=True)
     transcript: Mapped[TranscriptRow] = relationship()
     __mapper_args__ = {"version_id_col": version}
+
+
+class CodedRangeRow(Base):
+    """Turns a coder marked as fully coded (a whole transcript, or a range of its turns):
+    agreement counts them there even where they applied nothing."""
+
+    __tablename__ = "coded_ranges"
+    __table_args__ = (Index("ix_coded_ranges_transcript", "transcript_id", "coder"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    transcript_id: Mapped[int] = mapped_column(ForeignKey("transcripts.id", ondelete="CASCADE"))
+    coder: Mapped[str] = mapped_column(String(200))
+    first_segment: Mapped[int] = mapped_column(Integer)
+    last_segment: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class MemoRow(Base):
@@ -428,8 +445,12 @@ class Store:
                     migrate.stamp(conn, migrate.BASELINE)
                 migrate.upgrade(conn)
                 self._set_schema_meta(conn, now, head)
+                self._check_foreign_keys(conn)
         except DATABASE_ERRORS as exc:  # outside transaction(): translated here
             raise store_error(exc, self.url) from None
+        finally:
+            if self.dialect == "sqlite":
+                self.engine.dispose()  # the upgrade's connection had foreign keys off
 
     def _lock_for_upgrade(self, conn: Any) -> None:
         """One upgrade at a time: a second process opening the project waits, then finds it
@@ -437,11 +458,25 @@ class Store:
         from sqlalchemy import text
 
         if self.dialect == "sqlite":
-            # pysqlite would run DDL outside any transaction: take the write lock first, so
-            # the whole upgrade is one transaction.
+            # SQLite's procedure for rebuilding a table: foreign keys off (so dropping the old
+            # table cascades nowhere; checked before commit), and, since pysqlite would run DDL
+            # outside any transaction, the write lock taken first, so the whole upgrade is one
+            # transaction.
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         elif self.dialect == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(7275736500)"))
+
+    def _check_foreign_keys(self, conn: Any) -> None:
+        if self.dialect != "sqlite":
+            return  # a server checks every statement
+        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise StoreError(f"the upgrade would leave {len(broken)} broken references "
+                             f"(first: {tuple(broken[0])}); the project was not changed",
+                             path=mask_url(self.url, self.url),
+                             hint="keep this release's predecessor for this project and report "
+                                  "it; the backup beside the project is intact")
 
     def _set_schema_meta(self, conn: Any, was: Any, head: str) -> None:
         from sqlalchemy import delete, insert
@@ -555,6 +590,50 @@ class Store:
                 session.close()
         except DATABASE_ERRORS as exc:
             raise store_error(exc, self.url) from None
+        except StaleDataError:  # the row changed or went between reading and writing it
+            raise ConflictError("that coding was changed or removed elsewhere at the same "
+                                "moment (in another tab or window?); nothing was changed",
+                                hint="reload and try again") from None
+
+    # One lock for "which code ids exist": a change that moves codings between code ids takes
+    # it alone, every write that names a code id shares it (PostgreSQL); on SQLite the write
+    # lock, taken at the start, does both.
+    CODEBOOK_LOCK = 7275736502
+
+    def serialize(self, s: Session, exclusive: bool = False) -> None:
+        """Make this transaction's reads and writes one step. pysqlite begins a transaction
+        only at the first write, so reads before it may see a state another writer changes
+        before this one writes: take SQLite's write lock now. On PostgreSQL, the codebook lock
+        (shared, or alone with ``exclusive``) held to commit."""
+        from sqlalchemy import text
+
+        if self.dialect == "sqlite":
+            s.connection().exec_driver_sql("BEGIN IMMEDIATE")
+        elif self.dialect == "postgresql":
+            fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+            s.execute(text(f"SELECT {fn}({self.CODEBOOK_LOCK})"))
+
+    # How a codebook's YAML text gives its code ids: set by the project (store does not parse
+    # codebooks); None (a bare Store) checks nothing.
+    codebook_ids: Callable[[str], set[str]] | None = None
+    _ids_cache: tuple[int, set[str]] | None = None
+
+    def check_codes(self, s: Session, codes: Iterable[str]) -> None:
+        """Refuse a write naming a code id the project's codebook no longer has (renamed or
+        merged a moment ago); call after ``serialize``."""
+        if self.codebook_ids is None:
+            return
+        head = s.scalars(select(CodebookVersionRow).order_by(
+            CodebookVersionRow.version.desc()).limit(1)).first()
+        if head is None:
+            return
+        if self._ids_cache is None or self._ids_cache[0] != head.version:
+            self._ids_cache = (head.version, self.codebook_ids(head.text))
+        gone = sorted(set(codes) - self._ids_cache[1])
+        if gone:
+            raise ConflictError(f"the code {gone[0]!r} is no longer in the project's codebook "
+                                "(renamed or merged a moment ago); nothing was changed",
+                                hint="reload to see the codebook and try again")
 
     def log(self, session: Session, actor: str, action: str, entity: str, entity_id: Any = "",
             **detail: Any) -> None:
@@ -607,6 +686,7 @@ class Store:
         """Store ``text`` as the next codebook version (one transaction, one audit event);
         refused if the newest version is no longer ``base``. Returns the new version."""
         with self.transaction() as s:
+            self.serialize(s, exclusive=True)
             version = self._add_codebook_version(s, text, actor, note, base)
             self.log(s, actor, "set", "codebook", version, note=note, base=base)
             return version
@@ -676,6 +756,10 @@ class Store:
         s.flush()
         for c in doc.codings:
             s.add(_coding_row(c, row.id))
+        for coder, turns in doc.coded.items():  # a table's rows: what each coder went through
+            for first, last in _runs(turns):
+                s.add(CodedRangeRow(transcript_id=row.id, coder=coder, first_segment=first,
+                                    last_segment=last))
         self.log(s, actor, "import", "transcript", tr.name, source=tr.source,
                  segments=len(tr.segments), codings=len(doc.codings))
         return ImportOutcome(tr.name, "added", codings=len(doc.codings)), row.id
@@ -718,6 +802,8 @@ class Store:
         Returns how many were added.
         """
         with self.transaction() as s:
+            self.serialize(s)
+            self.check_codes(s, {sug.code_id for sug in suggestions})
             tid = self._transcript_id(s, transcript)
             rows = s.scalars(select(CodingRow).where(CodingRow.transcript_id == tid)).all()
             machine = {(r.segment_idx, r.code_id): r for r in rows
@@ -818,6 +904,8 @@ class Store:
         """Record a person's coding (a decision on a suggestion, or a code applied by hand)."""
         self.acting_as(coding.coder, coding.coder)
         with self.transaction() as s:
+            self.serialize(s)
+            self.check_codes(s, [coding.code_id])
             tid = self._transcript_id(s, coding.transcript)
             if suggestion_id is not None:
                 if s.get(CodingRow, suggestion_id) is None:
@@ -847,6 +935,33 @@ class Store:
                      start=coding.start, end=coding.end, suggestion=suggestion_id)
             return _coding(row, coding.transcript)
 
+    def create_codings(self, codings: list[Coding], actor: str, action: str = "code_batch"
+                       ) -> list[Coding]:
+        """Record several hand codings by one person in one transaction with one audit event
+        listing the ids made (``created_many``), so ``undo_last`` removes them all in one step.
+        A duplicate is refused as in ``create_coding`` (``uq_codings_hand``)."""
+        if not codings:
+            return []
+        for coder in {c.coder for c in codings}:
+            self.acting_as(coder, coder)
+        with self.transaction() as s:
+            self.serialize(s)
+            self.check_codes(s, {c.code_id for c in codings})
+            rows: list[tuple[CodingRow, str]] = []
+            tids: dict[str, int] = {}
+            for c in codings:
+                if c.transcript not in tids:
+                    tids[c.transcript] = self._transcript_id(s, c.transcript)
+                row = _coding_row(c, tids[c.transcript])
+                s.add(row)
+                rows.append((row, c.transcript))
+            s.flush()
+            ids = [row.id for row, _ in rows]
+            self.log(s, actor, action, "codings", len(ids), created_many=ids,
+                     code=sorted({c.code_id for c in codings}),
+                     transcripts=sorted(tids))
+            return [_coding(row, name) for row, name in rows]
+
     def update_coding(self, coding_id: int, expected_version: int | None, actor: str,
                       action: str, **changes: Any) -> Coding:
         """Change fields of a coding; refuses if it changed since ``expected_version``."""
@@ -854,6 +969,9 @@ class Store:
                   "memo": "memo", "status": "status"}
         self.acting_as(actor, actor)
         with self.transaction() as s:
+            self.serialize(s)
+            if "code_id" in changes:
+                self.check_codes(s, [changes["code_id"]])
             row = self._current(s, coding_id, expected_version)
             before = {k: getattr(row, fields[k]) for k in changes}
             for key, value in changes.items():
@@ -878,9 +996,15 @@ class Store:
 
     def undo_last(self, actor: str) -> Event | None:
         """Reverse ``actor``'s most recent change that has not been undone yet."""
-        reversible = ("accept", "reject", "recode", "code", "span", "memo", "remove")
+        reversible = ("accept", "reject", "recode", "code", "span", "memo", "remove",
+                      "code_batch", "mark")
         self.acting_as(actor, actor)
         with self.transaction() as s:
+            self.serialize(s)
+            if self.dialect == "postgresql":  # one undo at a time per person
+                from sqlalchemy import text
+                s.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:a, 0))"),
+                          {"a": f"qualkit-undo:{actor}"})
             undone = {int(e.detail.get("undoes", 0)) for e in s.scalars(select(EventRow).where(
                 EventRow.actor == actor, EventRow.action == "undo"))}
             candidates = s.scalars(select(EventRow).where(
@@ -890,11 +1014,18 @@ class Store:
             if target is None:
                 return None
             detail = target.detail or {}
-            if "created" in detail:
+            if "created_many" in detail:
+                for cid in detail["created_many"]:
+                    row = s.get(CodingRow, int(cid))
+                    if row is not None:
+                        s.delete(row)
+            elif "created" in detail:
                 row = s.get(CodingRow, int(detail["created"]))
                 if row is not None:
                     s.delete(row)
             elif "before" in detail:
+                if "code_id" in detail["before"]:
+                    self.check_codes(s, [detail["before"]["code_id"]])
                 row = s.get(CodingRow, int(target.entity_id))
                 if row is None:
                     raise ConflictError("cannot undo: that coding was removed since")
@@ -905,6 +1036,7 @@ class Store:
                 row.updated_at = utcnow()
             elif "deleted" in detail:
                 d = detail["deleted"]
+                self.check_codes(s, [d["code_id"]])
                 tid = self._transcript_id(s, d["transcript"])
                 s.add(CodingRow(id=int(target.entity_id), transcript_id=tid,
                                 segment_idx=d["segment_idx"], code_id=d["code_id"],
@@ -913,6 +1045,10 @@ class Store:
                                 rationale=d["rationale"], memo=d["memo"],
                                 suggestion_id=d["suggestion_id"],
                                 confidence=d.get("confidence")))
+            elif "range_id" in detail:
+                marked = s.get(CodedRangeRow, int(detail["range_id"]))
+                if marked is not None:
+                    s.delete(marked)
             elif "memo_before" in detail:
                 tid = self._transcript_id(s, target.entity_id)
                 memo = s.scalars(select(MemoRow).where(MemoRow.transcript_id == tid,
@@ -936,6 +1072,43 @@ class Store:
             else:
                 memo.text, memo.updated_at = text, utcnow()
             self.log(s, coder, "memo", "transcript", transcript, memo_before=before)
+
+    def mark_coded(self, transcript: str, coder: str, first: int | None = None,
+                   last: int | None = None) -> tuple[int, int]:
+        """Record that ``coder`` has worked through a transcript's turns ``first``..``last``
+        (default: all of them), so agreement counts them there even where they applied
+        nothing. Returns the range marked."""
+        self.acting_as(coder, coder)
+        with self.transaction() as s:
+            tid = self._transcript_id(s, transcript)
+            top = s.scalar(select(func.max(SegmentRow.idx)).where(
+                SegmentRow.transcript_id == tid))
+            if top is None:
+                raise QualkitError(f"{transcript!r} has no turns to mark")
+            first = 0 if first is None else first
+            last = top if last is None else last
+            if not 0 <= first <= last <= top:
+                raise QualkitError(f"turns {first}-{last} are not in {transcript!r}",
+                                   field="turns", hint=f"its turns are 0-{top}")
+            row = CodedRangeRow(transcript_id=tid, coder=self.login or coder,
+                                first_segment=first, last_segment=last)
+            s.add(row)
+            s.flush()
+            self.log(s, coder, "mark", "transcript", transcript, range_id=row.id,
+                     first=first, last=last)
+            return first, last
+
+    def coded_ranges(self) -> dict[str, dict[str, list[tuple[int, int]]]]:
+        """Turns each coder marked as fully coded: {transcript: {coder: [(first, last)]}}."""
+        out: dict[str, dict[str, list[tuple[int, int]]]] = {}
+        with self.transaction() as s:
+            for name, coder, first, last in s.execute(
+                    select(TranscriptRow.name, CodedRangeRow.coder, CodedRangeRow.first_segment,
+                           CodedRangeRow.last_segment).join(
+                        TranscriptRow, TranscriptRow.id == CodedRangeRow.transcript_id)
+                    .order_by(CodedRangeRow.id)):
+                out.setdefault(name, {}).setdefault(coder, []).append((first, last))
+        return out
 
     def transcript_memos(self, transcript: str) -> dict[str, str]:
         """Memos on a transcript, by coder."""
@@ -1001,6 +1174,7 @@ class Store:
         mapping = {old: new for old, new in mapping.items() if old != new}
         now = utcnow()
         with self.transaction() as s:
+            self.serialize(s, exclusive=True)
             moved: dict[str, list[int]] = {old: [] for old in mapping}
             if mapping:
                 for cid, code in s.execute(select(CodingRow.id, CodingRow.code_id).where(
@@ -1109,6 +1283,17 @@ class Store:
         if tid is None:
             raise StoreError(f"no transcript named {name!r} in this project")
         return tid
+
+
+def _runs(numbers: Iterable[int]) -> list[tuple[int, int]]:
+    """Sorted numbers as (first, last) runs: 0 1 2 5 6 -> (0, 2), (5, 6)."""
+    runs: list[tuple[int, int]] = []
+    for n in sorted(set(numbers)):
+        if runs and n == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], n)
+        else:
+            runs.append((n, n))
+    return runs
 
 
 def asks_login(url: str | None) -> bool:

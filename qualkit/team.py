@@ -32,7 +32,8 @@ ROLE_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 # Tables every member writes (under the policies below) and tables only leads write.
 CODER_WRITES = {"codings": "INSERT, UPDATE, DELETE", "memos": "INSERT, UPDATE, DELETE",
                 "events": "INSERT", "embeddings": "INSERT, UPDATE", "topic_runs": "INSERT, UPDATE",
-                "meta": "INSERT, UPDATE"}  # meta: when the app last retrained
+                "meta": "INSERT, UPDATE",  # meta: when the app last retrained
+                "coded_ranges": "INSERT, DELETE"}
 LEAD_WRITES = {"transcripts": "INSERT, UPDATE, DELETE", "segments": "INSERT, UPDATE, DELETE",
                "codebook_versions": "INSERT"}
 
@@ -143,6 +144,9 @@ def setup(store: Store) -> None:
             "memos": [
                 ("qk_read", "SELECT", "USING (true)"),
                 ("qk_own", "ALL", f"USING ({mine}) WITH CHECK ({mine})")],
+            "coded_ranges": [
+                ("qk_read", "SELECT", "USING (true)"),
+                ("qk_own", "ALL", f"USING ({mine}) WITH CHECK ({mine})")],
             "events": [
                 ("qk_read", "SELECT", "USING (true)"),
                 ("qk_insert", "INSERT", "WITH CHECK (actor = current_user)")],
@@ -195,6 +199,17 @@ def remove_member(store: Store, name: str) -> None:
         for group in (leads, coders):
             conn.execute(text(f"REVOKE {_q(conn, group)} FROM {_q(conn, name)}"))
     store.log_now(store.login or "owner", "team-remove", "member", name)
+
+
+def has_team(store: Store) -> bool:
+    """Whether members were ever added to this project (its group roles exist)."""
+    from sqlalchemy import text
+
+    if store.dialect != "postgresql":
+        return False
+    with store.engine.connect() as conn:
+        return bool(conn.execute(text("SELECT count(*) FROM pg_roles WHERE rolname = :c"),
+                                 {"c": groups(store)[0]}).scalar())
 
 
 def members(store: Store) -> list[Member]:

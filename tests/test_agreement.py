@@ -342,7 +342,7 @@ def test_report_to_dict_is_strict_json_and_format_is_readable(hand_report):
     assert "talk_type 3 66.7 0.400 0.400 0.400 - 1 0.500" in lines
     assert "Disagreements: 3 of 5 units" in lines
     assert "d1 #3 Dana: turn d1/3" in lines
-    assert "... 1 more (all of them in report_to_dict)" in lines
+    assert "... 1 more (all of them with --json FILE)" in lines
 
 
 def test_agreement_statistics_import_nothing_else_from_qualkit():

@@ -164,7 +164,12 @@ def test_codebook_page_splits_a_code(coded_project):
 
 def test_coding_page_saves_a_transcript_memo_undoably(coded_project):
     at = app()
-    at.sidebar.text_area(key="tmemo_p01_dana").set_value("Strong account of lone work.")
+
+    def memo_box():
+        [box] = [t for t in at.sidebar.text_area if t.label == "Transcript memo"]
+        return box
+
+    memo_box().set_value("Strong account of lone work.")
     [save] = [b for b in at.sidebar.button if b.label == "Save transcript memo"]
     save.click().run()
     assert not at.exception and at.success[0].value == "Memo saved."
@@ -175,6 +180,25 @@ def test_coding_page_saves_a_transcript_memo_undoably(coded_project):
     [undo] = [b for b in at.sidebar.button if b.label == "Undo my last change"]
     undo.click().run()
     assert store.transcript_memos("p01_dana") == {}
+    # the box shows what is stored now (it kept the undone text, and a second Save wrote it
+    # back), and saving again keeps the memo undone
+    assert memo_box().value == ""
+    [save] = [b for b in at.sidebar.button if b.label == "Save transcript memo"]
+    save.click().run()
+    assert store.transcript_memos("p01_dana") in ({}, {"ann": ""})
+
+
+def test_a_coder_marks_a_transcript_as_coded_and_can_undo_it(coded_project):
+    at = app()
+    [mark] = [b for b in at.sidebar.button if b.label == "I have coded this whole transcript"]
+    mark.click().run()
+    assert not at.exception
+    turns = len(coded_project.store.load_transcript("p01_dana").segments)
+    assert coded_project.store.coded_ranges() == {"p01_dana": {"ann": [(0, turns - 1)]}}
+    assert any("You marked this transcript as coded" in c.value for c in at.sidebar.caption)
+    [undo] = [b for b in at.sidebar.button if b.label == "Undo my last change"]
+    undo.click().run()
+    assert coded_project.store.coded_ranges() == {}
 
 
 def test_codebook_page_shows_the_tree_and_merges_codes(coded_project):
@@ -211,8 +235,8 @@ def _same(shown, computed) -> bool:
     import math
 
     if computed is None or math.isnan(computed):
-        return shown is None or math.isnan(shown)
-    return shown == pytest.approx(computed, abs=5e-4)
+        return shown == "–"  # undefined: a dash explained under the table, never "None"
+    return float(shown) == pytest.approx(computed, abs=5e-4)
 
 
 def frame(at: AppTest, column: str):
@@ -228,7 +252,7 @@ def _expected(project):
 
 def test_agreement_page_shows_what_qualkit_agreement_computes(two_coders):
     report = _expected(two_coders)
-    assert report.coders == ["ann", "bob"] and report.units == 2
+    assert report.coders == ["ann", "bob"] and report.units == 1  # the one turn both decided in
     at = app("views/agreement.py")
     assert at.multiselect(key="agr_coders").value == ["ann", "bob"]
     table = at.dataframe(key="agr_table").value.set_index("code")

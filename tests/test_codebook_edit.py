@@ -532,6 +532,7 @@ def test_a_project_from_before_the_codebook_lived_in_the_database_keeps_its_code
     con = sqlite3.connect(db)
     with con:
         con.execute("DROP TABLE codebook_versions")
+        con.execute("DROP TABLE coded_ranges")
         con.execute("UPDATE alembic_version SET version_num = '0003'")
     con.close()
     coded.codebook_path.write_text("# our team's codebook\n" + text, encoding="utf-8")

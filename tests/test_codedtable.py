@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from qualkit.codedtable import TableRow, read_coded_table, read_table_rows, write_coded_table
+from qualkit.codedtable import (
+    TableRow,
+    documents_from_rows,
+    read_coded_table,
+    read_table_rows,
+    write_coded_table,
+)
 from qualkit.errors import ReaderError
 
 ROWS = [
@@ -51,3 +57,28 @@ def test_bad_xlsx(tmp_path):
     path.write_bytes(b"PK\x03\x04 not really")
     with pytest.raises(ReaderError, match="not a valid Excel"):
         read_table_rows(path)
+
+
+def test_an_imported_table_says_which_turns_each_coder_went_through(tmp_path):
+    """A row with no codes is a turn its coder coded as "none": agreement on an imported
+    table counts it (the project records it as a coded range)."""
+    from qualkit.agreement.project import decision_rows
+    from qualkit.store import Store
+
+    rows = [TableRow("t1", i, "Dana", f"Turn {i}.", codes, coder, "", {})
+            for i, codes_by in enumerate([{"ann": ["a"], "bob": []},
+                                          {"ann": [], "bob": []},
+                                          {"ann": [], "bob": ["a"]},
+                                          {"ann": []}])
+            for coder, codes in codes_by.items()]
+    [doc] = documents_from_rows(rows)
+    assert doc.coded == {"ann": [0, 1, 2, 3], "bob": [0, 1, 2]}
+    store = Store(f"sqlite:///{tmp_path / 'q.db'}")
+    try:
+        store.add_documents([doc], "ann")
+        assert store.coded_ranges() == {"t1": {"ann": [(0, 3)], "bob": [(0, 2)]}}
+        got = {(r.segment, r.coder): r.codes for r in decision_rows(store)}
+        assert got == {(0, "ann"): ["a"], (0, "bob"): [], (1, "ann"): [], (1, "bob"): [],
+                       (2, "ann"): [], (2, "bob"): ["a"], (3, "ann"): []}
+    finally:
+        store.close()

@@ -170,6 +170,7 @@ def _old_schema(db: Path) -> None:
         con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
         con.execute("DROP TABLE alembic_version")  # made before migrations existed
         con.execute("DROP TABLE codebook_versions")
+        con.execute("DROP TABLE coded_ranges")
     con.close()
 
 
@@ -231,12 +232,12 @@ def test_an_old_project_with_duplicates_upgrades_cleanly_and_undo_still_works(tm
         review.remove(store, earliest, "ann")
         assert review.reject(store, s1, "ann").status == "rejected"
         assert review.undo(store, "ann").startswith("undid reject")
-        assert review.undo(store, "ann").startswith("undid remove")
+        assert review.undo(store, "ann").startswith("undid removing a coding")
         assert store.get_coding(earliest).status == "accepted"
         review.remove(store, hand[0], "ann")
         again = review.code_passage(store, "p01", c, d, "working_alone", "ann")
-        assert review.undo(store, "ann").startswith("undid code")
-        assert review.undo(store, "ann").startswith("undid remove")
+        assert review.undo(store, "ann").startswith("undid coding a passage")
+        assert review.undo(store, "ann").startswith("undid removing a coding")
         assert store.get_coding(hand[0]).memo == "m1" and again.id != hand[0]
     finally:
         store.close()

@@ -103,10 +103,10 @@ def test_undo_reverses_the_last_actions_in_order(store):
     review.set_memo(store, a.id, "note", "ann", a.version)
     review.reject(store, sug["no_debrief"].id, "ann")
     assert review.undo(store, "ann").startswith("undid reject")
-    assert review.undo(store, "ann").startswith("undid memo")
+    assert review.undo(store, "ann").startswith("undid a memo")
     assert store.get_coding(a.id).memo == ""
     review.remove(store, a.id, "ann")
-    assert review.undo(store, "ann").startswith("undid remove")
+    assert review.undo(store, "ann").startswith("undid removing a coding")
     assert store.get_coding(a.id).code_id == "working_alone"
     assert review.undo(store, "ann").startswith("undid accept")
     assert review.undo(store, "ann") == "nothing to undo"
@@ -132,9 +132,9 @@ def test_a_transcript_memo_is_one_audited_change_and_undoable(store):
         "ann", "memo", "transcript", "p01")
     assert (last.detail, first.detail) == ({"memo_before": "First thoughts."},
                                            {"memo_before": ""})
-    assert review.undo(store, "ann") == "undid memo on transcript p01"
+    assert review.undo(store, "ann") == "undid a memo"
     assert store.transcript_memos("p01") == {"ann": "First thoughts.", "bob": "Bob's view."}
-    assert review.undo(store, "ann") == "undid memo on transcript p01"
+    assert review.undo(store, "ann") == "undid a memo"
     assert store.transcript_memos("p01") == {"bob": "Bob's view."}
     with pytest.raises(QualkitError, match="say who is coding"):
         review.set_transcript_memo(store, "p01", "anonymous", "")

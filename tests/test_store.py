@@ -168,3 +168,54 @@ def test_a_lost_connection_names_no_password():
         "connection unexpectedly); nothing was changed (check the database (file or server) is "
         "there and reachable, then try again)")
     assert mask_url(f"{SECRET} and s3cret-pw!", url) == "*** and ***"
+
+
+def test_a_coding_id_is_never_used_twice(store):
+    """Undoing the newest coding must not hand its id to the next one: the audit log names
+    codings by id."""
+    from qualkit import review
+
+    store.add_document(doc("p01", TEXT), "ann")
+    ann = store.login or "ann"
+    first = review.code_passage(store, "p01", 31, 43, "working_alone", ann)
+    review.undo(store, ann)
+    second = review.code_passage(store, "p01", 31, 43, "working_alone", ann)
+    assert second.id != first.id
+    named = [e.entity_id for e in store.events(100) if e.entity == "coding"
+             and e.action == "code"]
+    assert sorted(named) == sorted({str(first.id), str(second.id)})
+
+
+def test_the_id_rebuild_keeps_every_link_and_starts_above_the_logged_ids(tmp_path):
+    """A release-4 SQLite project (no AUTOINCREMENT) whose newest coding was undone: the
+    upgrade rebuilds codings with every decision still linked to its suggestion, and the next
+    coding gets an id the audit log has never named."""
+    from qualkit import review
+
+    db = tmp_path / "q.db"
+    store = Store(f"sqlite:///{db}")
+    store.add_document(doc("p01", TEXT), "ann")
+    store.replace_suggestions("p01", [Suggestion("working_alone", "p01", 1, 31, 43, 0.6,
+                                                 "rules", "matched")], "bot")
+    sid = store.codings(status="suggested")[0].id
+    decision = review.accept(store, sid, "ann")
+    undone = review.code_passage(store, "p01", 0, 10, "working_alone", "ann")
+    review.undo(store, "ann")
+    store.close()
+    con = sqlite3.connect(db)
+    with con:  # as release 4 made it: no coded_ranges, a plain INTEGER PRIMARY KEY
+        con.execute("DROP TABLE coded_ranges")
+        con.execute("DELETE FROM sqlite_sequence WHERE name = 'codings'")
+        con.execute("UPDATE alembic_version SET version_num = '0004'")
+    con.close()
+    store = Store(f"sqlite:///{db}")
+    try:
+        assert store.get_coding(decision.id).suggestion_id == sid
+        assert store.backup is not None
+        again = review.code_passage(store, "p01", 0, 10, "working_alone", "ann")
+        assert again.id > undone.id
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+    finally:
+        store.close()

@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 from qualkit import review
 from qualkit.analysis import AnalysisData, framework_matrix, frequencies
 from qualkit.cli import app
+from qualkit.errors import QualkitError
+from qualkit.model import segment_of
 from qualkit.sheets import extracts_table, framework_table, write_sheet
 
 DANA = """---
@@ -220,32 +222,43 @@ def test_export_commands_write_files_and_refuse_mistakes(coded, tmp_path):
     assert not (tmp_path / "x.csv").exists()
 
 
-def test_decision_rows_count_rejections_and_can_keep_common_transcripts(coded):
+def test_a_coder_counts_only_in_the_turns_they_worked_on_or_marked(coded):
+    """Agreement rests on the turns a coder decided in (accepted, rejected, coded by hand), or
+    marked as fully coded; a handful of decisions no longer stands for a whole transcript."""
     from qualkit.agreement import agreement_report
-    from qualkit.agreement.project import decision_coders, decision_rows
+    from qualkit.agreement.project import coverage_table, decision_coders, decision_rows
 
     store = coded.store
     assert decision_coders(store) == ["ann", "bob"]
+    transcripts = {name: store.load_transcript(name) for name in store.transcript_names()}
+    turns_of = {name: {s.index for s in t.segments} for name, t in transcripts.items()}
+    decided = {(c.transcript, c.coder, segment_of(transcripts[c.transcript], c))
+               for c in store.codings() if c.status in ("accepted", "rejected")}
     rows = decision_rows(store)
-    # bob only rejected in p01's second turn and in p02 before coding by hand: he still
-    # coded both transcripts, every segment of them, with "none" where he applied nothing.
-    for name in ("p01_dana", "p02_marcus"):
-        segments = len(store.load_transcript(name).segments)
-        for coder in ("ann", "bob"):
-            assert sum(r.document == name and r.coder == coder for r in rows) == segments
-    talk = {(r.document, r.segment, r.coder): r.codes for r in rows}
-    assert "upbeat" in talk[("p01_dana", 3, "ann")] and talk[("p01_dana", 3, "bob")] == []
+    # a row for exactly the turns each coder decided in, not for every turn of the transcript
+    assert {(r.document, r.coder, r.segment) for r in rows} == decided
+    assert len(rows) < sum(len(turns) for turns in turns_of.values()) * 2
+    # bob marks p01 as fully coded: every p01 turn counts for him, "none" where he applied
+    # nothing, and the coverage table says so
+    assert store.mark_coded("p01_dana", "bob") == (0, max(turns_of["p01_dana"]))
+    rows = decision_rows(store)
+    bob_p01 = {r.segment: r.codes for r in rows if r.document == "p01_dana" and r.coder == "bob"}
+    assert set(bob_p01) == turns_of["p01_dana"]
+    table = {(c.transcript, c.coder): c for c in coverage_table(store)}
+    assert table[("p01_dana", "bob")].turns == table[("p01_dana", "bob")].of
+    assert table[("p01_dana", "bob")].marked and not table[("p01_dana", "ann")].marked
+    assert table[("p01_dana", "ann")].turns < table[("p01_dana", "ann")].of
     report = agreement_report(rows, coded.codebook())
-    assert report.coders == ["ann", "bob"] and report.single_coded == 0
-    assert report.codes["upbeat"].applied == 1
-    # a third coder who decided in p01 only
+    assert report.coders == ["ann", "bob"]
+    # a third coder who decided once in p01: p01 only, and only that turn
     sug = store.codings("p01_dana", status="suggested")[0]
     review.reject(store, sug.id, "cy")
-    assert {r.document for r in decision_rows(store, ["ann", "cy"])} == {"p01_dana",
-                                                                          "p02_marcus"}
+    cy = [r for r in decision_rows(store, ["ann", "cy"]) if r.coder == "cy"]
+    assert [(r.document, r.segment) for r in cy] == [("p01_dana", sug.segment_index)]
     assert {r.document for r in decision_rows(store, ["ann", "cy"], common_only=True)} == {
         "p01_dana"}
-    assert {r.coder for r in decision_rows(store, ["ann", "cy"])} == {"ann", "cy"}
+    with pytest.raises(QualkitError, match="turns 5-2 are not in"):
+        store.mark_coded("p01_dana", "cy", 5, 2)
 
 
 def test_atomic_writes_get_ordinary_permissions(tmp_path):

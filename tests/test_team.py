@@ -60,6 +60,9 @@ def test_decisions_and_events_carry_the_login_and_naming_another_is_refused(team
         review.reject(alice.store, sid, bob)
     with pytest.raises(ConflictError, match="not as"):
         review.undo(alice.store, bob)
+    # marking a transcript as coded is hers too
+    review.mark_coded(alice.store, "p01", login)
+    assert alice.store.coded_ranges()["p01"] == {login: [(0, 3)]}
     # a command with no name acts as the login; with another name it is refused
     assert alice.actor() == login
     with pytest.raises(ConflictError):
@@ -92,6 +95,12 @@ def test_the_database_itself_stops_a_member_writing_or_undoing_as_another(team_p
             assert conn.execute(text("UPDATE codings SET status = 'rejected' WHERE id = :i"),
                                 {"i": made.id}).rowcount == 0
             assert conn.execute(text("UPDATE memos SET text = 'x'")).rowcount == 0
+            with pytest.raises(Exception, match="row-level security"):
+                conn.execute(text(
+                    "INSERT INTO coded_ranges (transcript_id, coder, first_segment, "
+                    "last_segment, created_at) SELECT id, :bob, 0, 1, now() FROM transcripts"),
+                    {"bob": bob.store.login})
+            conn.rollback()
             # the audit log is append-only, and an event must name the login
             with pytest.raises(Exception, match="permission denied"):
                 conn.execute(text("DELETE FROM events"))
@@ -240,20 +249,21 @@ def test_a_server_project_is_upgraded_only_by_its_owner_after_a_pg_dump(pg_url, 
     store = Store(pg_url)
     with store.engine.begin() as conn:  # as a project made by the release before 0004
         conn.execute(text("DROP TABLE codebook_versions"))
+        conn.execute(text("DROP TABLE coded_ranges"))
         conn.execute(text("UPDATE alembic_version SET version_num = '0003'"))
     store.close()
-    with pytest.raises(StoreError, match=r"older than this release's \(0004\); it was not "
+    with pytest.raises(StoreError, match=r"older than this release's \(0005\); it was not "
                                          r"changed.*qualkit upgrade --db URL"):
         Store(pg_url)
     r = CliRunner().invoke(cli_app, ["upgrade", "--db", pg_url, "-p", str(tmp_path)])
     assert r.exit_code == 0, r.output
     dumps = list(tmp_path.glob("*.before-upgrade-*.dump"))
     assert len(dumps) == 1 and dumps[0].stat().st_size > 1000
-    assert "revision 0004" in r.output
+    assert "revision 0005" in r.output
     store = Store(pg_url)
     try:
         assert store.transcript_names() == ["p01"]
-        assert [e.entity_id for e in store.events(1000) if e.action == "upgrade"] == ["0004"]
+        assert [e.entity_id for e in store.events(1000) if e.action == "upgrade"] == ["0005"]
     finally:
         store.close()
     r = CliRunner().invoke(cli_app, ["upgrade", "--db", pg_url, "-p", str(tmp_path)])

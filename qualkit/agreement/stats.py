@@ -528,5 +528,5 @@ def format_report(report: AgreementReport, max_disagreements: int = 10) -> str:
                                          for c, codes in d.codes.items()))
     if len(report.disagreements) > max_disagreements:
         lines.append(f"  ... {len(report.disagreements) - max_disagreements} more "
-                     "(all of them in report_to_dict)")
+                     "(all of them with --json FILE)")
     return "\n".join(lines)

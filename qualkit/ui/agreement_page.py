@@ -25,9 +25,12 @@ UPLOAD = "An uploaded coded-segments table"
 ALL_CODES = "every code"
 
 
-def _num(value: float, digits: int = 3) -> float | None:
-    """Undefined statistics (NaN) show as empty cells."""
-    return None if math.isnan(value) else round(value, digits)
+UNDEFINED = "–"  # a statistic that is not defined here (e.g. no variation to compare)
+
+
+def _num(value: float, digits: int = 3) -> float | str:
+    """Undefined statistics (NaN) show as a dash, explained under the table, not "None"."""
+    return UNDEFINED if math.isnan(value) else round(value, digits)
 
 
 def _stats(s: AgreementStats, several_pairs: bool) -> dict[str, Any]:
@@ -108,10 +111,25 @@ def _project_report(ctx: Context, book: Codebook | None) -> AgreementReport | No
     if len(chosen) < 2:
         st.info("Choose at least two coders to compare.")
         return None
-    st.caption("A coder who made any decision in a transcript (accepting or rejecting a "
-               "suggestion, coding by hand) counts as having coded all of it: segments they "
-               "left without a code count as \"none of the codes\".")
+    st.caption("A coder counts only in the turns they worked on: where they accepted or "
+               "rejected a suggestion or coded by hand, and in transcripts (or turns) they "
+               "marked as fully coded on the Coding page, where a turn they left without a code "
+               "counts as \"none of the codes\". Turns only one of them worked on compare "
+               "nobody.")
+    _coverage(ctx, chosen)
     return project_agreement(ctx.store, book, chosen, common)
+
+
+def _coverage(ctx: Context, coders: list[str]) -> None:
+    """Which turns the figures rest on, per transcript and coder."""
+    from qualkit.agreement.project import coverage_table
+
+    rows = [{"transcript": c.transcript, "coder": c.coder, "turns worked on": c.turns,
+             "of": c.of, "marked fully coded": "yes" if c.marked else ""}
+            for c in coverage_table(ctx.store, coders)]
+    with st.expander(f"What these figures rest on: {len(rows)} transcript and coder pairs"):
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                     key="agr_coverage")
 
 
 def _upload_rows() -> list[TableRow] | None:
@@ -174,6 +192,8 @@ def _show(report: AgreementReport, book: Codebook | None) -> None:
         st.dataframe(group_table(report, label), hide_index=True, width="stretch")
     st.subheader("Per code")
     st.caption("Applied or not, per segment and coder (a theme counts any code under it). "
+               f"{UNDEFINED} marks a figure that is not defined for these segments (for "
+               "example, kappa when every segment was coded the same way by everyone). "
                "Select a row to see the disagreements on that code.")
     st.dataframe(code_table(report, label, disputed), hide_index=True, width="stretch",
                  key="agr_table", on_select=partial(_jump, list(report.codes), set(disputed)),

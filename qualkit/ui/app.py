@@ -26,6 +26,7 @@ def main() -> None:
     pages = [
         st.Page(PAGES / "coding.py", title="Coding", icon=":material/edit_note:", default=True),
         st.Page(PAGES / "queue.py", title="Review queue", icon=":material/checklist:"),
+        st.Page(PAGES / "search.py", title="Search", icon=":material/search:"),
         st.Page(PAGES / "codebook.py", title="Codebook", icon=":material/account_tree:"),
         st.Page(PAGES / "themes.py", title="Themes", icon=":material/insights:"),
         st.Page(PAGES / "agreement.py", title="Agreement", icon=":material/group:"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import streamlit as st
 
 from qualkit import review
@@ -124,18 +126,33 @@ def render() -> None:
         _selection_panel(ctx, name, coder)
         st.divider()
         memos = ctx.store.transcript_memos(name)
-        memo = st.text_area("Transcript memo", value=memos.get(coder, ""),
-                            key=f"tmemo_{name}")
+        saved = memos.get(coder, "")
+        # keyed by what is stored, so an undo (or another tab) shows in the box at once
+        # instead of the box keeping, and a second Save writing back, the old text
+        memo = st.text_area("Transcript memo", value=saved,
+                            key=f"tmemo_{name}_{hashlib.sha1(saved.encode()).hexdigest()[:12]}")
         if st.button("Save transcript memo"):
             run(lambda: review.set_transcript_memo(ctx.store, name, memo, coder), "Memo saved.")
         for other, text in memos.items():
             if other != coder and not ctx.blind:
                 st.caption(f"{other}: {text}")
+        st.divider()
+        marked = ctx.store.coded_ranges().get(name, {}).get(coder)
+        if marked:
+            st.caption("You marked this transcript as coded: agreement counts you in all of "
+                       "its turns, \"none of the codes\" where you applied nothing.")
+        elif st.button("I have coded this whole transcript", key="mark_coded",
+                       help="Agreement counts a coder only in the turns they decided on, "
+                            "unless they say they worked through the whole transcript."):
+            run(lambda: review.mark_coded(ctx.store, name, coder))
     segments = [{"i": s.index, "start": s.start, "end": s.end, "speaker": s.speaker,
                  "ts": s.timestamp, "text": s.text, "role": s.role}
                 for s in transcript.segments]
+    # a turn to show once, scrolled to and marked, from the Search page's "Open"
+    goto = st.session_state.pop("goto_turn", None)
+    current = goto[1] if isinstance(goto, tuple) and goto[0] == name else None
     result = transcript_view(segments, [mark(ctx, c) for c in codings], key=f"view_{name}",
-                             selected=st.session_state.get("selected"))
+                             selected=st.session_state.get("selected"), current=current)
     if result.selection:
         st.session_state["selection"] = {**result.selection, "transcript": name}
         st.rerun()

@@ -175,6 +175,8 @@ export default function (component) {
   const first = root.querySelector(".qk-tag.qk-selected") ||
     (data.focus ? root.querySelector(".qk-tag.qk-suggested") : null);
   if (first && data.focus) first.focus();
+  const here = root.querySelector(".qk-seg.qk-current");
+  if (here) here.scrollIntoView({ block: "center" });
 }
 """
 
