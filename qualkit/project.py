@@ -14,6 +14,7 @@ import getpass
 import os
 import re
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from .store import Store, sqlite_path
 
 DB_FILE = "qualkit.db"
 CODEBOOK_FILE = "codebook.yaml"
+STALE_TEMP_SECONDS = 600  # a codebook.yaml temporary file this old was left by a killed write
 DB_COMPANIONS = ("", "-wal", "-shm", "-journal")  # the database file and SQLite's own beside it
 # Folders (inside the project folder) qualkit keeps for the project; no output goes in them.
 # None yet: everything lives in the database and codebook.yaml.
@@ -137,6 +139,13 @@ class Project:
             atomic_write_text(self.codebook_path, codebook_view(version, text))
         except OSError:
             pass
+        # a write killed before its rename leaves its temporary file: clear old ones
+        for stale in self.root.glob(f".{CODEBOOK_FILE}.*.tmp"):
+            try:
+                if time.time() - stale.stat().st_mtime > STALE_TEMP_SECONDS:
+                    stale.unlink()
+            except OSError:
+                pass
 
     def set_codebook(self, source: str | Path, actor: str) -> Codebook:
         """Validate a codebook file (or a bundled one by name) and make it the project's next

@@ -576,3 +576,16 @@ def test_a_hand_edit_of_codebook_yaml_becomes_the_next_version_or_is_refused(cod
     with pytest.raises(CodebookError):
         coded.codebook()
     assert coded.store.codebook_head()[0] == version + 2
+
+
+def test_a_temporary_file_left_by_a_killed_write_is_cleared(coded):
+    import time
+
+    stale = coded.root / ".codebook.yaml.abc123.tmp"
+    fresh = coded.root / ".codebook.yaml.def456.tmp"  # perhaps another process's, mid-write
+    for f in (stale, fresh):
+        f.write_text("half a codebook", encoding="utf-8")
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    edit.apply_change(coded, edit.recolour(coded.codebook(), "upbeat", "#123456"), "ann")
+    assert not stale.exists() and fresh.exists()

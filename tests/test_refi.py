@@ -551,3 +551,12 @@ def test_a_qdpx_import_is_all_or_nothing(project, exported, tmp_path, make_proje
     assert fresh.codebook().ids() == project.codebook().ids()
     assert fresh.store.transcript_memos("interview_a") == {
         "ann": "Follow up on shift patterns."}
+
+
+@pytest.mark.parametrize("encoding", ["uwf-8", "hex", "utf-32", "rot13"])
+def test_an_xml_encoding_python_cannot_use_is_refused_in_one_line(encoding):
+    from qualkit.exchange.common import parse_xml
+
+    with pytest.raises(ExchangeError, match="declares an encoding qualkit cannot read"):
+        parse_xml(f'<?xml version="1.0" encoding="{encoding}"?><a/>'.encode(), "f.qdc",
+                  "codebook file")

@@ -127,3 +127,7 @@ def parse_xml(data: bytes, where: str, what: str) -> ET.Element:
         line, column = getattr(exc, "position", (None, None))
         raise ExchangeError(f"the {what} is not well-formed XML ({exc})", path=where, line=line,
                             hint="the file is damaged or not REFI-QDA; export it again") from None
+    except (LookupError, ValueError) as exc:  # an encoding expat cannot use (found by fuzzing)
+        raise ExchangeError(f"the {what} declares an encoding qualkit cannot read "
+                            f"({(str(exc).splitlines() or [type(exc).__name__])[0]})",
+                            path=where, hint="REFI-QDA files are UTF-8: export it again") from None
