@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import QualkitError
-from .model import Codebook, Coding, attribute_value, participant_label
+from .model import DEFAULT_COLOR, Code, Codebook, Coding, attribute_value, participant_label
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,12 +34,69 @@ class Extract:
     memo: str
 
 
+Unit = tuple[str, int | None, int]  # (transcript, segment, start): see ``AnalysisData.units``
+
+
+class CodeIndex:
+    """The codebook's rules for every code at once, from one walk of the tree.
+
+    ``Codebook.display_name``, ``members``, ``ancestors`` and ``color_of`` each walk the whole
+    codebook for one code, so asking them for every code of a 5,000-code codebook is 25 million
+    steps per rule. This gives the same answers (a test compares them code by code) from one
+    walk: the first code with an id, as ``Codebook.get`` finds it; members from
+    ``Code.subtree``; ancestors nearest first; the colour is the code's own, else its nearest
+    coloured ancestor's, else ``DEFAULT_COLOR``."""
+
+    def __init__(self, codebook: Codebook) -> None:
+        self._code: dict[str, Code] = {}
+        self._parent: dict[str, Code | None] = {}
+        for code, parent in codebook.walk():
+            self._code.setdefault(code.id, code)
+            self._parent[code.id] = parent  # the last, as Codebook.ancestors reads it
+        self._members: dict[str, set[str]] = {}
+
+    def get(self, code_id: str) -> Code | None:
+        return self._code.get(code_id)
+
+    def name(self, code_id: str) -> str:
+        code = self._code.get(code_id)
+        return code.name if code is not None else code_id
+
+    def members(self, code_id: str) -> set[str]:
+        if code_id not in self._members:
+            code = self._code.get(code_id)
+            self._members[code_id] = ({c.id for c in code.subtree()} if code is not None
+                                      else set()) or {code_id}
+        return set(self._members[code_id])
+
+    def ancestors(self, code_id: str) -> list[Code]:
+        out: list[Code] = []
+        parent = self._parent.get(code_id)
+        while parent is not None:
+            out.append(parent)
+            parent = self._parent.get(parent.id)
+        return out
+
+    def color_of(self, code_id: str, default: str = DEFAULT_COLOR) -> str:
+        code = self._code.get(code_id)
+        for item in ([code] + self.ancestors(code_id)) if code is not None else []:
+            if item.color:
+                return item.color
+        return default
+
+
 @dataclass
 class AnalysisData:
     codings: list[Coding]
     attributes: dict[str, dict[str, Any]]  # transcript -> attributes
     codebook: Codebook | None = None
     text_of: Callable[[str], str] | None = field(default=None, repr=False)
+    # Built once on first use (and again if ``codings`` or ``codebook`` is replaced): the
+    # codings grouped by code, and the codebook's rules for every code.
+    _by_code: tuple[int, int, dict[str, list[Coding]]] | None = field(
+        default=None, init=False, repr=False, compare=False)
+    _index: tuple[int, CodeIndex] | None = field(default=None, init=False, repr=False,
+                                                 compare=False)
 
     @classmethod
     def from_store(cls, store: Any, codebook: Codebook | None,
@@ -69,9 +126,29 @@ class AnalysisData:
         return [c.id for c in self.codebook.leaves()] + [
             c for c in self.code_order() if c not in known]
 
+    def index(self) -> CodeIndex | None:
+        """The codebook's rules for every code, from one walk (``CodeIndex``)."""
+        if self.codebook is None:
+            return None
+        if self._index is None or self._index[0] != id(self.codebook):
+            self._index = (id(self.codebook), CodeIndex(self.codebook))
+        return self._index[1]
+
+    def by_code(self) -> dict[str, list[Coding]]:
+        """The codings of each code (exactly that code, not the codes under it), in the order
+        of ``codings``; grouped once, so per-code work never rescans every coding."""
+        key = (id(self.codings), len(self.codings))
+        if self._by_code is None or self._by_code[:2] != key:
+            groups: dict[str, list[Coding]] = {}
+            for c in self.codings:
+                groups.setdefault(c.code_id, []).append(c)
+            self._by_code = (*key, groups)
+        return self._by_code[2]
+
     def name(self, code_id: str) -> str:
         """A code's display name (``Codebook.display_name``)."""
-        return self.codebook.display_name(code_id) if self.codebook else code_id
+        index = self.index()
+        return index.name(code_id) if index is not None else code_id
 
     def participant(self, transcript: str) -> str:
         """A transcript's participant label (``model.participant_label``)."""
@@ -84,14 +161,20 @@ class AnalysisData:
                 for name, attrs in self.attributes.items()}
 
     def members(self, code_id: str) -> set[str]:
-        """The code and, for a theme, every code under it."""
-        return self.codebook.members(code_id) if self.codebook else {code_id}
+        """The code and, for a theme, every code under it (``Codebook.members``)."""
+        index = self.index()
+        return index.members(code_id) if index is not None else {code_id}
 
-    def units(self, code_id: str) -> set[tuple[str, int | None, int]]:
+    def codings_of(self, code_id: str) -> list[Coding]:
+        """The codings carrying the code: its own and, for a theme, those of every code under
+        it (each group in the order of ``codings``)."""
+        groups = self.by_code()
+        return [c for member in sorted(self.members(code_id)) for c in groups.get(member, ())]
+
+    def units(self, code_id: str) -> set[Unit]:
         """(transcript, segment, start) units carrying the code (one per segment when known)."""
-        ids = self.members(code_id)
         return {(c.transcript, c.segment_index, -1 if c.segment_index is not None else c.start)
-                for c in self.codings if c.code_id in ids}
+                for c in self.codings_of(code_id)}
 
 
 @dataclass(frozen=True)
@@ -166,11 +249,14 @@ def framework_matrix(data: AnalysisData, by: str | None = None) -> pd.DataFrame:
 
     groups = data.groups(by)
     index = sorted(set(groups.values()))
-    table = pd.DataFrame(0, index=index, columns=data.code_order())
-    for code in data.code_order():
+    row = {value: i for i, value in enumerate(index)}
+    order = data.code_order()
+    counts = [[0] * len(order) for _ in index]
+    for j, code in enumerate(order):
         for transcript, _, _ in data.units(code):
             if transcript in groups:
-                table.loc[groups[transcript], code] += 1
+                counts[row[groups[transcript]]][j] += 1
+    table = pd.DataFrame(counts, index=index, columns=order, dtype="int64")
     table.index.name = by or "transcript"
     return table
 
@@ -193,25 +279,52 @@ def coverage_by_attribute(data: AnalysisData, attribute: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def cooccurring(data: AnalysisData, codes: Sequence[str] | None = None
+                ) -> dict[str, dict[str, int]]:
+    """``cooccurrence`` without its zeros: code -> {other code: segments carrying both} for
+    the pairs that share a segment (a code's own entry: segments carrying it). The work grows
+    with the codes each segment carries, not with the number of codes squared."""
+    codes = list(dict.fromkeys(codes or data.code_order()))
+    carried: dict[tuple[str, int | None], list[str]] = {}
+    for code in codes:
+        for segment in {(u[0], u[1]) for u in data.units(code)}:
+            carried.setdefault(segment, []).append(code)
+    out: dict[str, dict[str, int]] = {c: {} for c in codes}
+    for together in carried.values():
+        for a in together:
+            row = out[a]
+            for b in together:
+                row[b] = row.get(b, 0) + 1
+    return out
+
+
 def cooccurrence(data: AnalysisData, codes: Sequence[str] | None = None) -> pd.DataFrame:
     """Segments carrying both codes (diagonal: segments carrying the code)."""
+    import numpy as np
     import pandas as pd
 
     codes = list(codes or data.code_order())
-    units = {c: {(u[0], u[1]) for u in data.units(c)} for c in codes}
-    return pd.DataFrame([[len(units[a] & units[b]) for b in codes] for a in codes],
-                        index=codes, columns=codes)
+    unique = list(dict.fromkeys(codes))
+    where = {c: i for i, c in enumerate(unique)}
+    values = np.zeros((len(unique), len(unique)), dtype="int64")
+    for a, row in cooccurring(data, unique).items():
+        for b, n in row.items():
+            values[where[a], where[b]] = n
+    if len(unique) < len(codes):  # a code listed twice: its rows and columns alike
+        at = [where[c] for c in codes]
+        values = values[np.ix_(at, at)]
+    return pd.DataFrame(values, index=codes, columns=codes)
 
 
 def extracts(data: AnalysisData, code_id: str, other: str | None = None,
              limit: int | None = None) -> list[Extract]:
     """The passages coded with a code (with ``other``: in segments that carry both)."""
-    ids = data.members(code_id)
     both = {(u[0], u[1]) for u in data.units(other)} if other else None
+    mine = {id(c) for c in data.codings_of(code_id)}
     out = []
-    for c in sorted(data.codings, key=lambda c: (c.transcript, c.start)):
-        if c.code_id not in ids or (both is not None and (c.transcript, c.segment_index)
-                                    not in both):
+    for c in sorted((c for c in data.codings if id(c) in mine),
+                    key=lambda c: (c.transcript, c.start)):
+        if both is not None and (c.transcript, c.segment_index) not in both:
             continue
         text = data.text_of(c.transcript)[c.start:c.end] if data.text_of else ""
         out.append(Extract(c.transcript, data.participant(c.transcript), "", c.start, c.end,

@@ -18,6 +18,7 @@ import numpy as np
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 DIM = 384
 MEMORY_LIMIT = 100_000  # vectors kept in memory per Embedder (about 150 MB)
+SLICE = 8192  # texts looked up, embedded and kept at once by one ``encode`` call
 
 Progress = Callable[[int, int, str], None]
 
@@ -61,9 +62,27 @@ class Embedder:
         return MODEL_ID
 
     def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        """One row per text, in order; duplicates and cached texts are not recomputed."""
+        """One row per text, in order; duplicates and cached texts are not recomputed.
+
+        Many texts are taken ``SLICE`` at a time, so besides the rows returned memory holds
+        one slice's vectors and the bounded in-memory store (``MEMORY_LIMIT``)."""
         if not len(texts):
             return np.zeros((0, DIM), dtype=np.float32)
+        if len(texts) <= SLICE:
+            return self._encode(texts, progress)
+        out = np.empty((len(texts), DIM), dtype=np.float32)
+        total = len(texts)
+        for lo in range(0, total, SLICE):
+            part = texts[lo:lo + SLICE]
+
+            def step(i: int, n: int, what: str, lo: int = lo, size: int = len(part)) -> None:
+                if progress is not None:
+                    progress(lo + (size * i // n if n else size), total, what)
+
+            out[lo:lo + len(part)] = self._encode(part, step if progress else None)
+        return out
+
+    def _encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         hashes = [text_hash(t) for t in texts]
         unique: dict[str, str] = {}
         for h, t in zip(hashes, texts):

@@ -48,6 +48,11 @@ class ConflictError(StoreError):
     """Someone else changed a record since it was read; nothing was overwritten."""
 
 
+class CodebookChanged(ConflictError):
+    """A write named a code the project's codebook no longer has (renamed or merged while
+    the writer worked from the older codebook)."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """One validation finding with its location."""

@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import QualkitError
+from .errors import CodebookChanged, QualkitError
 from .project import Project
 from .readers import describe_formats, find_transcripts, reader_for
 from .store import ImportOutcome
 
 Progress = Callable[[int, int, str], None]
+MAX_REFITS = 3  # codebook changes a batch run follows before it gives up
 
 
 @dataclass
@@ -104,7 +105,7 @@ def code_project(project: Project, names: list[str] | None = None, actor: str = 
     suggestions are replaced; decisions a person made are kept and not suggested again.
     """
     from .embed import Embedder
-    from .suggest.base import views_of
+    from .suggest.base import Scope, views_of
     from .suggest.combine import CombinedSuggester
     from .suggest.registry import SUGGESTERS, chosen
     from .suggest.semantic import chunks
@@ -124,31 +125,56 @@ def code_project(project: Project, names: list[str] | None = None, actor: str = 
     embedder = Embedder(store)
     examples = examples_from_project(store, codebook) if any(s.learns for s in on) else []
     report.examples = len(examples)
-    if any(s.embeds and (examples or not s.learns) for s in on):
-        # Embed everything once up front, with progress; the suggesters then read the cache.
-        texts: list[str] = []
-        for transcript in store.iter_transcripts(names):
+    sentences = any(s.embeds and not s.learns for s in on)  # the semantic suggester
+    turns = bool(examples) and any(s.embeds and s.learns for s in on)  # the learned one
+    if sentences or turns:
+        # Embed up front, a transcript at a time (memory stays flat), only what the chosen
+        # suggesters read: the sentences of turns some code applies to, and whole turns when
+        # the learned suggester runs; the suggesters then read the cache.
+        scope = Scope(codebook)
+        for i, transcript in enumerate(store.iter_transcripts(names)):
+            if progress:
+                progress(i, len(names), f"embedding {transcript.name}")
+            texts: list[str] = []
             for seg in transcript.segments:
-                texts.append(seg.text)
-                texts.extend(seg.text[a:b] for a, b in chunks(seg.text))
+                if turns:
+                    texts.append(seg.text)
+                if sentences and scope.mask(seg).any():
+                    texts.extend(seg.text[a:b] for a, b in chunks(seg.text))
+            embedder.encode(texts)
         # The learned suggester reads whole conversations around each decided turn.
         seen = set(names)
         for ex in examples:
-            if ex.view.transcript not in seen:
+            if turns and ex.view.transcript not in seen:
                 seen.add(ex.view.transcript)
-                texts.extend(seg.text for seg in ex.view.segments)
-        embedder.encode(texts, progress)
+                embedder.encode([seg.text for seg in ex.view.segments])
         report.embedded = embedder.computed
     if progress and examples:
         progress(0, len(names), f"training on {len(examples)} decisions")
     suggester = CombinedSuggester(embedder, names_on).fit(codebook, examples)
     report.learned = suggester.learned_summary()
+    refits = 0
     for i, transcript in enumerate(store.iter_transcripts(names)):
         if progress:
             progress(i, len(names), transcript.name)
         views = views_of(transcript)
-        suggestions = suggester.decide(suggester.score(views), views)
-        report.suggestions += store.replace_suggestions(transcript.name, suggestions, actor)
+        while True:
+            suggestions = suggester.decide(suggester.score(views), views)
+            try:
+                report.suggestions += store.replace_suggestions(transcript.name, suggestions,
+                                                                actor)
+                break
+            except CodebookChanged:
+                # the codebook changed under this run (a rename in the app): start again from
+                # the new one for this transcript and the rest
+                refits += 1
+                if refits > MAX_REFITS:
+                    raise
+                codebook = project.codebook()
+                if any(s.learns for s in on):
+                    examples = examples_from_project(store, codebook)
+                suggester = CombinedSuggester(embedder, names_on).fit(codebook, examples)
+                report.learned = suggester.learned_summary()
         report.transcripts += 1
         for s in suggestions:
             report.by_code[s.code_id] = report.by_code.get(s.code_id, 0) + 1

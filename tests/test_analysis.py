@@ -119,3 +119,101 @@ def test_rows_group_by_attribute_with_one_label_for_a_missing_value(data):
     cover = coverage_by_attribute(data, "works_alone").set_index("code")
     assert cover.loc["working_alone", f"works_alone={NO_VALUE}"] == "0/1"
     assert data.participant("dana") == "Dana" and data.leaf_order()[0] == "working_alone"
+
+
+# -- at scale: grouped once, the same answers as scanning every coding per code --------------
+
+NESTED = """\
+name: Nested
+codes:
+  - id: top
+    name: Top
+    color: "#112233"
+    children:
+      - id: mid
+        name: Middle
+        children:
+          - id: low_a
+            name: Low A
+          - id: low_b
+            name: Low B
+            color: "#abcdef"
+      - id: side
+        name: Side
+  - id: plain
+    name: Plain
+"""
+
+
+def test_the_code_index_gives_the_codebook_rules_for_every_code():
+    from pathlib import Path
+
+    from qualkit.analysis import CodeIndex
+    from qualkit.codebook import load_codebook, parse_codebook
+
+    root = Path(__file__).resolve().parent.parent
+    for book in (parse_codebook(NESTED), load_codebook(root / "codebooks" / "keyworker.yaml")):
+        index = CodeIndex(book)
+        for code_id in [*book.ids(), "not_in_the_codebook"]:
+            assert index.get(code_id) is book.get(code_id)
+            assert index.name(code_id) == book.display_name(code_id)
+            assert index.members(code_id) == book.members(code_id)
+            assert index.ancestors(code_id) == book.ancestors(code_id)
+            assert index.color_of(code_id) == book.color_of(code_id)
+
+
+def _scanned(data: AnalysisData, code_id: str) -> set:
+    """``AnalysisData.units`` as it was: every coding scanned for every code."""
+    ids = data.members(code_id)
+    return {(c.transcript, c.segment_index, -1 if c.segment_index is not None else c.start)
+            for c in data.codings if c.code_id in ids}
+
+
+def test_grouped_counts_match_scanning_every_coding_for_every_code():
+    import random
+
+    import pandas as pd
+
+    from qualkit.codebook import parse_codebook
+
+    book = parse_codebook(NESTED)
+    rng = random.Random(3)
+    codes = [*book.ids(), "gone"]  # a code the codebook no longer has, too
+    codings = []
+    for t in ("t1", "t2", "t3", "t4"):
+        for seg in range(8):
+            for code in rng.sample(codes, rng.randint(0, 3)):
+                index = seg if rng.random() < 0.8 else None
+                codings.append(Coding(code, t, seg * 10, seg * 10 + 5, rng.choice("ab"),
+                                      segment_index=index))
+    codings.append(codings[0])  # the same coding twice
+    attributes = {"t1": {"g": "x"}, "t2": {"g": "y"}, "t3": {}, "t4": {"g": "x"},
+                  "t5": {"g": "y"}}
+    data = AnalysisData(codings, attributes, book, text_of=lambda name: "abcdefghij" * 10)
+    order = data.code_order()
+    for code in order:
+        assert data.units(code) == _scanned(data, code)
+    old_co = pd.DataFrame([[len({u[:2] for u in _scanned(data, a)}
+                                & {u[:2] for u in _scanned(data, b)}) for b in order]
+                           for a in order], index=order, columns=order)
+    pd.testing.assert_frame_equal(cooccurrence(data), old_co)
+    pd.testing.assert_frame_equal(cooccurrence(data, ["low_a", "top", "low_a"]),
+                                  old_co.loc[["low_a", "top", "low_a"],
+                                             ["low_a", "top", "low_a"]])
+    for by in (None, "g"):
+        groups = data.groups(by)
+        old = pd.DataFrame(0, index=sorted(set(groups.values())), columns=order)
+        for code in order:
+            for transcript, _, _ in _scanned(data, code):
+                old.loc[groups[transcript], code] += 1
+        old.index.name = by or "transcript"
+        pd.testing.assert_frame_equal(framework_matrix(data, by), old)
+    for code in order:
+        for other in (None, "mid", "gone"):
+            both = {u[:2] for u in _scanned(data, other)} if other else None
+            old_extracts = [(c.transcript, c.start, c.code_id, c.coder)
+                            for c in sorted(data.codings, key=lambda c: (c.transcript, c.start))
+                            if c.code_id in data.members(code)
+                            and (both is None or (c.transcript, c.segment_index) in both)]
+            assert [(e.transcript, e.start, e.code_id, e.coder)
+                    for e in extracts(data, code, other)] == old_extracts

@@ -338,3 +338,38 @@ def test_combined_runs_what_the_registry_chose(embedder):
     assert list(CombinedSuggester(embedder, ["semantic"]).fit(BOOK).components_) == [
         "rules", "semantic"]
     assert CombinedSuggester(embedder).suggesters == ("rules", "semantic", "learned")
+
+
+def test_semantic_scores_in_batches_equal_scores_in_one_go(embedder):
+    """Batches of one, two or three turns give the scores (to float32 rounding: the matrix
+    product's kernel depends on its shape), evidence and spans of one batch, with extracts,
+    rejected passages and exclude rules in play."""
+    tr = transcript("t1", TRAVEL + FUNDING)
+    views = [v for v in views_of(tr) if v.segment.speaker == "Sam"]
+    examples = [Example(v, frozenset({"travel"}), frozenset({"funding"})) for v in views[:3]] + \
+               [Example(v, frozenset({"funding"}), frozenset({"travel"}), frozenset({"travel"}))
+                for v in views[4:7]]
+    new = views_of(transcript("n", [TRAVEL[3] + " " + FUNDING[1], FUNDING[3], "Fine.", ""]
+                              + TRAVEL[:2]))
+    whole = SemanticSuggester(embedder, batch_size=10_000).fit(BOOK, examples).score(new)
+    assert whole.rationale and any("but as close" in why for why in whole.rationale.values())
+    for size in (1, 2, 3):
+        batched = SemanticSuggester(embedder, batch_size=size).fit(BOOK, examples).score(new)
+        assert np.allclose(batched.values, whole.values, rtol=0, atol=1e-6)
+        assert np.array_equal(batched.values > 0, whole.values > 0)
+        assert batched.rationale == whole.rationale and batched.spans == whole.spans
+
+
+def test_embedder_takes_many_texts_a_slice_at_a_time(embedder, monkeypatch):
+    import qualkit.embed
+
+    texts = ["one text", "another text", "one text", "a third", "another text", "four"]
+    whole = Embedder().encode(texts)
+    monkeypatch.setattr(qualkit.embed, "SLICE", 2)
+    seen: list[tuple[int, int]] = []
+    sliced = Embedder()
+    out = sliced.encode(texts, progress=lambda i, n, _: seen.append((i, n)))
+    assert np.allclose(out, whole, atol=1e-6) and out.dtype == np.float32
+    assert sliced.computed == 4  # a text seen in an earlier slice is not embedded again
+    assert seen[-1] == (6, 6) and all(n == 6 for _, n in seen)
+    assert [i for i, _ in seen] == sorted(i for i, _ in seen)

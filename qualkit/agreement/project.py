@@ -104,11 +104,18 @@ def speaker_scope(codebook: Codebook, roles: dict[str, str] | None = None
     coders "agreed" on. ``roles`` maps speaker names to roles (from the project's transcripts);
     other names get the usual role from their label."""
     roles = roles or {}
+    speakers: dict[str, Any] = {}  # per code, looked up once (each lookup walks the tree)
+    answers: dict[tuple[str, str], bool] = {}
 
     def in_scope(code_id: str, speaker: str) -> bool:
-        role = roles.get(speaker) or default_role(speaker)
-        return speaker_matches(codebook.speakers_for(code_id),
-                               Segment(0, 0, 0, speaker, "", role=role))
+        key = (code_id, speaker)
+        if key not in answers:
+            if code_id not in speakers:
+                speakers[code_id] = codebook.speakers_for(code_id)
+            role = roles.get(speaker) or default_role(speaker)
+            answers[key] = speaker_matches(speakers[code_id],
+                                           Segment(0, 0, 0, speaker, "", role=role))
+        return answers[key]
 
     return in_scope
 

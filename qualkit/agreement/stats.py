@@ -317,14 +317,36 @@ def agreement_report(rows: Iterable[TableRow], codebook: Codebook | None = None,
         return sorted(codes, key=lambda c: (order.get(c, len(order)), _natural(c)))
 
     codes: dict[str, CodeAgreement] = {}
-    def scoped(code: str) -> list[tuple[str, int]]:
-        return keys if in_scope is None else [k for k in keys if in_scope(code, info[k][0])]
+    # Codes in scope for the same speakers share their units: worked out once per pattern of
+    # speakers, not per code and unit (a codebook may have thousands of codes).
+    speakers = sorted({info[k][0] for k in keys})
+    by_pattern: dict[tuple[bool, ...], list[tuple[str, int]]] = {}
 
+    def scoped(code: str) -> list[tuple[str, int]]:
+        if in_scope is None:
+            return keys
+        pattern = tuple(in_scope(code, speaker) for speaker in speakers)
+        if pattern not in by_pattern:
+            allowed = {s for s, ok in zip(speakers, pattern) if ok}
+            by_pattern[pattern] = [k for k in keys if info[k][0] in allowed]
+        return by_pattern[pattern]
+
+    applied_anywhere = set(seen)
+    absent: dict[int, dict[str, Any]] = {}  # a code nobody applied: the same figures per scope
     for code in code_ids:
         ids = members[code]
+        units = scoped(code)
+        if not ids & applied_anywhere:
+            if id(units) not in absent:
+                absent[id(units)] = _stats([[False if c in coded[k] else None for c in coders]
+                                            for k in units], coders)
+            same = absent[id(units)]
+            codes[code] = CodeAgreement(code=code, applied=0,
+                                        **{**same, "pairs": list(same["pairs"])})
+            continue
         matrix: list[list[Value | None]] = [
             [bool(coded[k][c] & ids) if c in coded[k] else None for c in coders]
-            for k in scoped(code)]
+            for k in units]
         applied = sum(any(v for v in row) for row in matrix)
         codes[code] = CodeAgreement(code=code, applied=applied, **_stats(matrix, coders))
 

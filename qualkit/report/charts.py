@@ -57,6 +57,14 @@ def _png(fig: Any) -> bytes:
     return buf.getvalue()
 
 
+def _of_all(report: Report, shown: int) -> str:
+    """What a chart leaves out, for its caption: nothing, or how many codes it shows of all."""
+    every = len(report.leaves())
+    return "" if shown >= every else (
+        f" It shows the {shown} codes most participants mention, of {every:,}; the overview "
+        "table lists every code.")
+
+
 def _style(ax: Any) -> None:
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
@@ -68,13 +76,15 @@ def frequency_chart(report: Report) -> Chart:
     """Participants mentioning each code (bars, in the theme's colour), with segment counts."""
     from matplotlib.patches import Patch
 
-    codes = report.leaves()  # every leaf code, at any depth (Codebook.leaves)
+    codes = report.charted()  # the leaf codes (Codebook.leaves), at most CHART_CODES
     n = report.participants
     fig = _figure(7.0, 1.1 + 0.2 * max(len(codes), 1))
     ax = fig.add_subplot()
     y = list(range(len(codes)))
     ax.barh(y, [c.participants for c in codes], color=[c.color for c in codes], height=0.7)
-    themes = [s.theme for s in report.sections if s.codes and s.theme.id]
+    shown = {c.id for c in codes}
+    themes = [s.theme for s in report.sections if s.codes and s.theme.id
+              and any(c.id in shown for c in s.codes)]
     if themes:
         fig.legend(handles=[Patch(color=t.color, label=t.name) for t in themes],
                    loc="outside upper center", ncols=min(3, len(themes)), fontsize=7,
@@ -89,14 +99,16 @@ def frequency_chart(report: Report) -> Chart:
     _style(ax)
     return Chart("frequency", "Participants mentioning each code",
                  f"Bars: how many of the {n} participants mention each code; labels add the "
-                 f"number of coded segments. Counting {report.include}.", _png(fig), 7.0)
+                 f"number of coded segments. Counting {report.include}." + _of_all(report,
+                                                                                    len(codes)),
+                 _png(fig), 7.0)
 
 
 def coverage_chart(report: Report) -> Chart | None:
     """Share of each attribute group mentioning each code (grouped bars)."""
     if not report.by or not report.group_sizes:
         return None
-    codes = report.leaves()
+    codes = report.charted()
     groups = report.group_sizes
     palette = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860"]
     fig = _figure(7.0, 1.2 + 0.2 * max(len(codes), 1) * max(1, len(groups) / 2))
@@ -118,8 +130,8 @@ def coverage_chart(report: Report) -> Chart | None:
                frameon=False)
     _style(ax)
     return Chart("coverage", f"Coverage by {report.by}",
-                 f"Share of participants in each {report.by} group who mention each code.",
-                 _png(fig), 7.0)
+                 f"Share of participants in each {report.by} group who mention each code."
+                 + _of_all(report, len(codes)), _png(fig), 7.0)
 
 
 def heatmap_chart(report: Report) -> Chart | None:
@@ -149,6 +161,9 @@ def heatmap_chart(report: Report) -> Chart | None:
     bar = fig.colorbar(image, ax=ax, shrink=0.6)
     bar.ax.tick_params(labelsize=7, colors=GREY)
     bar.set_label("segments with both codes", fontsize=7, color=GREY)
+    left_out = "" if report.heatmap_of <= len(names) else (
+        f" It shows the {len(names)} codes most participants mention, of the "
+        f"{report.heatmap_of:,} that occur.")
     return Chart("cooccurrence", "Codes that occur together",
                  "Segments carrying both codes (the diagonal, each code's own count, is left "
-                 "blank).", _png(fig), size + 0.6)
+                 "blank)." + left_out, _png(fig), size + 0.6)

@@ -26,6 +26,8 @@ MAX_EXTRACTS = 200
 CENTER, SLOPE = 0.45, 12.0  # default similarity -> score curve (sim 0.45 -> 0.5)
 PENALTY = 0.5  # a turn nearer a code's exclude rule or a rejected passage than to the code
 NEAR_REJECTED = 0.6  # similarity to a rejected passage that counts as "like it"
+BATCH_TURNS = 2000  # turns scored at once: memory stays bounded, the cost per turn flat
+BATCH_CELLS = 1_000_000  # and at most this many turn x code cells (a large codebook: fewer)
 
 
 def chunks(text: str) -> list[tuple[int, int]]:
@@ -67,11 +69,15 @@ class SemanticSuggester:
     name = "semantic"
 
     def __init__(self, embedder: Embedder | None = None, max_extracts: int = MAX_EXTRACTS,
-                 codebook: bool = True, extracts: bool = True) -> None:
+                 codebook: bool = True, extracts: bool = True,
+                 batch_size: int = BATCH_TURNS) -> None:
         self.embedder = embedder
         self.max_extracts = max_extracts
         self.codebook = codebook
         self.extracts = extracts
+        self.batch_size = batch_size  # turns embedded and compared at once (a turn's score
+        # depends on that turn alone, so batches change only memory and speed, and the last
+        # float32 bit of a similarity: the matrix product's kernel depends on its shape)
 
     def fit(self, codebook: Codebook, examples: Sequence[Example] = ()) -> SemanticSuggester:
         embedder = self.embedder or Embedder()
@@ -177,26 +183,36 @@ class SemanticSuggester:
         return sims, best_proto, best_chunk, spans, neg_sims, neg_best
 
     def score(self, views: Sequence[SegmentView]) -> Scores:
+        """Scores for every view, ``batch_size`` views at a time: the sentences of one batch
+        are embedded and compared with the prototypes together, so memory is bounded by the
+        batch, not the transcript."""
         check_fitted(self, "prototypes_")
-        sims, best_proto, best_chunk, spans, neg_sims, neg_best = self._similarities(views)
         scores = Scores.empty(len(views), self.codes_)
-        scores.values[:] = 1.0 / (1.0 + np.exp(-SLOPE * (sims - CENTER)))
-        scores.values[best_proto < 0] = 0.0
+        step = max(1, min(int(self.batch_size), BATCH_CELLS // max(len(self.codes_), 1)))
+        for lo in range(0, len(views), step):
+            self._score_batch(views[lo:lo + step], lo, scores)
+        return scores
+
+    def _score_batch(self, views: Sequence[SegmentView], offset: int, scores: Scores) -> None:
+        """Fill rows ``offset`` onwards of ``scores`` with these views' scores and evidence."""
+        sims, best_proto, best_chunk, spans, neg_sims, neg_best = self._similarities(views)
+        values = 1.0 / (1.0 + np.exp(-SLOPE * (sims - CENTER)))
+        values[best_proto < 0] = 0.0
         against = (neg_best >= 0) & (neg_sims >= sims) & (best_proto >= 0)
         # A rejected passage counts against only a turn that is close to it, not one that
         # merely shares the interview's way of talking.
         rejected = np.array([p.kind == "rejected passage" for p in self.negatives_] or [False])
         against &= ~(rejected[np.maximum(neg_best, 0)] & (neg_sims < NEAR_REJECTED))
-        scores.values[against] *= PENALTY
-        for i, j in zip(*np.nonzero(scores.values >= 0.3)):
+        values[against] *= PENALTY
+        scores.values[offset:offset + len(views)] = values
+        for i, j in zip(*np.nonzero(values >= 0.3)):
             i, j = int(i), int(j)
             proto = self.prototypes_[best_proto[i, j]]
             why = f'similar ({sims[i, j]:.2f}) to {proto.kind} "{_short(proto.text)}"'
             if against[i, j]:
                 neg = self.negatives_[neg_best[i, j]]
                 why += f'; but as close ({neg_sims[i, j]:.2f}) to {neg.kind} "{_short(neg.text)}"'
-            scores.rationale[(i, j)] = why
+            scores.rationale[(offset + i, j)] = why
             a, b = spans[i][best_chunk[i, j]]
             start = views[i].segment.start
-            scores.spans[(i, j)] = (start + a, start + b)
-        return scores
+            scores.spans[(offset + i, j)] = (start + a, start + b)
