@@ -22,8 +22,9 @@ from qualkit.pipeline import code_project, import_paths  # noqa: E402
 from qualkit.project import init_project  # noqa: E402
 from tests.browser import browser_page, serve, set_coder  # noqa: E402
 
-PAGES = [("queue", "Review queue"), ("codebook", "Codebook"), ("themes", "Themes"),
-         ("agreement", "Agreement"), ("topics", "Topics"), ("project", "Project")]
+PAGES = [("queue", "Review queue"), ("search", "Search"), ("retrieval", "Retrieval"),
+         ("codebook", "Codebook"), ("themes", "Themes"), ("agreement", "Agreement"),
+         ("topics", "Topics"), ("project", "Project")]
 
 
 def build(root: Path) -> None:
@@ -66,6 +67,10 @@ def main() -> None:
             for name, link in PAGES:  # clicks keep the session (and the coder's name)
                 page.get_by_role("link", name=link).click()
                 time.sleep(5)
+                if name == "search":  # a search a researcher would make
+                    page.get_by_role("textbox", name="Search for").fill("on my own")
+                    page.get_by_role("button", name="Search", exact=True).click()
+                    time.sleep(5)
                 page.screenshot(path=str(out / f"{name}.png"))
                 print("wrote", out / f"{name}.png")
 

@@ -844,6 +844,124 @@ def demo(
         _serve(proj.root.resolve(), port, address, open_browser)
 
 
+transcript_app = typer.Typer(help="Delete, rename or replace a transcript; participant "
+                                   "attributes and speaker roles.", no_args_is_help=True)
+app.add_typer(transcript_app, name="transcript")
+NameArg = Annotated[str, typer.Argument(help="The transcript's name (qualkit status --list).")]
+
+
+@transcript_app.command("delete")
+@friendly
+def transcript_delete(
+    name: NameArg,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Delete it even though people's codings or memos are on it.")] = False,
+    project: ProjectOpt = None,
+    db: DbOpt = None,
+    coder: CoderOpt = None,
+) -> None:
+    """Delete a transcript with its codings and memos (people's work on it needs --force)."""
+    from .sources import delete_transcript
+
+    proj = _open(project, db)
+    out.print(delete_transcript(proj.store, name, proj.actor(coder), force).summary(),
+              highlight=False)
+
+
+@transcript_app.command("rename")
+@friendly
+def transcript_rename(
+    old: NameArg,
+    new: Annotated[str, typer.Argument(help="The new name.")],
+    project: ProjectOpt = None,
+    db: DbOpt = None,
+    coder: CoderOpt = None,
+) -> None:
+    """Rename a transcript."""
+    from .sources import rename_transcript
+
+    proj = _open(project, db)
+    done = rename_transcript(proj.store, old, new, proj.actor(coder))
+    out.print(f"Renamed {old!r} to {done!r}.", highlight=False)
+
+
+@transcript_app.command("replace")
+@friendly
+def transcript_replace(
+    name: NameArg,
+    file: Annotated[Path, typer.Argument(help="The corrected transcript file.")],
+    project: ProjectOpt = None,
+    db: DbOpt = None,
+    coder: CoderOpt = None,
+) -> None:
+    """Replace a transcript with a corrected file; codings follow their text, the lost listed."""
+    from .sources import replace_transcript
+
+    proj = _open(project, db)
+    out.print(replace_transcript(proj, name, file, proj.actor(coder)).summary(),
+              highlight=False)
+
+
+@transcript_app.command("set")
+@friendly
+def transcript_set(
+    name: NameArg,
+    values: Annotated[list[str], typer.Argument(
+        help="KEY=VALUE participant attributes (KEY= removes one).")],
+    project: ProjectOpt = None,
+    db: DbOpt = None,
+    coder: CoderOpt = None,
+) -> None:
+    """Set participant attributes of a transcript."""
+    from .sources import parse_assignments, set_attributes
+
+    changes = parse_assignments(values)
+    proj = _open(project, db)
+    after = set_attributes(proj.store, name, changes, proj.actor(coder))
+    out.print(f"{name}: " + (", ".join(f"{k}={v}" for k, v in after.items()) or
+                             "no attributes"), highlight=False)
+
+
+@transcript_app.command("role")
+@friendly
+def transcript_role(
+    name: NameArg,
+    speaker: Annotated[str, typer.Argument(help="The speaker's label, as in the transcript.")],
+    role: Annotated[str, typer.Argument(help="interviewer, participant, or a role your "
+                                             "codebook names.")],
+    project: ProjectOpt = None,
+    db: DbOpt = None,
+    coder: CoderOpt = None,
+) -> None:
+    """Set a speaker's role on all their turns (suggestions no longer in scope go)."""
+    from .sources import set_role
+
+    proj = _open(project, db)
+    report = set_role(proj.store, name, speaker, role, proj.actor(coder),
+                      proj.codebook_if_any())
+    out.print(report.summary(), highlight=False)
+
+
+@transcript_app.command("attributes")
+@friendly
+def transcript_attributes(
+    file: Annotated[Path, typer.Argument(help="FILE.csv or FILE.xlsx, one row per "
+                                              "participant.")],
+    id_column: Annotated[str, typer.Option(
+        "--id-column", help="The column naming each row's participant (matched to the "
+                            "participant attribute, or the transcript name).")] = "participant",
+    project: ProjectOpt = None,
+    db: DbOpt = None,
+    coder: CoderOpt = None,
+) -> None:
+    """Import participant attributes for every transcript from a spreadsheet."""
+    from .sources import import_attributes
+
+    proj = _open(project, db)
+    report = import_attributes(proj.store, file, proj.actor(coder), id_column)
+    out.print(report.summary(), highlight=False)
+
+
 def main() -> None:
     app()
 

@@ -97,12 +97,25 @@ def _valid_span(text: str, start: int, end: int) -> tuple[int, int]:
 
 def code_passage(store: Store, transcript: str, start: int, end: int, code_id: str,
                  coder: str, memo: str = "", codebook: Codebook | None = None) -> Coding:
-    """Code a passage by hand."""
+    """Code a passage by hand. A passage holding words of two or more speaker turns is
+    refused, naming the turns: a coding belongs to one turn (agreement, the coded-segments
+    table and speaker scope all count per turn), and coding the interviewer's question along
+    with the answer is rarely meant. The app offers to code each turn's part on its own
+    (``code_hits``, one undo)."""
     coder = _coder(coder)
     _check_code(codebook, code_id)
     tr = store.load_transcript(transcript)
     start, end = _valid_span(tr.text, start, end)
-    segment = tr.segment_at(start)
+    turns = [s for s in tr.segments if s.start < end and start < s.end
+             and tr.text[max(start, s.start):min(end, s.end)].strip()]
+    if len(turns) > 1:
+        who = ", ".join(s.speaker or "a turn without a speaker" for s in turns[:4])
+        raise ReviewError(f"the passage runs across {len(turns)} turns ({who}"
+                          f"{', ...' if len(turns) > 4 else ''}); a coding belongs to one "
+                          "turn", field="span",
+                          hint="select words within one turn, or code each turn's part "
+                               "on its own")
+    segment = turns[0] if turns else tr.segment_at(start)
     coding = Coding(code_id=code_id, transcript=transcript, start=start, end=end, coder=coder,
                     status="accepted", segment_index=segment.index if segment else None,
                     memo=memo, source="manual")

@@ -50,10 +50,10 @@ from sqlalchemy.orm import (
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeEngine
 
-from .errors import ConflictError, QualkitError, StoreError
+from .errors import CodebookChanged, ConflictError, QualkitError, StoreError
 from .model import Coding, ImportedDocument, Segment, Suggestion, Transcript, utcnow
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 # 2: suggestions carry a calibrated confidence (projects made while suggestions also stored
 #    their rank on a turn keep an unused turn_rank column: which ones a turn shows is worked out
 #    from their scores, review.first_per_turn)
@@ -63,6 +63,7 @@ SCHEMA_VERSION = "5"
 #    Alembic revision stamped in the database (qualkit/migrations, run by qualkit.migrate);
 #    meta's schema_version is kept for people reading the database.
 # 5: coded ranges (what a coder has worked through), and coding ids never reused (SQLite)
+# 6: memos on codes and themes (code_memos, one per coder and code) and the project journal
 # Columns added since version 1, added in place to an older project (nullable, so no data moves).
 ADDED_COLUMNS: dict[str, dict[str, TypeEngine[Any]]] = {
     "codings": {"confidence": Float()}}
@@ -225,6 +226,29 @@ class EventRow(Base):
     entity: Mapped[str] = mapped_column(String(50))
     entity_id: Mapped[str] = mapped_column(String(300), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class CodeMemoRow(Base):
+    """A coder's memo on a code or theme (by code id): what it means to them, how it grew."""
+
+    __tablename__ = "code_memos"
+    __table_args__ = (UniqueConstraint("code_id", "coder"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code_id: Mapped[str] = mapped_column(String(200), index=True)
+    coder: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class JournalRow(Base):
+    """One entry of the project journal (the researcher's reflexive log); entries are only
+    ever added."""
+
+    __tablename__ = "journal"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    author: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
 
 
 @dataclass
@@ -631,7 +655,7 @@ class Store:
             self._ids_cache = (head.version, self.codebook_ids(head.text))
         gone = sorted(set(codes) - self._ids_cache[1])
         if gone:
-            raise ConflictError(f"the code {gone[0]!r} is no longer in the project's codebook "
+            raise CodebookChanged(f"the code {gone[0]!r} is no longer in the project's codebook "
                                 "(renamed or merged a moment ago); nothing was changed",
                                 hint="reload to see the codebook and try again")
 
@@ -1208,13 +1232,40 @@ class Store:
                     "change only your own codings); nothing was changed",
                     hint="ask the project's lead (qualkit team add NAME --lead) to make "
                          "codebook changes that move other people's codings")
+            memos = self._move_code_memos(s, mapping)
             version = None
             if codebook is not None:
                 version = self._add_codebook_version(s, codebook[0], actor, reason, codebook[1])
             self.log(s, actor, "refine", "codebook", reason[:300], reason=reason,
                      mapping=dict(mapping), counts=had, codebook_version=version,
+                     memos_moved=memos,
                      codings=changed, moved=moved, merged_duplicates=merged)
             return changed
+
+    @staticmethod
+    def _move_code_memos(s: Session, mapping: dict[str, str]) -> int:
+        """Memos on codes follow a rename or merge. Where the coder already has a memo on the
+        code a merge leads to, theirs stays under the old id (still listed, never joined into
+        another's words)."""
+        if not mapping:
+            return 0
+        rows = s.scalars(select(CodeMemoRow).where(CodeMemoRow.code_id.in_(list(mapping)))
+                         .order_by(CodeMemoRow.id)).all()
+        taken = {(code, coder) for code, coder in s.execute(
+            select(CodeMemoRow.code_id, CodeMemoRow.coder).where(
+                CodeMemoRow.code_id.in_(list(set(mapping.values()) - set(mapping)))))}
+        moving = []
+        for row in rows:
+            key = (mapping[row.code_id], row.coder)
+            if key not in taken:
+                taken.add(key)
+                moving.append((row, key[0]))
+        for row, target in moving:  # two steps, as codings: a swap never meets the constraint
+            row.code_id = "#" + target
+        s.flush()
+        for row, target in moving:
+            row.code_id = target
+        return len(moving)
 
     @staticmethod
     def _drop_merged_duplicates(s: Session, mapping: dict[str, str],
@@ -1277,12 +1328,277 @@ class Store:
             s.add_all(EmbeddingRow(model=model, text_hash=h, vector=v)
                       for h, v in vectors.items() if h not in known)
 
+    # -- a transcript itself: delete, rename, replace, attributes, roles (qualkit.sources
+    #    decides what is allowed and how codings follow; this records it) ---------------------
+    def delete_transcript(self, name: str, actor: str,
+                          check: Callable[[dict[str, Any]], None] | None = None
+                          ) -> dict[str, Any]:
+        """Remove a transcript with its turns, codings, coded ranges and memos in one
+        transaction. ``check`` sees what would be lost (the summary below) and may refuse by
+        raising; the ``delete`` audit event records it: counts, and every person's coding
+        whole (code, coder, status, span and its text, memo), the memos and coded ranges."""
+        from sqlalchemy import delete
+
+        with self.transaction() as s:
+            self.serialize(s)
+            row = s.scalars(select(TranscriptRow).where(TranscriptRow.name == name)).first()
+            if row is None:
+                raise StoreError(f"no transcript named {name!r} in this project",
+                                 hint="`qualkit status --list` shows the transcript names")
+            tid = row.id
+            codings = s.scalars(select(CodingRow).where(CodingRow.transcript_id == tid)
+                                .order_by(CodingRow.id)).all()
+            by_status: dict[str, int] = {}
+            for c in codings:
+                by_status[c.status] = by_status.get(c.status, 0) + 1
+            memos = {m.coder: m.text for m in s.scalars(
+                select(MemoRow).where(MemoRow.transcript_id == tid)) if m.text}
+            ranges = [{"coder": r.coder, "first": r.first_segment, "last": r.last_segment}
+                      for r in s.scalars(select(CodedRangeRow).where(
+                          CodedRangeRow.transcript_id == tid).order_by(CodedRangeRow.id))]
+            summary: dict[str, Any] = {
+                "transcript": name, "source": row.source, "format": row.format,
+                "content_hash": row.content_hash, "attributes": dict(row.attributes or {}),
+                "segments": len(row.segments), "codings": by_status,
+                "decisions": [_saved(c, row.text) for c in codings if c.status != "suggested"],
+                "memos": memos, "coded_ranges": ranges}
+            if check is not None:
+                check(summary)
+            for table in (CodingRow, CodedRangeRow, MemoRow, SegmentRow):
+                s.execute(delete(table).where(table.transcript_id == tid)
+                          .execution_options(synchronize_session=False))
+            s.execute(delete(TranscriptRow).where(TranscriptRow.id == tid)
+                      .execution_options(synchronize_session=False))
+            self.log(s, actor, "delete", "transcript", name, **summary)
+            return summary
+
+    def rename_transcript(self, old: str, new: str, actor: str) -> None:
+        """Give a transcript another name (one transaction, a ``rename`` event); refused if
+        another transcript has that name."""
+        with self.transaction() as s:
+            self.serialize(s)
+            row = s.scalars(select(TranscriptRow).where(TranscriptRow.name == old)).first()
+            if row is None:
+                raise StoreError(f"no transcript named {old!r} in this project",
+                                 hint="`qualkit status --list` shows the transcript names")
+            if new != old and s.scalars(select(TranscriptRow.id).where(
+                    TranscriptRow.name == new)).first() is not None:
+                raise ConflictError(f"another transcript is already named {new!r}; nothing was "
+                                    "renamed", hint="choose a name no transcript has")
+            row.name = new
+            self.log(s, actor, "rename", "transcript", new, old=old, new=new)
+
+    def set_transcript_attributes(self, changes: dict[str, dict[str, Any]], actor: str,
+                                  **detail: Any) -> dict[str, dict[str, Any]]:
+        """Set participant attributes of one or more transcripts ({transcript: {key: value}};
+        a value of None removes the key) in one transaction with one ``attributes`` event
+        recording each transcript's attributes before and after (and ``detail``). Returns
+        the attributes after, by transcript."""
+        with self.transaction() as s:
+            self.serialize(s)
+            before: dict[str, dict[str, Any]] = {}
+            after: dict[str, dict[str, Any]] = {}
+            for name, values in changes.items():
+                row = s.scalars(select(TranscriptRow).where(TranscriptRow.name == name)).first()
+                if row is None:
+                    raise StoreError(f"no transcript named {name!r} in this project",
+                                     hint="`qualkit status --list` shows the transcript names")
+                old = dict(row.attributes or {})
+                new = dict(old)
+                for key, value in values.items():
+                    if value is None:
+                        new.pop(key, None)
+                    else:
+                        new[key] = value
+                if new != old:
+                    row.attributes = new  # a new dict: JSON columns track assignment only
+                    before[name], after[name] = old, new
+            entity = next(iter(changes)) if len(changes) == 1 else f"{len(after)} transcripts"
+            if after or detail:  # nothing changed by hand: nothing to record
+                self.log(s, actor, "attributes", "transcript", entity, before=before,
+                         after=after, **detail)
+            return after
+
+    def set_speaker_role(self, name: str, speaker: str, role: str, actor: str,
+                         drop: Callable[[str], bool] | None = None) -> tuple[int, int]:
+        """Give every turn of ``speaker`` in a transcript the role ``role`` (one transaction, a
+        ``role`` event). Pending machine suggestions on those turns whose code ``drop`` says
+        no longer applies (and nobody decided on) are removed with it, recorded whole in the
+        event. Returns (turns changed, suggestions removed)."""
+        with self.transaction() as s:
+            self.serialize(s)
+            tid = self._transcript_id(s, name)
+            turns = s.scalars(select(SegmentRow).where(SegmentRow.transcript_id == tid,
+                                                       SegmentRow.speaker == speaker)).all()
+            if not turns:
+                speakers = sorted(set(s.scalars(select(SegmentRow.speaker).where(
+                    SegmentRow.transcript_id == tid))))
+                raise QualkitError(f"no speaker {speaker!r} in {name!r}", field="speaker",
+                                   hint="its speakers are " + (", ".join(
+                                       repr(x) for x in speakers) or "none"))
+            before = sorted({t.role for t in turns})
+            for t in turns:
+                t.role = role
+            removed: list[dict[str, Any]] = []
+            if drop is not None:
+                idx = {t.idx for t in turns}
+                linked = set(s.scalars(select(CodingRow.suggestion_id).where(
+                    CodingRow.transcript_id == tid, CodingRow.suggestion_id.is_not(None))))
+                text = s.scalar(select(TranscriptRow.text).where(TranscriptRow.id == tid)) or ""
+                for c in s.scalars(select(CodingRow).where(
+                        CodingRow.transcript_id == tid, CodingRow.status == "suggested")):
+                    if c.segment_idx in idx and c.id not in linked and drop(c.code_id):
+                        removed.append(_saved(c, text))
+                        s.delete(c)
+            self.log(s, actor, "role", "transcript", name, speaker=speaker, before=before,
+                     role=role, turns=len(turns), removed_suggestions=removed)
+            return len(turns), len(removed)
+
+    def replace_transcript(self, name: str, new: Transcript, actor: str,
+                           plan: Callable[[Transcript, list[Coding],
+                                           list[tuple[int, int, int]]],
+                                          tuple[dict[int, tuple[int, int, int | None] | None],
+                                                dict[int, tuple[int, int] | None]]],
+                           **detail: Any) -> dict[str, Any]:
+        """Put a corrected text in place of a transcript's, keeping its name, in one
+        transaction: its turns become ``new``'s, its attributes ``new.attributes``; ``plan``
+        (given the old transcript, every coding on it and its coded ranges as (id, first,
+        last)) says where each coding goes ({id: (start, end, segment) or None to remove it})
+        and each coded range ({id: (first, last) or None}). The ``replace`` event records the
+        codings removed, whole with their text, and ``detail``. Returns what was done:
+        ``moved``, ``kept`` (ids), ``removed`` (saved codings), ``ranges``."""
+        from sqlalchemy import delete
+
+        with self.transaction() as s:
+            self.serialize(s)
+            row = s.scalars(select(TranscriptRow).where(TranscriptRow.name == name)).first()
+            if row is None:
+                raise StoreError(f"no transcript named {name!r} in this project",
+                                 hint="`qualkit status --list` shows the transcript names")
+            digest = content_hash(new.text)
+            twin = s.scalars(select(TranscriptRow.name).where(
+                TranscriptRow.content_hash == digest, TranscriptRow.id != row.id)).first()
+            if twin is not None:
+                raise ConflictError(f"the corrected file has the same text as the transcript "
+                                    f"{twin!r}; nothing was replaced",
+                                    hint="check you chose the right file")
+            old = _transcript(row)
+            rows = s.scalars(select(CodingRow).where(CodingRow.transcript_id == row.id)
+                             .order_by(CodingRow.id)).all()
+            ranges = s.scalars(select(CodedRangeRow).where(
+                CodedRangeRow.transcript_id == row.id)).all()
+            moves, range_moves = plan(old, [_coding(r, name) for r in rows],
+                                      [(r.id, r.first_segment, r.last_segment) for r in ranges])
+            removed = [_saved(r, old.text) for r in rows if moves.get(r.id) is None]
+            before = {"content_hash": row.content_hash, "source": row.source,
+                      "format": row.format, "attributes": dict(row.attributes or {}),
+                      "segments": len(row.segments)}
+            # the turns first (one (transcript, idx) each), then the codings that point at them
+            s.execute(delete(SegmentRow).where(SegmentRow.transcript_id == row.id)
+                      .execution_options(synchronize_session=False))
+            s.expire(row, ["segments"])
+            s.add_all(SegmentRow(transcript_id=row.id, idx=g.index, start_char=g.start,
+                                 end_char=g.end, speaker=g.speaker, role=g.role,
+                                 timestamp=g.timestamp) for g in new.segments)
+            row.text, row.content_hash = new.text, digest
+            row.source, row.format = new.source, new.format
+            row.attributes = dict(new.attributes)
+            now = utcnow()
+            gone = {r.id for r in rows if moves.get(r.id) is None}
+            # decisions first, then the suggestions they point at (SQLite checks each row)
+            for r in sorted((r for r in rows if r.id in gone),
+                            key=lambda r: r.suggestion_id is None):
+                s.delete(r)
+            s.flush()
+            moved: list[int] = []
+            for r in rows:
+                target = moves.get(r.id)
+                if target is None:
+                    continue
+                if (r.start_char, r.end_char, r.segment_idx) != target:
+                    r.start_char, r.end_char, r.segment_idx = target
+                    r.updated_at = now
+                    moved.append(r.id)
+            changed_ranges = 0
+            for marked in ranges:
+                span = range_moves.get(marked.id)
+                if span is None:
+                    s.delete(marked)
+                    changed_ranges += 1
+                elif (marked.first_segment, marked.last_segment) != span:
+                    marked.first_segment, marked.last_segment = span
+                    changed_ranges += 1
+            s.flush()
+            if moved:  # a server's trigger keeps other people's codings as they were
+                found = {(cid, a, b) for cid, a, b in s.execute(
+                    select(CodingRow.id, CodingRow.start_char, CodingRow.end_char).where(
+                        CodingRow.id.in_(moved)))}
+                wanted = set()
+                for cid in moved:
+                    target = moves[cid]
+                    if target is not None:
+                        wanted.add((cid, target[0], target[1]))
+                if found != wanted:
+                    raise ConflictError(
+                        "your database login may not move other people's codings; nothing was "
+                        "replaced", hint="ask the project's lead to replace the transcript")
+            kept = [r.id for r in rows if r.id not in gone]
+            self.log(s, actor, "replace", "transcript", name, before=before,
+                     after={"content_hash": digest, "source": new.source, "format": new.format,
+                            "attributes": dict(new.attributes),
+                            "segments": len(new.segments)},
+                     kept=len(kept), moved=len(moved), removed=removed,
+                     coded_ranges_changed=changed_ranges, **detail)
+            return {"kept": kept, "moved": moved, "removed": removed,
+                    "ranges": changed_ranges}
+
     @staticmethod
     def _transcript_id(s: Session, name: str) -> int:
         tid = s.scalars(select(TranscriptRow.id).where(TranscriptRow.name == name)).first()
         if tid is None:
             raise StoreError(f"no transcript named {name!r} in this project")
         return tid
+
+    # -- memos on codes and the project journal ---------------------------------------------
+    def set_code_memo(self, code_id: str, coder: str, text: str) -> None:
+        """Write ``coder``'s memo on a code or theme (an empty text clears it); one
+        transaction with an audit event holding the text it replaced."""
+        coder = self.acting_as(coder, coder)
+        with self.transaction() as s:
+            memo = s.scalars(select(CodeMemoRow).where(CodeMemoRow.code_id == code_id,
+                                                       CodeMemoRow.coder == coder)).first()
+            before = memo.text if memo else ""
+            if memo is None:
+                s.add(CodeMemoRow(code_id=code_id, coder=coder, text=text))
+            else:
+                memo.text, memo.updated_at = text, utcnow()
+            self.log(s, coder, "code_memo", "code", code_id, text_before=before)
+
+    def code_memos(self, code_id: str | None = None) -> list[tuple[str, str, str, datetime]]:
+        """Memos on codes (one code's with ``code_id``) that say something:
+        ``(code_id, coder, text, updated_at)``, by code id and coder."""
+        with self.transaction() as s:
+            query = select(CodeMemoRow).where(CodeMemoRow.text != "")
+            if code_id is not None:
+                query = query.where(CodeMemoRow.code_id == code_id)
+            return [(m.code_id, m.coder, m.text, m.updated_at) for m in s.scalars(
+                query.order_by(CodeMemoRow.code_id, CodeMemoRow.coder))]
+
+    def add_journal_entry(self, author: str, text: str) -> int:
+        """Add an entry to the project journal; returns its id."""
+        author = self.acting_as(author, author)
+        with self.transaction() as s:
+            row = JournalRow(author=author, text=text)
+            s.add(row)
+            s.flush()
+            self.log(s, author, "journal", "journal", row.id)
+            return row.id
+
+    def journal_entries(self) -> list[tuple[int, datetime, str, str]]:
+        """Every journal entry, oldest first: ``(id, at, author, text)``."""
+        with self.transaction() as s:
+            return [(j.id, j.at, j.author, j.text) for j in s.scalars(
+                select(JournalRow).order_by(JournalRow.at, JournalRow.id))]
 
 
 def _runs(numbers: Iterable[int]) -> list[tuple[int, int]]:
@@ -1342,6 +1658,16 @@ def _transcript(row: TranscriptRow) -> Transcript:
                 for g in row.segments]
     return Transcript(name=row.name, text=text, segments=segments,
                       attributes=dict(row.attributes or {}), source=row.source, format=row.format)
+
+
+def _saved(row: CodingRow, text: str) -> dict[str, Any]:
+    """A coding whole, with the text it marks, for an audit event that removes it."""
+    return {"id": row.id, "code_id": row.code_id, "coder": row.coder, "status": row.status,
+            "source": row.source, "segment_idx": row.segment_idx, "start": row.start_char,
+            "end": row.end_char, "text": text[row.start_char:row.end_char], "memo": row.memo,
+            "score": row.score, "rationale": row.rationale,
+            "suggestion_id": row.suggestion_id, "confidence": row.confidence,
+            "created_at": row.created_at.isoformat() if row.created_at else None}
 
 
 def _coding_row(c: Coding, transcript_id: int) -> CodingRow:

@@ -8,7 +8,8 @@ what, whatever client connects:
 - everyone reads everything (agreement needs every coder's decisions);
 - row-level security on codings: a member inserts and deletes only codings made under their own
   login, or machine suggestions; a coder updates only those, a lead any (a codebook change
-  recodes everyone's codings); on memos, only one's own;
+  recodes everyone's codings); on memos (on transcripts and on codes), only one's own;
+- journal entries are only added, each under its author's login;
 - a trigger keeps who made a coding: its coder never changes, and a coding someone else made
   may only be recoded (code id, version, time), never re-decided, moved or re-memoed;
 - audit events are append-only and carry the login (``actor = current_user``);
@@ -33,7 +34,9 @@ ROLE_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 CODER_WRITES = {"codings": "INSERT, UPDATE, DELETE", "memos": "INSERT, UPDATE, DELETE",
                 "events": "INSERT", "embeddings": "INSERT, UPDATE", "topic_runs": "INSERT, UPDATE",
                 "meta": "INSERT, UPDATE",  # meta: when the app last retrained
-                "coded_ranges": "INSERT, DELETE"}
+                "coded_ranges": "INSERT, DELETE",
+                "code_memos": "INSERT, UPDATE, DELETE",  # one's own memos on codes
+                "journal": "INSERT"}  # the project journal: entries only added
 LEAD_WRITES = {"transcripts": "INSERT, UPDATE, DELETE", "segments": "INSERT, UPDATE, DELETE",
                "codebook_versions": "INSERT"}
 
@@ -59,6 +62,18 @@ BEGIN
   END IF;
   RETURN NEW;
 END $$""",
+         """
+CREATE OR REPLACE FUNCTION qualkit_keep_memo() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.coder IS DISTINCT FROM OLD.coder OR (OLD.coder <> current_user AND
+     NEW.text IS DISTINCT FROM OLD.text) THEN
+    RAISE EXCEPTION 'permission denied: only % may change their own memo', OLD.coder;
+  END IF;
+  RETURN NEW;
+END $$""",
+         "DROP TRIGGER IF EXISTS qualkit_keep_memo ON code_memos",
+         "CREATE TRIGGER qualkit_keep_memo BEFORE UPDATE ON code_memos "
+         "FOR EACH ROW EXECUTE FUNCTION qualkit_keep_memo()",
          "DROP TRIGGER IF EXISTS qualkit_keep_coder ON codings",
          "CREATE TRIGGER qualkit_keep_coder BEFORE UPDATE ON codings "
          "FOR EACH ROW EXECUTE FUNCTION qualkit_keep_coder()")
@@ -150,6 +165,15 @@ def setup(store: Store) -> None:
             "events": [
                 ("qk_read", "SELECT", "USING (true)"),
                 ("qk_insert", "INSERT", "WITH CHECK (actor = current_user)")],
+            "code_memos": [
+                ("qk_read", "SELECT", "USING (true)"),
+                ("qk_own", "ALL", f"USING ({mine}) WITH CHECK ({mine})"),
+                # a lead's codebook change moves everyone's memos to the new code id; the
+                # trigger below lets nothing else of another person's memo change
+                ("qk_lead_move", "UPDATE", f"USING ({lead}) WITH CHECK ({lead})")],
+            "journal": [
+                ("qk_read", "SELECT", "USING (true)"),
+                ("qk_insert", "INSERT", "WITH CHECK (author = current_user)")],
         }
         for table, rules in policies.items():
             conn.execute(text(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY"))

@@ -59,7 +59,7 @@ def test_coding_page_codes_a_selection_by_hand(coded_project):
     assert not at.exception
     [c] = [c for c in coded_project.store.codings() if c.source == "manual"]
     assert (c.coder, c.code_id, text[c.start:c.end]) == ("ann", "no_debrief", "nobody else")
-    assert "Coded as" in at.success[0].value
+    assert "Coded as" in at.toast[0].value
 
 
 def test_queue_page_accepts_and_rejects(coded_project):
@@ -138,22 +138,22 @@ def form(at: AppTest, form_id: str):
 
 def test_codebook_page_saves_only_what_changed(coded_project):
     at = app("views/codebook.py")
-    at.selectbox(key="edit_code").set_value("working_alone").run()
-    [definition] = [t for t in form(at, "edit_form").text_area if t.label == "Definition"]
+    at.button(key="cb_pick_working_alone").click().run()  # chosen in the code tree
+    [definition] = [t for t in form(at, "cb_edit_form").text_area if t.label == "Definition"]
     definition.set_value("Alone on the job, all day.")
-    form(at, "edit_form").button[0].click().run()
+    form(at, "cb_edit_form").button[0].click().run()
     assert not at.exception
     assert at.success[0].value == "Saved 'Working alone': edited definition."
     code = coded_project.codebook().get("working_alone")
     assert (code.definition, code.color) == ("Alone on the job, all day.", None)  # inherits
-    form(at, "edit_form").button[0].click().run()
+    form(at, "cb_edit_form").button[0].click().run()
     assert at.success[0].value == "Nothing changed."
 
 
 def test_codebook_page_splits_a_code(coded_project):
     at = app("views/codebook.py")
-    split = form(at, "split_form")
-    split.selectbox[0].set_value("upbeat")
+    at.button(key="cb_pick_upbeat").click().run()  # chosen in the code tree
+    split = form(at, "cb_split_form")
     split.text_area[0].set_value("joy: Joy\nrelief: Relief")
     split.checkbox[0].check()
     split.button[0].click().run()
@@ -172,7 +172,7 @@ def test_coding_page_saves_a_transcript_memo_undoably(coded_project):
     memo_box().set_value("Strong account of lone work.")
     [save] = [b for b in at.sidebar.button if b.label == "Save transcript memo"]
     save.click().run()
-    assert not at.exception and at.success[0].value == "Memo saved."
+    assert not at.exception and at.toast[0].value == "Transcript memo saved."
     store = coded_project.store
     assert store.transcript_memos("p01_dana") == {"ann": "Strong account of lone work."}
     event = store.events(1)[0]
@@ -203,14 +203,13 @@ def test_a_coder_marks_a_transcript_as_coded_and_can_undo_it(coded_project):
 
 def test_codebook_page_shows_the_tree_and_merges_codes(coded_project):
     at = app("views/codebook.py")
-    assert any("Working alone" in e.label for e in at.expander)
+    assert any("Working alone" in m.value for m in at.markdown)  # a row of the code tree
+    at.button(key="cb_pick_working_alone").click().run()  # the merge target, chosen in the tree
     at.multiselect[0].set_value(["no_debrief"])
-    [target] = [s for s in at.selectbox if s.label == "into"]
-    target.set_value("working_alone")
-    [button] = [b for b in at.button if b.label == "Merge"]
+    [button] = [b for b in at.button if b.label == "Merge into this code"]
     button.click().run()
     assert not at.exception
-    assert "Merged no_debrief into 'working_alone'" in at.success[0].value
+    assert "Merged 'No one to debrief with' into 'Working alone'" in at.success[0].value
     assert coded_project.codebook().get("no_debrief") is None
 
 

@@ -533,6 +533,8 @@ def test_a_project_from_before_the_codebook_lived_in_the_database_keeps_its_code
     with con:
         con.execute("DROP TABLE codebook_versions")
         con.execute("DROP TABLE coded_ranges")
+        con.execute("DROP TABLE code_memos")
+        con.execute("DROP TABLE journal")
         con.execute("UPDATE alembic_version SET version_num = '0003'")
     con.close()
     coded.codebook_path.write_text("# our team's codebook\n" + text, encoding="utf-8")
@@ -589,3 +591,48 @@ def test_a_temporary_file_left_by_a_killed_write_is_cleared(coded):
     os.utime(stale, (old, old))
     edit.apply_change(coded, edit.recolour(coded.codebook(), "upbeat", "#123456"), "ann")
     assert not stale.exists() and fresh.exists()
+
+
+def test_a_batch_run_follows_a_rename_made_while_it_works(make_project):
+    """`qualkit code` loaded the codebook, then someone renamed a code in the app: the run's
+    next write is refused by the store (the old id is gone) and the run starts again from the
+    new codebook instead of failing or writing the old id."""
+    from qualkit.pipeline import code_project
+    from qualkit.project import open_project
+
+    project = make_project(transcripts={
+        "p01.txt": "Interviewer: Hi.\n\nDana: I work alone and I dread nights.\n",
+        "p02.txt": "Interviewer: Hi.\n\nKim: I work alone, I love it.\n"})
+    real = project.store.replace_suggestions
+    renamed = []
+
+    def rename_first(*args, **kwargs):
+        if not renamed:
+            other = open_project(project.root)
+            edit.apply_change(other, edit.rename_code(other.codebook(), "working_alone",
+                                                      new_id="lone_work"), "bob")
+            other.close()
+            renamed.append(True)
+        return real(*args, **kwargs)
+
+    project.store.replace_suggestions = rename_first
+    report = code_project(project, actor="tester", suggesters=("rules",))
+    assert report.transcripts == 2
+    codes = {c.code_id for c in project.store.codings(status="suggested")}
+    assert "lone_work" in codes and "working_alone" not in codes
+
+
+def test_memos_on_codes_follow_a_rename_and_a_merge_never_joins_two(coded):
+    coded.store.set_code_memo("no_debrief", "ann", "Nobody after hard calls.")
+    coded.store.set_code_memo("working_alone", "ann", "Alone most days.")
+    coded.store.set_code_memo("no_debrief", "bob", "Bob's view.")
+    edit.apply_change(coded, edit.merge_codes(coded.codebook(), ["no_debrief"],
+                                              "working_alone"), "ann")
+    memos = {(code, coder): text for code, coder, text, _ in coded.store.code_memos()}
+    # bob's moved with the code; ann already had one on the kept code: hers stays where it was
+    assert memos == {("working_alone", "ann"): "Alone most days.",
+                     ("working_alone", "bob"): "Bob's view.",
+                     ("no_debrief", "ann"): "Nobody after hard calls."}
+    edit.apply_change(coded, edit.rename_code(coded.codebook(), "working_alone",
+                                              new_id="lone_work"), "ann")
+    assert {code for code, *_ in coded.store.code_memos()} == {"lone_work", "no_debrief"}

@@ -171,6 +171,8 @@ def _old_schema(db: Path) -> None:
         con.execute("DROP TABLE alembic_version")  # made before migrations existed
         con.execute("DROP TABLE codebook_versions")
         con.execute("DROP TABLE coded_ranges")
+        con.execute("DROP TABLE code_memos")
+        con.execute("DROP TABLE journal")
     con.close()
 
 

@@ -269,3 +269,97 @@ def test_a_failed_write_is_a_clear_error(project, tmp_path, monkeypatch):
     monkeypatch.setattr(qualkit.fileio, "atomic_write_text", refuse)
     with pytest.raises(QualkitError, match="--output: cannot write the report: Permission denied"):
         write_report(build_report(project, extracts=0), tmp_path / "r.html")
+
+
+def _many_codes_yaml(themes: int = 6, per_theme: int = 20) -> str:
+    lines = ["name: Many codes", "speakers: [participant]", "codes:"]
+    for t in range(themes):
+        lines += [f"  - id: t{t}", f"    name: Theme {t}", f'    color: "#{t}{t}0000"',
+                  "    children:"]
+        lines += [f"      - id: t{t}_c{k}\n        name: Theme {t} code {k}"
+                  for k in range(per_theme)]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_report_on_many_codes_says_what_scanning_every_coding_says(make_project, tmp_path):
+    """120 leaf codes (more than a chart shows): per-code figures, co-occurring codes and
+    extracts as counting every coding for every code gives them; charts keep to the codes
+    most participants mention and say so; the overview table still lists every code."""
+    import random
+
+    from qualkit.analysis import cooccurrence
+    from qualkit.model import Coding, ImportedDocument
+    from qualkit.report.charts import report_charts
+    from qualkit.report.model import CHART_CODES
+    from qualkit.report.render import render_markdown
+
+    rng = random.Random(12)
+    leaves = [f"t{t}_c{k}" for t in range(6) for k in range(20)]
+    docs = []
+    for i in range(6):
+        b = TextBuilder()
+        for turn in range(10):
+            b.add("Interviewer", "And then?")
+            b.add(f"P{i}", f"Answer {turn} of person {i}, said in a few plain words here.")
+        tr = Transcript(f"p{i}", b.text, b.segments, {"works_alone": "yes" if i % 2 else "no"})
+        codings = [Coding(code, tr.name, seg.start, seg.end, "ann", segment_index=seg.index)
+                   for seg in b.segments[1::2] for code in rng.sample(leaves, 3)]
+        docs.append(ImportedDocument(tr, codings))
+    project = make_project(codebook=_many_codes_yaml(), transcripts=docs)
+    report = build_report(project, extracts=2)
+    book = project.codebook(check_patterns=False)
+    data = AnalysisData.from_store(project.store, book)
+    order = data.code_order()
+    co = cooccurrence(data, order)
+    codes = {c.id: c for c in report.all_codes()}
+    assert list(codes) == order
+    for code_id, c in codes.items():
+        family = book.members(code_id) | {a.id for a in book.ancestors(code_id)}
+        together = sorted(((int(co.loc[code_id, o]), o) for o in leaves
+                           if o not in family and co.loc[code_id, o] > 0),
+                          key=lambda t: (-t[0], order.index(t[1])))[:3]
+        assert c.cooccurring == [(book.display_name(o), n) for n, o in together]
+        assert (c.color, c.depth) == (book.color_of(code_id), len(book.ancestors(code_id)))
+        mine = sorted((x for x in data.codings if x.code_id == code_id),
+                      key=lambda x: (x.transcript, x.start, x.end))
+        assert {(q.transcript, q.turn) for q in c.extracts} <= {
+            (x.transcript, x.segment_index + 1) for x in mine}
+        assert len(c.extracts) == min(2, len({(x.transcript, x.start) for x in mine}))
+    occurring = [c for c in report.leaves() if c.segments]
+    assert len(occurring) > CHART_CODES == len(report.heatmap_codes) == len(report.charted())
+    assert report.heatmap_of == len(occurring)
+    ranked = sorted(report.leaves(), key=lambda c: -c.participants)
+    assert min(c.participants for c in report.charted()) >= ranked[CHART_CODES].participants
+    assert report.heatmap_codes == [c.name for c in report.charted()]
+    charts = {c.name: c for c in report_charts(report)}
+    assert f"of {len(report.leaves())}" in charts["frequency"].caption
+    assert f"of the {len(occurring)} that occur" in charts["cooccurrence"].caption
+    text = render_markdown(report, list(charts.values()), "files")
+    assert all(md(c.name) in text for c in report.all_codes())
+
+
+def test_word_built_in_short_bodies_is_the_same_document(project, monkeypatch):
+    """Blocks built a few at a time in a detached body (so a long report is not quadratic)
+    give exactly the document.xml of adding every block to the document directly."""
+    from contextlib import contextmanager
+    from io import BytesIO
+
+    import qualkit.report.render as render
+    from qualkit.report.charts import report_charts
+
+    report = build_report(project)
+    charts = report_charts(report)
+
+    def body(data: bytes) -> bytes:
+        with zipfile.ZipFile(BytesIO(data)) as z:
+            return z.read("word/document.xml")
+
+    monkeypatch.setattr(render, "WORD_FLUSH", 3)
+    short = body(render.render_docx(report, charts))
+
+    @contextmanager
+    def plain(doc):
+        yield lambda: None
+
+    monkeypatch.setattr(render, "_short_body", plain)
+    assert short == body(render.render_docx(report, charts))

@@ -205,6 +205,8 @@ def test_the_id_rebuild_keeps_every_link_and_starts_above_the_logged_ids(tmp_pat
     con = sqlite3.connect(db)
     with con:  # as release 4 made it: no coded_ranges, a plain INTEGER PRIMARY KEY
         con.execute("DROP TABLE coded_ranges")
+        con.execute("DROP TABLE code_memos")
+        con.execute("DROP TABLE journal")
         con.execute("DELETE FROM sqlite_sequence WHERE name = 'codings'")
         con.execute("UPDATE alembic_version SET version_num = '0004'")
     con.close()

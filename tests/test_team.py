@@ -13,6 +13,7 @@ from qualkit import review, team
 from qualkit.cli import app as cli_app
 from qualkit.codebook import edit
 from qualkit.errors import ConflictError, QualkitError, StoreError
+from qualkit.migrate import head
 from qualkit.pipeline import code_project
 from qualkit.project import init_project, open_project
 from qualkit.store import Store, without_login
@@ -137,6 +138,7 @@ def test_one_codebook_for_the_whole_team(team_project, tmp_path):
     alice, bob, carol = (_as(urls, n, tmp_path) for n in ("alice", "bob", "carol"))
     sid = alice.store.codings(status="suggested")[0].id
     review.accept(alice.store, sid, alice.store.login)
+    alice.store.set_code_memo("working_alone", alice.store.login, "Alone on shift, mostly.")
     before = sorted(c.code_id for c in owner.store.codings())
     # a coder may not change the codebook when it moves other people's codings
     change = edit.rename_code(alice.codebook(), "working_alone", new_id="lone_work")
@@ -151,6 +153,9 @@ def test_one_codebook_for_the_whole_team(team_project, tmp_path):
         assert "working_alone" not in member.codebook_path.read_text()
     after = sorted(c.code_id for c in owner.store.codings())
     assert after == sorted("lone_work" if c == "working_alone" else c for c in before)
+    # alice's memo on the code followed it, and stays hers
+    assert [m[:3] for m in owner.store.code_memos()] == [
+        ("lone_work", alice.store.login, "Alone on shift, mostly.")]
     # bob codes from his own folder: nothing of carol's rename is undone
     suggested = len(owner.store.codings(status="suggested"))
     code_project(bob, actor=bob.store.login, suggesters=("rules",))
@@ -250,20 +255,22 @@ def test_a_server_project_is_upgraded_only_by_its_owner_after_a_pg_dump(pg_url, 
     with store.engine.begin() as conn:  # as a project made by the release before 0004
         conn.execute(text("DROP TABLE codebook_versions"))
         conn.execute(text("DROP TABLE coded_ranges"))
+        conn.execute(text("DROP TABLE code_memos"))
+        conn.execute(text("DROP TABLE journal"))
         conn.execute(text("UPDATE alembic_version SET version_num = '0003'"))
     store.close()
-    with pytest.raises(StoreError, match=r"older than this release's \(0005\); it was not "
+    with pytest.raises(StoreError, match=rf"older than this release's \({head()}\); it was not "
                                          r"changed.*qualkit upgrade --db URL"):
         Store(pg_url)
     r = CliRunner().invoke(cli_app, ["upgrade", "--db", pg_url, "-p", str(tmp_path)])
     assert r.exit_code == 0, r.output
     dumps = list(tmp_path.glob("*.before-upgrade-*.dump"))
     assert len(dumps) == 1 and dumps[0].stat().st_size > 1000
-    assert "revision 0005" in r.output
+    assert f"revision {head()}" in r.output
     store = Store(pg_url)
     try:
         assert store.transcript_names() == ["p01"]
-        assert [e.entity_id for e in store.events(1000) if e.action == "upgrade"] == ["0005"]
+        assert [e.entity_id for e in store.events(1000) if e.action == "upgrade"] == [head()]
     finally:
         store.close()
     r = CliRunner().invoke(cli_app, ["upgrade", "--db", pg_url, "-p", str(tmp_path)])

@@ -17,6 +17,7 @@ from typing import Any
 from ..analysis import (
     AnalysisData,
     cooccurrence,
+    cooccurring,
     counted,
     coverage_by_attribute,
     frequencies,
@@ -24,7 +25,19 @@ from ..analysis import (
 )
 from ..errors import QualkitError
 from ..model import DEFAULT_COLOR, Codebook, Coding, Transcript
-from .model import AgreementRow, CoderWork, CodeSummary, GroupCount, Methods, Quote, Report, Section
+from .model import (
+    AgreementRow,
+    CoderWork,
+    CodeSummary,
+    GroupCount,
+    JournalNote,
+    MemoNote,
+    Methods,
+    Quote,
+    Report,
+    Section,
+    top_codes,
+)
 
 INCLUDE_CHOICES = ("accepted", "all")  # of analysis.INCLUDE
 AUTO = "auto"  # ``by``: split by works_alone when the transcripts have it
@@ -75,7 +88,8 @@ def build_report(project: Any, include: str = "accepted", by: str | None = AUTO,
     data.text_of = lambda name: transcript(name).text
     summaries = _summaries(data, book, by, extracts, transcript)
     sections = _sections(book, summaries)
-    heat = [c for s in sections for c in [s.theme, *s.codes] if c.leaf and c.segments]
+    occurring = [c for s in sections for c in [s.theme, *s.codes] if c.leaf and c.segments]
+    heat = top_codes(occurring)  # at most CHART_CODES, as the charts show
     matrix = cooccurrence(data, [c.id for c in heat]) if heat else None
     group_sizes = []
     if by:
@@ -93,7 +107,8 @@ def build_report(project: Any, include: str = "accepted", by: str | None = AUTO,
         coded_segments=len(coded),
         by=by, group_sizes=group_sizes, sections=sections,
         heatmap_codes=[c.name for c in heat],
-        heatmap=matrix.values.tolist() if matrix is not None else [], methods=methods)
+        heatmap=matrix.values.tolist() if matrix is not None else [],
+        heatmap_of=len(occurring), methods=methods)
     report.notes = _notes(report, include)
     return report
 
@@ -103,31 +118,36 @@ def _summaries(data: AnalysisData, book: Codebook | None, by: str | None, n_extr
     order = data.code_order()
     if not order:
         return {}
-    freq = frequencies(data).set_index("code")
-    split = coverage_by_attribute(data, by).set_index("code") if by else None
-    co = cooccurrence(data, order)
+    index = data.index()
+    freq = frequencies(data).set_index("code").to_dict("index")
+    split = coverage_by_attribute(data, by).set_index("code").to_dict("index") if by else None
+    co = cooccurring(data, order)
     leaves = data.leaf_order()
+    is_leaf = set(leaves)
+    place: dict[str, int] = {}
+    for i, code_id in enumerate(order):
+        place.setdefault(code_id, i)
     out: dict[str, CodeSummary] = {}
     for code_id in order:
-        code = book.get(code_id) if book else None
-        row = freq.loc[code_id]
+        code = index.get(code_id) if index else None
+        row = freq[code_id]
         groups = []
         if split is not None:
             prefix = f"{by}="
-            for column in split.columns:
-                if column.startswith(prefix):
-                    have, of = (int(x) for x in str(split.loc[code_id, column]).split("/"))
-                    groups.append(GroupCount(column[len(prefix):], have, of))
-        above = {c.id for c in book.ancestors(code_id)} if book else set()
+            for column, cell in split[code_id].items():
+                if str(column).startswith(prefix):
+                    have, of = (int(x) for x in str(cell).split("/"))
+                    groups.append(GroupCount(str(column)[len(prefix):], have, of))
+        above = {c.id for c in index.ancestors(code_id)} if index else set()
         family = data.members(code_id) | above
-        together = sorted(((int(co.loc[code_id, other]), other) for other in leaves
-                           if other not in family and co.loc[code_id, other] > 0),
-                          key=lambda t: (-t[0], order.index(t[1])))[:TOP_COOCCURRING]
+        together = sorted(((n, other) for other, n in co[code_id].items()
+                           if other in is_leaf and other not in family and n > 0),
+                          key=lambda t: (-t[0], place[t[1]]))[:TOP_COOCCURRING]
         out[code_id] = CodeSummary(
             id=code_id, name=data.name(code_id),
             definition=code.definition.strip() if code else "",
-            color=book.color_of(code_id) if book else DEFAULT_COLOR,
-            depth=len(above), is_theme=bool(code and code.is_theme), leaf=code_id in leaves,
+            color=index.color_of(code_id) if index else DEFAULT_COLOR,
+            depth=len(above), is_theme=bool(code and code.is_theme), leaf=code_id in is_leaf,
             segments=int(row["segments"]),
             participants=int(row["participants"]), of=int(row["of"]), groups=groups,
             cooccurring=[(data.name(other), n) for n, other in together],
@@ -158,8 +178,9 @@ def _quotes(data: AnalysisData, code_id: str, transcript: Any) -> list[Quote]:
     passage give one extract)."""
     seen: set[tuple[str, int, int]] = set()
     out = []
-    for c in sorted(data.codings, key=lambda c: (c.transcript, c.start, c.end)):
-        if c.code_id != code_id or (c.transcript, c.start, c.end) in seen:
+    for c in sorted(data.by_code().get(code_id, ()), key=lambda c: (c.transcript, c.start,
+                                                                      c.end)):
+        if (c.transcript, c.start, c.end) in seen:
             continue
         seen.add((c.transcript, c.start, c.end))
         tr = transcript(c.transcript)
@@ -237,7 +258,23 @@ def _methods(project: Any, book: Codebook | None, every: list[Coding], include: 
         recoded=sum(w.recoded for w in coders), rejected=sum(w.rejected for w in coders),
         pending=sum(1 for c in suggestions if c.id not in decided),
         by_hand=sum(w.by_hand for w in coders), imported=sum(w.imported for w in coders),
-        agreement_coders=names, agreement_units=units, agreement=rows, agreement_note=note)
+        agreement_coders=names, agreement_units=units, agreement=rows, agreement_note=note,
+        memos=_memo_notes(project, book), journal=_journal_notes(project))
+
+
+def _memo_notes(project: Any, book: Codebook | None) -> list[MemoNote]:
+    """Every person's memos on codes and themes (``qualkit.journal``), in codebook order."""
+    from ..journal import code_memos
+
+    return [MemoNote(m.name, m.coder, m.updated_at.date(), m.text)
+            for m in code_memos(project.store, book)]
+
+
+def _journal_notes(project: Any) -> list[JournalNote]:
+    """The project journal, oldest entry first."""
+    from ..journal import entries
+
+    return [JournalNote(e.at.date(), e.author, e.text) for e in entries(project.store)]
 
 
 def _agreement(project: Any, book: Codebook | None, people: list[str]

@@ -101,6 +101,25 @@ class AgreementRow:
 
 
 @dataclass
+class MemoNote:
+    """A person's memo on a code or theme (``qualkit.journal``), for the methods appendix."""
+
+    code: str  # the code's name
+    coder: str
+    updated: date
+    text: str
+
+
+@dataclass
+class JournalNote:
+    """An entry of the project journal (``qualkit.journal``), for the methods appendix."""
+
+    at: date
+    author: str
+    text: str
+
+
+@dataclass
 class Methods:
     codebook: str
     version: str
@@ -118,6 +137,8 @@ class Methods:
     agreement_units: int
     agreement: list[AgreementRow]
     agreement_note: str
+    memos: list[MemoNote] = field(default_factory=list)  # on codes and themes, codebook order
+    journal: list[JournalNote] = field(default_factory=list)  # oldest first
 
 
 @dataclass
@@ -135,6 +156,9 @@ class Report:
     heatmap: list[list[int]]
     methods: Methods
     notes: list[str] = field(default_factory=list)  # plain warnings shown near the top
+    # leaf codes that occur, of which the heatmap shows at most CHART_CODES (``top_codes``);
+    # 0: as many as it shows
+    heatmap_of: int = 0
 
     def all_codes(self) -> list[CodeSummary]:
         return [c for s in self.sections for c in [s.theme, *s.codes]]
@@ -142,6 +166,25 @@ class Report:
     def leaves(self) -> list[CodeSummary]:
         """The leaf codes (``Codebook.leaves``, then codes not in the codebook), in order."""
         return [c for c in self.all_codes() if c.leaf]
+
+    def charted(self) -> list[CodeSummary]:
+        """The leaf codes the charts show: every one, or with more than ``CHART_CODES`` those
+        ``top_codes`` picks (the overview table still lists every code)."""
+        return top_codes(self.leaves(), CHART_CODES)
+
+
+CHART_CODES = 30  # a chart (bars or heatmap) shows at most this many codes
+
+
+def top_codes(codes: list[CodeSummary], limit: int = CHART_CODES) -> list[CodeSummary]:
+    """At most ``limit`` codes, kept in their order: those mentioned by the most participants,
+    then on the most segments (ties go to the earlier code)."""
+    if len(codes) <= limit:
+        return list(codes)
+    ranked = sorted(range(len(codes)), key=lambda i: (-codes[i].participants,
+                                                       -codes[i].segments, i))
+    keep = set(ranked[:limit])
+    return [c for i, c in enumerate(codes) if i in keep]
 
 
 def number(value: float, digits: int = 2) -> str:

@@ -12,6 +12,8 @@ import base64
 import html
 import io
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -202,6 +204,7 @@ def _methods(report: Report) -> list[Block]:
                            "Cohen's kappa, the mean over pairs of coders. Alpha: Krippendorff's "
                            "alpha (nominal). Formulas as in qualkit's docs/agreement.md; a dash "
                            "means undefined (for example one category throughout).", "note"))
+    blocks += _writing(report)
     blocks += [Heading(2, "How to read this report"), Para(
         "A participant is one interview transcript. Segments are speaker turns. Coverage is the "
         "number of participants in whom a code appears at least once. Extracts are chosen "
@@ -209,6 +212,25 @@ def _methods(report: Report) -> list[Block]:
         "to 60 words first; longer passages are cut with […]. Each extract names the "
         "participant's pseudonym, the transcript, the turn (counting every speaker's turns from "
         "1) and the timestamp where the transcript has one.")]
+    return blocks
+
+
+def _writing(report: Report) -> list[Block]:
+    """The researchers' own writing: memos on codes and themes, and the project journal (each
+    on one line: its text is untrusted and escaped by every renderer like any other; a label
+    loses the control characters Word cannot hold, as Word's text runs do)."""
+    m = report.methods
+    blocks: list[Block] = []
+    if m.memos:
+        blocks += [Heading(2, "Memos on codes and themes")]
+        blocks += [Para(" ".join(n.text.split()),
+                        label=xml_safe(f"{n.code} ({n.coder}, {n.updated:%d %B %Y}): "))
+                   for n in m.memos]
+    if m.journal:
+        blocks += [Heading(2, "Project journal"),
+                   Para("Entries as written during the analysis, oldest first.", "note")]
+        blocks += [Para(" ".join(n.text.split()), label=xml_safe(f"{n.at:%d %B %Y}, {n.author}: "))
+                   for n in m.journal]
     return blocks
 
 
@@ -338,7 +360,6 @@ def render_docx(report: Report, charts: list[Chart]) -> bytes:
     """A Word document a researcher can paste from: built-in title, heading and table styles,
     indented quotes with attribution, charts as pictures, page numbers in the footer."""
     from docx import Document
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Cm, Pt, RGBColor
 
     doc = Document()
@@ -360,48 +381,105 @@ def render_docx(report: Report, charts: list[Chart]) -> bytes:
     usable = page_width - left_margin - right_margin
     grey = RGBColor(0x55, 0x55, 0x55)
 
-    for b in layout(report, charts):
-        if isinstance(b, Heading):
-            doc.add_heading(xml_safe(b.text), level=b.level).paragraph_format.page_break_before = \
-                b.new_page
-        elif isinstance(b, Para):
-            p = doc.add_paragraph()
-            if b.label:
-                p.add_run(b.label).bold = True
-            run = p.add_run(xml_safe(b.text))
-            if b.kind == "subtitle":
-                p.style = doc.styles["Subtitle"]
-            elif b.kind == "definition":
-                run.italic = True
-                p.paragraph_format.keep_with_next = True
-            elif b.kind in ("caption", "note"):
-                run.font.size = Pt(8.5)
-                run.font.color.rgb = grey
-                if b.kind == "caption":
-                    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        elif isinstance(b, Table):
-            _docx_table(doc, b, usable)
-        elif isinstance(b, Image):
-            width = min(Cm(b.chart.width_in * 2.54), Cm(MAX_PICTURE_CM), usable)
-            doc.add_picture(io.BytesIO(b.chart.png), width=width)
-            doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
-            doc.paragraphs[-1].paragraph_format.keep_with_next = True  # with its caption
-        elif isinstance(b, QuoteBlock):
-            p = doc.add_paragraph()
-            p.paragraph_format.left_indent = Cm(1.0)
-            p.paragraph_format.right_indent = Cm(1.0)
-            p.paragraph_format.space_after = Pt(0)
-            p.paragraph_format.keep_with_next = True  # with its attribution
-            p.add_run(f"“{xml_safe(b.text)}”").italic = True
-            a = doc.add_paragraph()
-            a.paragraph_format.left_indent = Cm(1.0)
-            a.paragraph_format.space_after = Pt(8)
-            run = a.add_run(f"— {xml_safe(b.attribution)}")
-            run.font.size = Pt(8.5)
-            run.font.color.rgb = grey
+    with _short_body(doc) as new_block:
+        for b in layout(report, charts):
+            new_block()
+            _docx_block(doc, b, usable, grey)
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()
+
+
+WORD_FLUSH = 200  # blocks built in a short detached body before moving them into the document
+
+
+@contextmanager
+def _short_body(doc: Any) -> Iterator[Callable[[], None]]:
+    """python-docx adds each paragraph or table before the body's closing section properties
+    (``w:sectPr``), which it finds by scanning every element already in the body: a long
+    report would take quadratic time. Blocks are built in a short detached ``w:body`` instead
+    and moved in front of ``w:sectPr`` every ``WORD_FLUSH`` blocks (and at the end), the same
+    elements in the same order. The ``new_block()`` it yields is called before each block."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    body = getattr(doc, "_body", None)
+    real = getattr(body, "_element", None)
+    if body is None or real is None:  # another python-docx: the plain way
+        yield lambda: None
+        return
+    closing = real.find(qn("w:sectPr"))
+    # The short body sits in the same XML tree (after the real one), so moving its elements
+    # is relinking them, not copying them from another document.
+    short = OxmlElement("w:body")
+    real.addnext(short)
+    body._element = short
+    count = 0
+
+    def flush() -> None:
+        for child in list(short):
+            if closing is not None:
+                closing.addprevious(child)
+            else:
+                real.append(child)
+
+    def new_block() -> None:
+        nonlocal count
+        if count and count % WORD_FLUSH == 0:
+            flush()
+        count += 1
+
+    try:
+        yield new_block
+    finally:
+        flush()
+        body._element = real
+        short.getparent().remove(short)
+
+
+def _docx_block(doc: Any, b: Block, usable: int, grey: Any) -> None:
+    """One block of the layout, added to the document."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Cm, Pt
+
+    if isinstance(b, Heading):
+        doc.add_heading(xml_safe(b.text), level=b.level).paragraph_format.page_break_before = \
+            b.new_page
+    elif isinstance(b, Para):
+        p = doc.add_paragraph()
+        if b.label:
+            p.add_run(b.label).bold = True
+        run = p.add_run(xml_safe(b.text))
+        if b.kind == "subtitle":
+            p.style = doc.styles["Subtitle"]
+        elif b.kind == "definition":
+            run.italic = True
+            p.paragraph_format.keep_with_next = True
+        elif b.kind in ("caption", "note"):
+            run.font.size = Pt(8.5)
+            run.font.color.rgb = grey
+            if b.kind == "caption":
+                p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    elif isinstance(b, Table):
+        _docx_table(doc, b, usable)
+    elif isinstance(b, Image):
+        width = min(Cm(b.chart.width_in * 2.54), Cm(MAX_PICTURE_CM), usable)
+        doc.add_picture(io.BytesIO(b.chart.png), width=width)
+        doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
+        doc.paragraphs[-1].paragraph_format.keep_with_next = True  # with its caption
+    elif isinstance(b, QuoteBlock):
+        p = doc.add_paragraph()
+        p.paragraph_format.left_indent = Cm(1.0)
+        p.paragraph_format.right_indent = Cm(1.0)
+        p.paragraph_format.space_after = Pt(0)
+        p.paragraph_format.keep_with_next = True  # with its attribution
+        p.add_run(f"“{xml_safe(b.text)}”").italic = True
+        a = doc.add_paragraph()
+        a.paragraph_format.left_indent = Cm(1.0)
+        a.paragraph_format.space_after = Pt(8)
+        run = a.add_run(f"— {xml_safe(b.attribution)}")
+        run.font.size = Pt(8.5)
+        run.font.color.rgb = grey
 
 
 def _docx_table(doc: Any, b: Table, usable: int) -> None:

@@ -29,6 +29,7 @@ def main() -> None:
         st.Page(PAGES / "search.py", title="Search", icon=":material/search:"),
         st.Page(PAGES / "codebook.py", title="Codebook", icon=":material/account_tree:"),
         st.Page(PAGES / "themes.py", title="Themes", icon=":material/insights:"),
+        st.Page(PAGES / "retrieval.py", title="Retrieval", icon=":material/manage_search:"),
         st.Page(PAGES / "agreement.py", title="Agreement", icon=":material/group:"),
         st.Page(PAGES / "topics.py", title="Topics", icon=":material/bubble_chart:"),
         st.Page(PAGES / "project.py", title="Project", icon=":material/folder:"),

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import streamlit as st
 
 from qualkit.errors import QualkitError
 from qualkit.model import DEFAULT_COLOR, Codebook, Coding, strength
+from qualkit.palette import code_colors
 from qualkit.project import Project, open_project
 from qualkit.store import asks_login
 
@@ -76,12 +77,21 @@ def _codebook(text: str) -> Codebook:
     return parse_codebook(text, check_patterns=False)  # validated when it was stored
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _colors(text: str) -> dict[str, str]:
+    return code_colors(_codebook(text))
+
+
+# The name shown for the machine's suggestions wherever a coder's name would stand.
+MACHINE = "qualkit's suggestions"
+
 @dataclass
 class Context:
     project: Project
     codebook: Codebook | None
     coder: str
     blind: bool
+    colors: dict[str, str] = field(default_factory=dict)
 
     @property
     def store(self):  # noqa: ANN201 - the qualkit Store
@@ -91,7 +101,27 @@ class Context:
         return self.codebook.display_name(code_id) if self.codebook else code_id
 
     def color(self, code_id: str) -> str:
+        """The codebook's colour rule (own colour, else the nearest coloured ancestor's), as
+        reports draw it and the codebook editor offers it."""
         return (self.codebook.color_of(code_id) if self.codebook else None) or DEFAULT_COLOR
+
+    def code_color(self, code_id: str) -> str:
+        """The colour a code is drawn in while reading transcripts: its own, else a palette
+        colour no sibling shares (``qualkit.palette``)."""
+        return self.colors.get(code_id) or DEFAULT_COLOR
+
+    def code_choices_for(self, coder: str, recent: int = 5) -> list[str]:
+        """``code_choices`` with the codes this coder applied most recently first."""
+        choices = self.code_choices()
+        used: list[str] = []
+        mine = sorted((c for c in self.store.codings(coder=coder) if c.status == "accepted"),
+                      key=lambda c: c.time, reverse=True)
+        for c in mine:
+            if c.code_id in choices and c.code_id not in used:
+                used.append(c.code_id)
+                if len(used) == recent:
+                    break
+        return used + [c for c in choices if c not in used]
 
     def code_choices(self) -> list[str]:
         """Codes one can apply (leaves first in codebook order; themes too, at the end)."""
@@ -115,34 +145,56 @@ def load_context() -> Context:
     except QualkitError as exc:
         st.error(str(exc))
         st.stop()
-    book = None
+    book, colors = None, {}
     try:
         state = project.codebook_state()
         if state is not None:
-            book = _codebook(state[1])
+            book, colors = _codebook(state[1]), _colors(state[1])
     except QualkitError as exc:
         st.error(str(exc))
+    if not project.store.login and "coder" not in st.session_state:
+        # remembered across reloads in the address (?coder=Name); never in team mode, where
+        # the login says who is coding
+        remembered = st.query_params.get("coder", "").strip()
+        if remembered:
+            st.session_state["coder"] = remembered[:100]
     coder = project.store.login or st.session_state.get("coder", "").strip()
-    return Context(project, book, coder, bool(st.session_state.get("blind", False)))
+    return Context(project, book, coder, bool(st.session_state.get("blind", False)), colors)
+
+
+def _remember_coder() -> None:
+    name = str(st.session_state.get("coder", "")).strip()
+    if name:
+        st.query_params["coder"] = name
+    elif "coder" in st.query_params:
+        del st.query_params["coder"]
 
 
 def sidebar(ctx: Context) -> None:
     """Who is coding (asked first), blind mode and undo."""
+    show_toasts()
     with st.sidebar:
         if ctx.store.login:  # on a database server: the login is who is coding
             st.markdown(f"Coding as **{html_text(ctx.store.login)}** (your database login)")
+            if "coder" in st.query_params:
+                del st.query_params["coder"]
             if "_login_url" in st.session_state and st.button("Sign out"):
                 del st.session_state["_login_url"]
                 st.rerun()
         else:
-            st.text_input("Your name (coder)", key="coder",
-                          help="Every decision is stored with this name and the time.")
+            st.text_input("Your name (coder)", key="coder", on_change=_remember_coder,
+                          help="Every decision is stored with this name and the time. "
+                               "The page's address keeps it, so a reload or a bookmark "
+                               "remembers you.")
+            if ctx.coder and st.query_params.get("coder") != ctx.coder:
+                st.query_params["coder"] = ctx.coder  # a page change drops the address's
         st.toggle("Blind coding: hide other coders' decisions", key="blind")
         coder = ctx.coder
         if coder and st.button("Undo my last change", icon=":material/undo:"):
             from qualkit import review
 
-            run(lambda: review.undo(ctx.store, coder))
+            run(lambda: _undone(review.undo(ctx.store, coder)), where="undo")
+        show_error("undo")
         if coder and ctx.codebook is not None:
             learning(ctx, coder)
 
@@ -192,14 +244,73 @@ def show_flash() -> None:
         getattr(st, kind)(message)
 
 
-def run(action: Callable[[], Any], done: str | None = None) -> None:
-    """Do one library action; show its outcome (or its error) after the rerun."""
+def _undone(what: str) -> str:
+    return what[:1].upper() + what[1:] + "."
+
+
+def said(text: str, ctx: Context | None = None) -> str:
+    """A message in the researcher's words: no row numbers ("coding 1236" is "this coding"),
+    a code's name where its id is quoted, the machine's name as ``MACHINE``."""
+    import re
+
+    text = re.sub(r"\b([Cc])oding \d+\b",
+                  lambda m: "This coding" if m.group(1) == "C" else "this coding", text)
+    text = re.sub(r"\b[a-z]+(?:\+[a-z]+)+\b", MACHINE, text)  # "rules+semantic"
+    if ctx is not None and ctx.codebook is not None:
+        book = ctx.codebook
+        text = re.sub(r"'([A-Za-z0-9_.\-]+)'", lambda m: f"'{book.display_name(m.group(1))}'"
+                      if book.get(m.group(1)) else m.group(0), text)
+    return text
+
+
+def message_of(exc: QualkitError, ctx: Context | None = None) -> str:
+    """An error for the person who caused it: the message and what to do, no file path,
+    no field name."""
+    text = exc.message + (f" ({exc.hint})" if exc.hint else "")
+    text = said(text, ctx)
+    return text[:1].upper() + text[1:]
+
+
+def toast(message: str, kind: str = "success") -> None:
+    """A message for the next run, shown as a toast (by ``show_toasts`` in the sidebar)."""
+    st.session_state.setdefault("_toasts", []).append((kind, message))
+
+
+TOAST_ICONS = {"success": ":material/check_circle:", "error": ":material/error:",
+               "info": ":material/info:"}
+
+
+def show_toasts() -> None:
+    for kind, message in st.session_state.pop("_toasts", []):
+        st.toast(message, icon=TOAST_ICONS.get(kind), duration="long" if kind == "error"
+                 else "short")
+
+
+def show_error(where: str) -> None:
+    """The error of the action taken at ``where``, shown there (it was also a toast)."""
+    item = st.session_state.get("_error")
+    if item and item[0] == where:
+        del st.session_state["_error"]
+        st.error(item[1], icon=":material/error:")
+
+
+def run(action: Callable[[], Any], done: str | None = None, where: str | None = None,
+        ctx: Context | None = None) -> None:
+    """Do one library action, then rerun. Its outcome is a toast; an error is a toast too and
+    stays in view at ``where`` (a panel calling ``show_error(where)``), else at the top of the
+    page (``show_flash``)."""
     try:
         result = action()
     except QualkitError as exc:
-        flash(str(exc), "error")
+        message = message_of(exc, ctx)
+        toast(message, "error")
+        if where:
+            st.session_state["_error"] = (where, message)
+        else:
+            flash(message, "error")
     else:
-        flash(done or (result if isinstance(result, str) else "Saved."))
+        text = done or (result if isinstance(result, str) else "Saved.")
+        toast(said(text, ctx))
     st.rerun()
 
 
@@ -220,8 +331,15 @@ def html_text(text: str) -> str:
     return plain(html.escape(str(text), quote=False))
 
 
+def coder_label(c: Coding) -> str:
+    """Who made a coding, for people: a suggestion is ``MACHINE``'s, whatever suggesters
+    made it."""
+    return MACHINE if c.status == "suggested" else c.coder
+
+
 def mark(ctx: Context, c: Coding) -> dict[str, Any]:
     return {"id": c.id, "start": c.start, "end": c.end, "code": c.code_id,
-            "label": ctx.name(c.code_id), "color": ctx.color(c.code_id), "status": c.status,
+            "label": ctx.name(c.code_id), "color": ctx.code_color(c.code_id),
+            "status": c.status,
             "strength": strength(c.score, c.confidence) if c.status == "suggested" else "",
-            "rationale": c.rationale or c.memo, "coder": c.coder}
+            "rationale": c.rationale or c.memo, "coder": coder_label(c)}

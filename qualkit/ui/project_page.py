@@ -155,3 +155,163 @@ def render() -> None:
     events = ctx.store.events(15)
     st.dataframe([{"when": e.at.strftime("%Y-%m-%d %H:%M"), "who": e.actor, "what": e.action,
                    "on": f"{e.entity} {e.entity_id}"} for e in events], hide_index=True)
+
+    _transcripts(ctx)
+
+
+ROLES = ("participant", "interviewer")
+
+
+def _transcripts(ctx) -> None:
+    """Rename, delete or replace a transcript; its attributes and speaker roles; attributes for
+    every participant from a sheet. Library calls only (qualkit.sources)."""
+    from qualkit import sources
+
+    st.subheader("Transcripts")
+    infos = ctx.store.transcripts()
+    if not infos:
+        st.caption("No transcripts yet: import some above.")
+        return
+    if "src_pick_next" in st.session_state:  # after a rename: show it under its new name
+        st.session_state["src_pick"] = st.session_state.pop("src_pick_next")
+    names = [i.name for i in infos]
+    if st.session_state.get("src_pick") not in names:
+        st.session_state.pop("src_pick", None)
+    name = st.selectbox("Transcript", names, key="src_pick")
+    info = next(i for i in infos if i.name == name)
+    actor = ctx.coder or "app"
+    transcript = ctx.store.load_transcript(name)
+
+    st.markdown("**Participant attributes**")
+    st.caption(", ".join(f"{k}: {v}" for k, v in info.attributes.items()) or "None yet.")
+    if st.toggle("Edit attributes", key=f"src_attrs_edit_{name}"):
+        _attributes(ctx, name, info.attributes, actor)
+
+    st.markdown("**Speakers**")
+    current = sources.speakers(transcript)
+    chosen: dict[str, str] = {}
+    for i, (speaker, role) in enumerate(current.items()):
+        options = list(ROLES) + ([role] if role not in ROLES else [])
+        chosen[speaker] = st.selectbox(speaker or "(no label)", options,
+                                       index=options.index(role), key=f"src_role_{name}_{i}")
+    if st.button("Save roles", key=f"src_roles_{name}"):
+        said = []
+        try:
+            for speaker, role in chosen.items():
+                if role != current[speaker]:
+                    said.append(sources.set_role(ctx.store, name, speaker, role, actor,
+                                                 ctx.codebook).summary())
+            flash(" ".join(said) or "No role was changed.")
+        except QualkitError as exc:
+            flash(str(exc), "error")
+        st.rerun()
+
+    st.markdown("**Rename**")
+    new_name = st.text_input("New name", value=name, key=f"src_name_{name}")
+    if st.button("Rename", key=f"src_rename_{name}"):
+        try:
+            done = sources.rename_transcript(ctx.store, name, new_name, actor)
+            st.session_state["src_pick_next"] = done
+            flash(f"Renamed {name} to {done}.")
+        except QualkitError as exc:
+            flash(str(exc), "error")
+        st.rerun()
+
+    st.markdown("**Replace with a corrected file**")
+    from qualkit.readers import READERS, TRANSCRIPTS
+
+    kinds = [ext.lstrip(".") for ext, r in READERS.items() if r.kind == TRANSCRIPTS]
+    upload = st.file_uploader("The corrected transcript: codings stay with their text; those "
+                              "whose text is gone are listed", type=kinds,
+                              key=f"src_file_{name}")
+    if upload is not None and st.button("Replace", key=f"src_replace_{name}"):
+        _replace(ctx, name, upload, actor)
+        st.rerun()
+
+    st.markdown("**Delete**")
+    mine = ctx.store.codings(name)
+    people = sum(c.status != "suggested" for c in mine)
+    sure = st.checkbox(f"Yes, delete {name} with its {len(mine)} codings ({people} made by "
+                       "people) and its memos", key=f"src_sure_{name}")
+    if st.button("Delete transcript", disabled=not sure, key=f"src_delete_{name}"):
+        try:
+            flash(sources.delete_transcript(ctx.store, name, actor, force=True).summary())
+        except QualkitError as exc:
+            flash(str(exc), "error")
+        st.rerun()
+
+    st.markdown("**Attributes for every participant from a sheet**")
+    sheet = st.file_uploader("A .csv or .xlsx sheet with one row per participant",
+                             type=["csv", "xlsx"], key="src_sheet")
+    column = st.text_input("Column naming the participant (or the transcript)",
+                           value="participant", key="src_sheet_column")
+    if sheet is not None and st.button("Import attributes", key="src_sheet_go"):
+        from qualkit.fileio import save_upload
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = save_upload(tmp, sheet.name, sheet.getvalue())
+            try:
+                report = sources.import_attributes(ctx.store, path, actor, column)
+                lines = report.summary().splitlines()
+                flash("  \n".join(lines), "warning" if len(lines) > 1 else "success")
+            except QualkitError as exc:
+                flash(_named(str(exc), [path], [sheet], tmp), "error")
+        st.rerun()
+
+
+def _attributes(ctx, name: str, attributes: dict, actor: str) -> None:
+    import pandas as pd
+
+    from qualkit import sources
+
+    table = pd.DataFrame({"attribute": list(attributes),
+                          "value": ["" if v is None else str(v) for v in attributes.values()]},
+                         columns=["attribute", "value"], dtype="object")
+    edited = st.data_editor(table, num_rows="dynamic", hide_index=True,
+                            key=f"src_attrs_{name}", width="stretch")
+    if st.button("Save attributes", key=f"src_attrs_save_{name}"):
+        values: dict[str, object] = {}
+        for key, value in zip(edited["attribute"], edited["value"]):
+            key = "" if key is None or pd.isna(key) else str(key).strip()
+            if not key:
+                continue
+            text = "" if value is None or pd.isna(value) else str(value)
+            old = attributes.get(key)
+            # an unchanged value keeps its type (a number stays a number)
+            values[key] = old if old is not None and str(old) == text else text
+        for key in attributes:
+            if key not in values:
+                values[key] = None  # its row was deleted
+        try:
+            sources.set_attributes(ctx.store, name, values, actor)
+            flash(f"Attributes of {name} saved.")
+        except QualkitError as exc:
+            flash(str(exc), "error")
+        st.rerun()
+
+
+def _replace(ctx, name: str, upload, actor: str) -> None:
+    from qualkit.fileio import save_upload
+    from qualkit.sources import replace_transcript
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = save_upload(tmp, upload.name, upload.getvalue())  # never the client's name
+        try:
+            report = replace_transcript(ctx.project, name, path, actor, source=upload.name)
+        except QualkitError as exc:
+            flash(_named(str(exc), [path], [upload], tmp), "error")
+            return
+    book = ctx.codebook
+    lines = [f"{name} now has the corrected text ({report.turns} turns): {report.kept} codings "
+             f"kept, {report.moved} of them moved to where their text now is."]
+    if report.lost:
+        lines.append(f"{len(report.lost)} codings could not be kept because their text is no "
+                     "longer there:")
+        for c in report.lost:
+            code = book.display_name(c.code) if book is not None else c.code
+            lines.append(f"- {code}, by {c.coder} ({c.status}): “{' '.join(c.text.split())}”")
+    if report.suggestions_removed:
+        lines.append(f"{report.suggestions_removed} suggestions on text that is gone were "
+                     "removed; run the suggesters again to update them.")
+    lines.extend(report.notes)
+    flash("  \n".join(lines), "warning" if report.lost else "success")
