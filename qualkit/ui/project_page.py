@@ -64,6 +64,39 @@ def _named(error: str, paths: list[Path], files, tmp: str) -> str:
     return error.replace(str(Path(tmp)) + "/", "").replace(str(Path(tmp)), "")
 
 
+REPORT_FORMATS = {"Word (.docx)": "docx", "Web page (.html)": "html"}
+
+
+def _report_download(ctx) -> None:
+    """The theme summary report (as `qualkit report`), built on request and downloaded."""
+    from qualkit.report.build import INCLUDE_CHOICES
+
+    st.subheader("Theme summary report")
+    if ctx.codebook is None:
+        st.caption("A report needs a codebook.")
+        return
+    left, middle, right = st.columns(3)
+    kind = left.selectbox("Format", list(REPORT_FORMATS), key="report_format")
+    include = middle.selectbox("Codings", list(INCLUDE_CHOICES), key="report_include",
+                               help="accepted: decisions only; all: pending suggestions too")
+    if right.button("Prepare the report", key="report_make"):
+        from qualkit.report import build_report
+        from qualkit.report.write import write_report
+
+        fmt = REPORT_FORMATS[kind]
+        with st.spinner("Writing the report…"), tempfile.TemporaryDirectory() as tmp:
+            try:
+                [path, *_] = write_report(build_report(ctx.project, include=include),
+                                          Path(tmp) / f"themes.{fmt}", fmt)
+            except QualkitError as exc:
+                st.error(str(exc))
+                return
+            st.session_state["report_file"] = (f"themes.{fmt}", path.read_bytes())
+    if "report_file" in st.session_state:
+        name, data = st.session_state["report_file"]
+        st.download_button(f"Download {name}", data, file_name=name, key="report_download")
+
+
 def _set_codebook(ctx, data: bytes, name: str) -> None:
     from qualkit.fileio import save_upload
 
@@ -150,6 +183,8 @@ def render() -> None:
             st.download_button(f"Download coded_segments.{ext}",
                                st.session_state[f"download_{ext}"],
                                file_name=f"coded_segments.{ext}", mime=mime)
+
+    _report_download(ctx)
 
     st.subheader("Recent changes")
     events = ctx.store.events(15)
