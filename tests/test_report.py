@@ -363,3 +363,17 @@ def test_word_built_in_short_bodies_is_the_same_document(project, monkeypatch):
 
     monkeypatch.setattr(render, "_short_body", plain)
     assert short == body(render.render_docx(report, charts))
+
+
+def test_participants_without_a_value_are_named_in_words(make_project, tmp_path):
+    """A transcript with no works_alone value is counted as "no value", never as "(none)"
+    inside the report's own brackets ("works_alone ((none): 3")."""
+    from qualkit.report import build_report, write_report
+
+    project = make_project(transcripts={
+        "p01.txt": "---\nworks_alone: \"yes\"\n---\nInterviewer: Hi.\n\nDana: I work alone.\n",
+        "p02.txt": "Interviewer: Hi.\n\nKim: I work alone too.\n"},
+        decisions={"ann": "accept"}, suggesters=("rules",))
+    [path] = write_report(build_report(project, by="works_alone"), tmp_path / "r.md", "md")[:1]
+    text = path.read_text(encoding="utf-8")
+    assert "no value: 1" in text and "((none)" not in text and "= (none)" not in text

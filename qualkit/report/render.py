@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Union
 
+from ..model import NO_VALUE
 from .charts import Chart
 from .model import CodeSummary, Report, number
 
@@ -66,6 +67,11 @@ Block = Union[Heading, Para, Table, Image, QuoteBlock]
 # --------------------------------------------------------------------------------------------
 # Layout
 
+def _group(value: str) -> str:
+    """A group of participants by an attribute's value, in words: those without one are "no
+    value", never "(none)" inside the report's own brackets."""
+    return "no value" if value == NO_VALUE else value
+
 
 def pct(have: int, of: int) -> str:
     return f"{round(100 * have / of)}%" if of else "–"
@@ -83,7 +89,7 @@ def counts_line(c: CodeSummary) -> str:
 
 def counts_para(c: CodeSummary, by: str | None) -> Para:
     """The counts line, with the split by ``by`` where the report has one."""
-    groups = (f" By {by}: " + ", ".join(f"{g.value} {g.participants} of {g.of}"
+    groups = (f" By {by}: " + ", ".join(f"{_group(g.value)} {g.participants} of {g.of}"
                                          for g in c.groups) + ".") if by and c.groups else ""
     return Para(counts_line(c) + groups)
 
@@ -105,7 +111,7 @@ def layout(report: Report, charts: list[Chart]) -> list[Block]:
         "interviews in the project, coded or not; a theme counts every segment and participant "
         "where any of its codes appears." + (
             f" Coverage is also split by the participant attribute {report.by} ("
-            + ", ".join(f"{g.value}: {g.of}" for g in report.group_sizes) + ")."
+            + ", ".join(f"{_group(g.value)}: {g.of}" for g in report.group_sizes) + ")."
             if report.by else ""))]
     blocks.append(_overview_table(report))
     for name in ("frequency", "coverage"):
@@ -126,7 +132,7 @@ def layout(report: Report, charts: list[Chart]) -> list[Block]:
 
 def _overview_table(report: Report) -> Table:
     header = ["Theme / code", "Segments", f"Participants (of {report.participants})"]
-    header += [f"{report.by} = {g.value} (of {g.of})" for g in report.group_sizes]
+    header += [f"{report.by}: {_group(g.value)} (of {g.of})" for g in report.group_sizes]
     rows = []
     for c in report.all_codes():
         if not c.id:  # the "not in the codebook" heading row
