@@ -53,13 +53,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from benchmarks.pgscratch import scratch_database
 
 REPO = Path(__file__).resolve().parent.parent
 PG_ENV = "QUALKIT_TEST_PG"
@@ -93,28 +93,6 @@ class Result:
 # -- databases ------------------------------------------------------------------------------
 def backend_of(db_url: str | None) -> str:
     return "postgresql" if db_url and db_url.startswith("postgresql") else "sqlite"
-
-
-@contextmanager
-def fresh_pg_database(admin_url: str) -> Iterator[str]:
-    """A new, empty PostgreSQL database (named qk_crash_...), dropped afterwards."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"qk_crash_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                  "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-    finally:
-        admin.dispose()
 
 
 def _engine(db_url: str | None, root: Path) -> Any:
@@ -794,7 +772,7 @@ def main(argv: list[str] | None = None) -> int:
                     results.append(run_scenario(name, workdir, None, args))
                 else:
                     assert pg is not None
-                    with fresh_pg_database(pg) as url:
+                    with scratch_database(pg, "qk_crash") as url:
                         results.append(run_scenario(name, workdir, url, args))
                 r = results[-1]
                 print(f"{r.scenario} on {r.backend}: {r.kills} kills, {r.operations} "

@@ -58,9 +58,12 @@ import time
 import traceback
 import zlib
 from collections import Counter
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from benchmarks.pgscratch import scratch_database
 
 SUGGESTIONS_PER_TRANSCRIPT = 22  # the rules suggester on a generated 40-turn transcript (about)
 HAND_EVERY, UNDO_EVERY = 8, 25  # step k codes by hand when k % 8 == 3, undoes when k % 25 == 24
@@ -526,30 +529,6 @@ def brief(problem: str) -> str:
     return f"{lines[-1].strip()[:160]} (at {where})"
 
 
-def _pg_database(admin_url: str) -> tuple[str, Any]:
-    """A fresh database on the server; returns its URL and a function that drops it (and the
-    logins named after it)."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"qk_load_{secrets.token_hex(4)}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                              "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            for (role,) in conn.execute(text("SELECT rolname FROM pg_roles WHERE rolname "
-                                             "LIKE :p"), {"p": f"{name}%"}).all():
-                conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
-        admin.dispose()
-
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False), drop
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--coders", type=int, default=8)
@@ -572,11 +551,11 @@ def main(argv: list[str] | None = None) -> int:
     failed = False
     for backend in backends:
         root = Path(tempfile.mkdtemp(prefix=f"qualkit-load-{backend}-"))
-        drop = None
+        cleanup = ExitStack()
         try:
             url = None
             if backend == "pg":
-                url, drop = _pg_database(args.pg)
+                url = cleanup.enter_context(scratch_database(args.pg, "qk_load"))
             t = time.perf_counter()
             outcome, problems = load_test(root, url, args.coders, args.decisions, args.tabs,
                                           args.timeout, args.seed)
@@ -584,8 +563,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  (set-up, run and checks: {time.perf_counter() - t:.1f} s)")
             failed = failed or bool(problems)
         finally:
-            if drop is not None:
-                drop()
+            cleanup.close()
             if args.keep:
                 print(f"  kept {root}")
             else:

@@ -187,29 +187,12 @@ def pg_admin_url() -> str:
 
 @pytest.fixture
 def pg_url():
-    """A fresh, empty PostgreSQL database for one test, dropped afterwards with every role
-    whose name starts with the database's (test logins are named so)."""
-    import uuid
+    """A fresh, empty PostgreSQL database for one test (``benchmarks.pgscratch``), dropped
+    afterwards with every role whose name starts with the database's."""
+    from benchmarks.pgscratch import scratch_database
 
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    admin_url = pg_admin_url()
-    name = f"qk_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                              "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            for (role,) in conn.execute(text("SELECT rolname FROM pg_roles WHERE rolname "
-                                             "LIKE :p"), {"p": f"{name}%"}).all():
-                conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
-        admin.dispose()
+    with scratch_database(pg_admin_url()) as url:
+        yield url
 
 
 def login_url(url: str, role: str, password: str) -> str:
