@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     Float,
     ForeignKey,
@@ -53,7 +54,7 @@ from sqlalchemy.types import TypeEngine
 from .errors import CodebookChanged, ConflictError, QualkitError, StoreError
 from .model import Coding, ImportedDocument, Segment, Suggestion, Transcript, utcnow
 
-SCHEMA_VERSION = "6"
+SCHEMA_VERSION = "7"
 # 2: suggestions carry a calibrated confidence (projects made while suggestions also stored
 #    their rank on a turn keep an unused turn_rank column: which ones a turn shows is worked out
 #    from their scores, review.first_per_turn)
@@ -64,6 +65,7 @@ SCHEMA_VERSION = "6"
 #    meta's schema_version is kept for people reading the database.
 # 5: coded ranges (what a coder has worked through), and coding ids never reused (SQLite)
 # 6: memos on codes and themes (code_memos, one per coder and code) and the project journal
+# 7: pseudonyms (identifying strings and their replacements) and recordings (media, in chunks)
 # Columns added since version 1, added in place to an older project (nullable, so no data moves).
 ADDED_COLUMNS: dict[str, dict[str, TypeEngine[Any]]] = {
     "codings": {"confidence": Float()}}
@@ -249,6 +251,45 @@ class JournalRow(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     author: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
+
+
+class PseudonymRow(Base):
+    """An identifying string and its replacement in pseudonymised exports (the transcript
+    text itself never changes)."""
+
+    __tablename__ = "pseudonyms"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    original: Mapped[str] = mapped_column(String(300), unique=True)
+    replacement: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20))  # use / proposed / ignore
+    origin: Mapped[str] = mapped_column(String(50))  # speaker, attribute, added, proposed, ...
+    actor: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MediaRow(Base):
+    """A transcript's recording (audio or video); its bytes are in ``media_chunks``."""
+
+    __tablename__ = "media"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    transcript_id: Mapped[int] = mapped_column(ForeignKey("transcripts.id", ondelete="CASCADE"),
+                                               unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    mime: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+
+
+class MediaChunkRow(Base):
+    """One piece of a recording, so no reader or writer holds a whole file in memory."""
+
+    __tablename__ = "media_chunks"
+    media_id: Mapped[int] = mapped_column(ForeignKey("media.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 @dataclass

@@ -38,7 +38,10 @@ CODER_WRITES = {"codings": "INSERT, UPDATE, DELETE", "memos": "INSERT, UPDATE, D
                 "code_memos": "INSERT, UPDATE, DELETE",  # one's own memos on codes
                 "journal": "INSERT"}  # the project journal: entries only added
 LEAD_WRITES = {"transcripts": "INSERT, UPDATE, DELETE", "segments": "INSERT, UPDATE, DELETE",
-               "codebook_versions": "INSERT"}
+               "codebook_versions": "INSERT",
+               # what exports replace, and recordings: shared by everyone, set by leads
+               "pseudonyms": "INSERT, UPDATE, DELETE",
+               "media": "INSERT, UPDATE, DELETE", "media_chunks": "INSERT, DELETE"}
 
 GUARD = ("""
 CREATE OR REPLACE FUNCTION qualkit_keep_coder() RETURNS trigger LANGUAGE plpgsql AS $$

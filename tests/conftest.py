@@ -49,6 +49,21 @@ codes:
         keywords: [hate, dread]
 """
 
+# The tables each migration revision added, so a test can make a current project look like one
+# an older release wrote (drop_tables_after).
+TABLES_ADDED = {"0004": ("codebook_versions",), "0005": ("coded_ranges",),
+                "0006": ("code_memos", "journal"),
+                "0007": ("media_chunks", "media", "pseudonyms")}
+
+
+def drop_tables_after(execute, revision: str) -> None:
+    """Drop every table added by a revision after ``revision``, newest first, with the
+    caller's ``execute(sql)``."""
+    for rev in sorted(TABLES_ADDED, reverse=True):
+        if rev > revision:
+            for table in TABLES_ADDED[rev]:
+                execute(f"DROP TABLE {table}")
+
 
 @pytest.fixture
 def small_codebook(tmp_path: Path) -> Path:

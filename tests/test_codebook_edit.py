@@ -12,6 +12,8 @@ from qualkit.errors import CodebookError, ConflictError
 from qualkit.model import DEFAULT_COLOR, Code, Coding, ImportedDocument, Suggestion, Transcript
 from qualkit.segment import parse_turns
 
+from .conftest import drop_tables_after
+
 TEXT = ("Interviewer: How is it?\n\nDana: I work alone. Nobody to debrief with.\n\n"
         "Interviewer: And the rest?\n\nDana: I love it though.\n")
 
@@ -531,10 +533,7 @@ def test_a_project_from_before_the_codebook_lived_in_the_database_keeps_its_code
     db = coded.root / "qualkit.db"
     con = sqlite3.connect(db)
     with con:
-        con.execute("DROP TABLE codebook_versions")
-        con.execute("DROP TABLE coded_ranges")
-        con.execute("DROP TABLE code_memos")
-        con.execute("DROP TABLE journal")
+        drop_tables_after(con.execute, "0003")
         con.execute("UPDATE alembic_version SET version_num = '0003'")
     con.close()
     coded.codebook_path.write_text("# our team's codebook\n" + text, encoding="utf-8")

@@ -19,6 +19,8 @@ from qualkit.model import ImportedDocument, Suggestion, Transcript
 from qualkit.segment import parse_turns
 from qualkit.store import SCHEMA_VERSION, UNIQUE_INDEXES, CodingRow, Store
 
+from .conftest import drop_tables_after
+
 N = 40
 TEXT = "".join(f"Interviewer: Question {i}?\n\nDana: I work alone on task {i} most days.\n\n"
                for i in range(N))
@@ -169,10 +171,7 @@ def _old_schema(db: Path) -> None:
         con.execute("ALTER TABLE codings DROP COLUMN confidence")
         con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
         con.execute("DROP TABLE alembic_version")  # made before migrations existed
-        con.execute("DROP TABLE codebook_versions")
-        con.execute("DROP TABLE coded_ranges")
-        con.execute("DROP TABLE code_memos")
-        con.execute("DROP TABLE journal")
+        drop_tables_after(con.execute, "0003")
     con.close()
 
 

@@ -13,7 +13,7 @@ from qualkit.errors import ConflictError, QualkitError
 from qualkit.model import Suggestion
 from qualkit.store import SCHEMA_VERSION, Store
 
-from .conftest import REPO
+from .conftest import REPO, drop_tables_after
 
 TEXT = """---
 participant: Dana
@@ -122,24 +122,23 @@ def test_a_0005_project_upgrades_keeping_its_data(tmp_path, make_project):
     project.close()
     con = sqlite3.connect(db)
     with con:  # as release 5 made it
-        con.execute("DROP TABLE code_memos")
-        con.execute("DROP TABLE journal")
+        drop_tables_after(con.execute, "0005")
         con.execute("UPDATE alembic_version SET version_num = '0005'")
         con.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
     con.close()
     store = Store(f"sqlite:///{db}")
     try:
         assert store.backup is not None  # copied beside the file first
-        assert migrate.head() == "0006" and SCHEMA_VERSION == "6"
+        assert migrate.head() == "0007" and SCHEMA_VERSION == "7"
         with store.engine.connect() as conn:
-            assert migrate.state(conn).revision == "0006"
+            assert migrate.state(conn).revision == "0007"
             tables = {r[0] for r in conn.exec_driver_sql(
                 "SELECT name FROM sqlite_master WHERE type = 'table'")}
             assert {"code_memos", "journal"} <= tables
             assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
         assert store.transcript_names() == ["p01_dana"]
         assert [c.code_id for c in store.codings(coder="ann")] == ["working_alone"]
-        assert store.get_meta("schema_version") == "6"
+        assert store.get_meta("schema_version") == "7"
         journal.add_entry(store, "ann", "after the upgrade")
         store.set_code_memo("working_alone", "ann", "kept")
         assert store.code_memos()[0][:3] == ("working_alone", "ann", "kept")

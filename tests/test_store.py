@@ -13,6 +13,8 @@ from qualkit.model import Coding, ImportedDocument, Suggestion, Transcript
 from qualkit.segment import parse_turns
 from qualkit.store import Store, mask_url, store_error
 
+from .conftest import drop_tables_after
+
 
 def doc(name: str, text: str, codings: list[Coding] | None = None) -> ImportedDocument:
     return ImportedDocument(Transcript(name, text, parse_turns(text), {"region": "North"},
@@ -204,9 +206,7 @@ def test_the_id_rebuild_keeps_every_link_and_starts_above_the_logged_ids(tmp_pat
     store.close()
     con = sqlite3.connect(db)
     with con:  # as release 4 made it: no coded_ranges, a plain INTEGER PRIMARY KEY
-        con.execute("DROP TABLE coded_ranges")
-        con.execute("DROP TABLE code_memos")
-        con.execute("DROP TABLE journal")
+        drop_tables_after(con.execute, "0004")
         con.execute("DELETE FROM sqlite_sequence WHERE name = 'codings'")
         con.execute("UPDATE alembic_version SET version_num = '0004'")
     con.close()

@@ -17,7 +17,7 @@ from qualkit.migrate import head
 from qualkit.pipeline import code_project
 from qualkit.project import init_project, open_project
 from qualkit.store import Store, without_login
-from tests.conftest import build_project, login_url
+from tests.conftest import build_project, drop_tables_after, login_url
 
 TEXT = ("Interviewer: How is the job?\n\nDana: I work alone most days and nobody else is "
         "around.\n\nInterviewer: And after a hard call?\n\nDana: There is no one to debrief "
@@ -253,10 +253,7 @@ def test_a_server_project_is_upgraded_only_by_its_owner_after_a_pg_dump(pg_url, 
     project.close()
     store = Store(pg_url)
     with store.engine.begin() as conn:  # as a project made by the release before 0004
-        conn.execute(text("DROP TABLE codebook_versions"))
-        conn.execute(text("DROP TABLE coded_ranges"))
-        conn.execute(text("DROP TABLE code_memos"))
-        conn.execute(text("DROP TABLE journal"))
+        drop_tables_after(lambda sql: conn.execute(text(sql)), "0003")
         conn.execute(text("UPDATE alembic_version SET version_num = '0003'"))
     store.close()
     with pytest.raises(StoreError, match=rf"older than this release's \({head()}\); it was not "
