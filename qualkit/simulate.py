@@ -121,6 +121,7 @@ class Checkpoint:
     turns_with_suggestions: int
     reliability: list[ReliabilityBin]
     ece: float
+    ece_floor: float  # the ECE perfectly calibrated percentages would show at these counts
     effort: float  # gold codings found per decision so far; NaN before any decision
     seconds: float  # retraining and suggesting for this checkpoint
 
@@ -146,6 +147,7 @@ class Checkpoint:
             "top3_precision": self.top3_precision,
             "turns_with_suggestions": self.turns_with_suggestions,
             "reliability": [vars(b) for b in self.reliability], "ece": self.ece,
+            "ece_floor": self.ece_floor,
             "seconds": self.seconds})
 
 
@@ -232,6 +234,23 @@ def reliability(confidences: Sequence[float], correct: Sequence[bool], bins: int
         table.append(ReliabilityBin(round(b / bins, 4), round((b + 1) / bins, 4), len(idx),
                                     _r(conf), _r(prec)))
     return table, (round(ece, 4) if n else NAN)
+
+
+def ece_floor(confidences: Sequence[float], draws: int = 200, seed: int = 0) -> float:
+    """The expected calibration error that perfectly calibrated percentages would show on this
+    many suggestions: the mean ECE when each suggestion is right with exactly its shown
+    probability (seeded draws). Binned ECE is biased upwards on small counts (a few hundred
+    suggestions give about 0.05 even when every percentage is exact), so an ECE is read
+    against this floor."""
+    import numpy as np
+
+    if not len(confidences):
+        return NAN
+    rng = np.random.default_rng(seed)
+    conf = np.asarray(confidences, dtype=float)
+    eces = [reliability(list(conf), list(rng.random(len(conf)) < conf))[1]
+            for _ in range(draws)]
+    return round(float(np.mean(eces)), 4)
 
 
 def top_k_precision(ranked: Sequence[Sequence[bool]], k: int) -> float:
@@ -413,7 +432,8 @@ def measure(store: Any, codebook: Codebook, docs: Sequence[ImportedDocument],
     counted = [p for ss in per_turn.values() for p in ss]
     # Calibration is judged where the app shows a percentage: suggestions with a confidence.
     with_pct = [(s, conf) for s, conf in counted if conf is not None]
-    table, ece = reliability([conf for _, conf in with_pct],
+    confidences = [conf for _, conf in with_pct]
+    table, ece = reliability(confidences,
                              [s.code_id in gold.get((s.transcript, s.segment_index), ())
                               for s, _ in with_pct])
     calibrated = len(with_pct)
@@ -426,7 +446,7 @@ def measure(store: Any, codebook: Codebook, docs: Sequence[ImportedDocument],
                 gold_per_turn=_ratio(n_gold, len(turns)), many_share=_ratio(many, len(turns)),
                 many_turns=many, top1_precision=top_k_precision(ranked, 1),
                 top3_precision=top_k_precision(ranked, 3), turns_with_suggestions=len(ranked),
-                reliability=table, ece=ece)
+                reliability=table, ece=ece, ece_floor=ece_floor(confidences))
 
 
 def codebook_alone(store: Any, codebook: Codebook, docs: Sequence[ImportedDocument],
@@ -591,7 +611,8 @@ def format_checkpoint(cp: Checkpoint) -> str:
              f"codebook alone on the same turns: macro F1 {num(cp.codebook.macro['f1'], 0)}",
              f"reliability of the percentages shown: {cp.calibrated} of {cp.suggestions} "
              f"suggestions show one (the others show their evidence); expected calibration "
-             f"error {num(cp.ece, 0)}:",
+             f"error {num(cp.ece, 0)} (perfectly calibrated percentages would show "
+             f"{num(cp.ece_floor, 0)} on as many suggestions):",
              f"  {'confidence':12} {'count':>6} {'mean conf':>9} {'precision':>9}"]
     for b in cp.reliability:
         lines.append(f"  {b.low:.1f}-{b.high:.1f}      {b.count:6d} {num(b.mean_confidence, 9)} "
@@ -605,7 +626,7 @@ def format_checkpoint(cp: Checkpoint) -> str:
 def format_summary(sim: Simulation, ceiling: float | None = None) -> str:
     """One line per checkpoint: the headline figures side by side."""
     head = (f"{'checkpoint':>10} {'decisions':>9} {'reviewed':>8} {'turns':>6} {'macro F1':>8} "
-            f"{'codebook':>8} {'baseline':>8} {'kappa':>6} {'ECE':>6} {'with %':>6} "
+            f"{'codebook':>8} {'baseline':>8} {'kappa':>6} {'ECE':>6} {'floor':>6} {'with %':>6} "
             f"{'sug/turn':>8} {'gold/turn':>9} "
             f"{'>=5':>6} {'top-1':>6} {'top-3':>6} {'effort':>6}")
     if ceiling is not None:
@@ -615,7 +636,7 @@ def format_summary(sim: Simulation, ceiling: float | None = None) -> str:
         line = (f"{cp.checkpoint:>10} {cp.decisions:>9} {cp.reviewed:>8} {cp.turns:>6} "
                 f"{num(cp.machine.macro['f1'], 8)} {num(cp.codebook.macro['f1'], 8)} "
                 f"{num(cp.baseline.macro['f1'], 8)} "
-                f"{num(cp.machine.macro['kappa'])} {num(cp.ece)} "
+                f"{num(cp.machine.macro['kappa'])} {num(cp.ece)} {num(cp.ece_floor)} "
                 f"{_pct(_ratio(cp.calibrated, cp.suggestions)):>6} "
                 f"{num(cp.suggestions_per_turn, 8)} {num(cp.gold_per_turn, 9)} "
                 f"{_pct(cp.many_share):>6} {num(cp.top1_precision)} {num(cp.top3_precision)} "

