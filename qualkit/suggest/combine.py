@@ -350,10 +350,20 @@ class CombinedSuggester:
                 for k, c in enumerate(model.classes_):
                     stacked[test, classes.index(int(c))] = p[:, k]
                 models.append(model)
-            weights = tune_weights(stacked, np.array([classes.index(c) for c in ys]))
+            target = np.array([classes.index(c) for c in ys])
+            weights = tune_weights(stacked, target)
             shown = reweight(stacked, weights)
             shown = shown / np.clip(shown.sum(axis=1, keepdims=True), 1e-9, None)
             learned_pred = np.array(classes)[shown.argmax(axis=1)]
+            # For the percentage, the class weights too are tuned out of fold (on the other
+            # folds' scores): weights fitted to the very turns a calibration is fitted on made
+            # the picked child look right more often than it then was (docs/study.md).
+            held = np.zeros_like(stacked)
+            for f in folds:
+                test = fold[rows] == f
+                held[test] = reweight(stacked[test], tune_weights(stacked[~test],
+                                                                   target[~test]))
+            held = held / np.clip(held.sum(axis=1, keepdims=True), 1e-9, None)
             choice.learned_quality = kappa(y, learned_pred)
             steady = all(kappa(y[m], learned_pred[m]) >= kappa(y[m], codebook_pred[m])
                          for m in (fold[rows] == f for f in folds) if len(set(y[m])) > 1)
@@ -363,7 +373,7 @@ class CombinedSuggester:
                                        {c: c for c in classes if c >= 0})
                 self.weights_[parent] = weights
                 choice.scorer = "learned"
-                top, predicted = shown.max(axis=1), learned_pred
+                top, predicted = held.max(axis=1), np.array(classes)[held.argmax(axis=1)]
         self.choices_[parent] = choice
         # The percentage shown is how often the child picked at this score is right.
         picked = predicted >= 0
