@@ -102,8 +102,10 @@ class AnalysisData:
     def from_store(cls, store: Any, codebook: Codebook | None,
                    statuses: Sequence[str] = ("accepted",),
                    coders: Sequence[str] | None = None) -> AnalysisData:
-        codings = counted(store.codings(), statuses, coders)
-        attributes = {t.name: dict(t.attributes) for t in store.transcripts()}
+        # selected by the database (``counted``'s rule in SQL): the work follows what is
+        # counted, not every pending suggestion of the project
+        codings = store.counted_codings(statuses, coders)
+        attributes = store.transcript_attributes()
         cache: dict[str, str] = {}
 
         def text_of(name: str) -> str:

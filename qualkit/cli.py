@@ -47,6 +47,9 @@ ALL_SUGGESTERS = ",".join(suggesters_registry.SUGGESTERS)
 SheetOpt = Annotated[Path, typer.Option("--output", "-o", help="FILE.csv or FILE.xlsx")]
 IncludeOpt = Annotated[str, typer.Option(help=include_help())]
 QDPX_INCLUDE = ("accepted", "all")  # a .qdpx carries decided codings and open suggestions
+PseudonymiseOpt = Annotated[bool, typer.Option(
+    "--pseudonymise", help="Replace the names in the project's pseudonym table (`qualkit "
+                           "pseudonyms`), then check the file; exit 3 if any remain.")]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -135,15 +138,21 @@ def init(
 @friendly
 def import_(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders.")],
+    layout: Annotated[str, typer.Option(
+        help="How transcripts are cut into segments: transcript (speaker turns), document "
+             "(paragraphs: a paper, field notes) or auto (decided from the text).")] = "auto",
     project: ProjectOpt = None,
     db: DbOpt = None,
     coder: CoderOpt = None,
 ) -> None:
     from .pipeline import import_paths
+    from .readers import checked_layout
 
+    chosen = checked_layout(layout)  # refuse an unknown layout before opening anything
     proj = _open(project, db)
     actor = proj.actor(coder)
-    report = _run_with_bar("Importing", lambda cb: import_paths(proj, paths, actor, cb))
+    report = _run_with_bar("Importing", lambda cb: import_paths(proj, paths, actor, cb,
+                                                                layout=chosen))
     for o in report.outcomes:
         extra = f", {o.codings} codings" if o.codings else ""
         note = f" ({o.note})" if o.note else ""
@@ -166,6 +175,12 @@ def code(
     transcript: Annotated[Optional[list[str]], typer.Option(
         "--transcript", "-t", help="Only these transcripts (repeatable).")] = None,
     suggesters: SuggestersOpt = ALL_SUGGESTERS,
+    cluster: Annotated[Optional[str], typer.Option(
+        help="Spread the transcripts over a running Dask cluster: its scheduler's address, "
+             "tcp://HOST:8786 (docs/scale.md).")] = None,
+    workers: Annotated[Optional[int], typer.Option(
+        help="Spread the transcripts over N worker processes on this machine (a local Dask "
+             "cluster).")] = None,
     project: ProjectOpt = None,
     db: DbOpt = None,
     coder: CoderOpt = None,
@@ -174,12 +189,17 @@ def code(
     from .pipeline import code_project
 
     chosen = suggesters_registry.chosen(suggesters)  # refuse an unknown name before any work
+    spec = None
+    if cluster is not None or workers is not None:
+        from .cluster import ClusterSpec
+
+        spec = ClusterSpec(address=cluster, workers=workers)  # checked before any work
     proj = _open(project, db)
     actor = proj.actor(coder)
     if codebook is not None:
         proj.set_codebook(codebook, actor)
     report = _run_with_bar("Coding", lambda cb: code_project(proj, transcript, actor, cb,
-                                                             chosen))
+                                                             chosen, cluster=spec))
     learned = f"; learned from {report.examples} decisions" if report.examples else ""
     out.print(f"{report.transcripts} transcripts coded; {report.suggestions} new suggestions "
               f"stored for review ({report.embedded} texts embedded{learned})")
@@ -404,6 +424,7 @@ def report(
              "'none' for no split).")] = "auto",
     include: Annotated[str, typer.Option(help=include_help(REPORT_INCLUDE))] = "accepted",
     extracts: Annotated[int, typer.Option(help="Representative extracts per code.")] = 3,
+    pseudonymise: PseudonymiseOpt = False,
     project: ProjectOpt = None,
     db: DbOpt = None,
 ) -> None:
@@ -413,12 +434,14 @@ def report(
     kind = check_output(output, format_)  # fail on a bad name before any work
     proj = _open(project, db)
     proj.check_output(output)  # never over the project's own files
-    summary = build_report(proj, include=include, by=by, extracts=extracts)
+    summary = build_report(proj, include=include, by=by, extracts=extracts,
+                           pseudonymiser=_pseudonymiser(proj, pseudonymise))
     written = write_report(summary, output, kind)
     for note in summary.notes:
         err.print(f"note: {note}", highlight=False)
     out.print(f"Wrote {written[0]}" + (f" (charts in {written[1].parent})"
                                        if len(written) > 1 else ""), highlight=False)
+    _check_pseudonymised(proj, written, pseudonymise)
 
 
 @codebook_app.command("check")
@@ -467,7 +490,8 @@ def status(
         out.print(table)
     if list_:
         for info in proj.store.transcripts():
-            out.print(f"  {info.name}  ({info.segments} segments, {info.format})",
+            layout = f", {info.layout}" if info.layout else ""
+            out.print(f"  {info.name}  ({info.segments} segments, {info.format}{layout})",
                       highlight=False)
 
 
@@ -575,6 +599,7 @@ def _open_for_sheet(output: Path, include: str, project: Optional[Path], db: Opt
 def export_table(
     output: SheetOpt,
     include: IncludeOpt = "accepted",
+    pseudonymise: PseudonymiseOpt = False,
     project: ProjectOpt = None,
     db: DbOpt = None,
 ) -> None:
@@ -583,9 +608,10 @@ def export_table(
     from .tables import project_rows
 
     proj, statuses = _open_for_sheet(output, include, project, db)
-    rows = project_rows(proj.store, statuses)
+    rows = project_rows(proj.store, statuses, _pseudonymiser(proj, pseudonymise))
     write_coded_table(rows, output)
     out.print(f"Wrote {len(rows)} rows to {output}")
+    _check_pseudonymised(proj, [output], pseudonymise)
 
 
 @export_app.command("extracts")
@@ -595,6 +621,7 @@ def export_extracts(
     include: IncludeOpt = "accepted",
     code: Annotated[Optional[str], typer.Option(
         help="Only this code (for a theme: it and the codes under it).")] = None,
+    pseudonymise: PseudonymiseOpt = False,
     project: ProjectOpt = None,
     db: DbOpt = None,
 ) -> None:
@@ -602,9 +629,11 @@ def export_extracts(
     from .sheets import extracts_table, write_sheet
 
     proj, statuses = _open_for_sheet(output, include, project, db)
-    table = extracts_table(proj.store, proj.codebook_if_any(), statuses, code)
+    table = extracts_table(proj.store, proj.codebook_if_any(), statuses, code,
+                           _pseudonymiser(proj, pseudonymise))
     write_sheet(table, output, "coded extracts", wrap=("text", "memo"))
     out.print(f"Wrote {len(table)} extracts to {output}")
+    _check_pseudonymised(proj, [output], pseudonymise)
 
 
 @export_app.command("framework")
@@ -617,6 +646,7 @@ def export_framework(
     cells: Annotated[str, typer.Option(
         help="count (coded segments) or extracts (their text).")] = "count",
     include: IncludeOpt = "accepted",
+    pseudonymise: PseudonymiseOpt = False,
     project: ProjectOpt = None,
     db: DbOpt = None,
 ) -> None:
@@ -626,10 +656,11 @@ def export_framework(
 
     proj, statuses = _open_for_sheet(output, include, project, db)
     data = AnalysisData.from_store(proj.store, proj.codebook_if_any(), statuses)
-    table = framework_table(data, by, cells)
+    table = framework_table(data, by, cells, _pseudonymiser(proj, pseudonymise))
     wrap = list(table.columns[2:]) if cells == "extracts" else []
     write_sheet(table, output, "framework matrix", wrap=wrap, key_columns=2)
     out.print(f"Wrote a {len(table)} x {len(table.columns) - 2} framework matrix to {output}")
+    _check_pseudonymised(proj, [output], pseudonymise)
 
 
 @export_app.command("qdpx")
@@ -637,6 +668,7 @@ def export_framework(
 def export_qdpx_cmd(
     output: Annotated[Path, typer.Option("--output", "-o", help="FILE.qdpx")],
     include: Annotated[str, typer.Option(help=include_help(QDPX_INCLUDE))] = "accepted",
+    pseudonymise: PseudonymiseOpt = False,
     project: ProjectOpt = None,
     db: DbOpt = None,
 ) -> None:
@@ -647,8 +679,9 @@ def export_qdpx_cmd(
     statuses = statuses_for(include, QDPX_INCLUDE)
     proj = _open(project, db)
     proj.check_output(output)
-    path = export_qdpx(proj, output, statuses)
+    path = export_qdpx(proj, output, statuses, _pseudonymiser(proj, pseudonymise))
     out.print(f"Wrote {path}")
+    _check_pseudonymised(proj, [path], pseudonymise)
 
 
 @export_app.command("qdc")
@@ -664,6 +697,201 @@ def export_qdc_cmd(
     proj = _open(project, db)
     proj.check_output(output)
     out.print(f"Wrote {export_qdc(proj.codebook(check_patterns=False), output)}")
+
+
+# -- pseudonyms: identifying strings replaced in exports ------------------------------------
+pseudonyms_app = typer.Typer(help="The pseudonym table: names of participants, colleagues, "
+                                  "places and employers, and what pseudonymised exports "
+                                  "(--pseudonymise) put instead (docs/pseudonyms.md).",
+                             no_args_is_help=True)
+app.add_typer(pseudonyms_app, name="pseudonyms")
+PSEUDONYMS_LEFT = 3  # exit status: the file was written, but identifying strings remain
+OriginalsArg = Annotated[Optional[list[str]], typer.Argument(
+    help="The identifying strings, as `qualkit pseudonyms list` shows them.")]
+
+
+def _pseudonymiser(proj: Any, on: bool) -> Any:
+    """The project's pseudonymiser for an export asked to pseudonymise, else None; a table
+    with nothing in use is refused before any work (the export would not be pseudonymised)."""
+    if not on:
+        return None
+    from .errors import QualkitError
+    from .pseudonym import Pseudonymiser
+
+    found = Pseudonymiser.of(proj.store)
+    if not found:
+        raise QualkitError("the pseudonym table has no names in use, so nothing would be "
+                           "replaced; nothing was written", field="--pseudonymise",
+                           hint="run `qualkit pseudonyms propose`, then `qualkit pseudonyms "
+                                "accept`, or add names with `qualkit pseudonyms add`")
+    return found
+
+
+def _check_pseudonymised(proj: Any, written: list[Path], on: bool) -> None:
+    """After a pseudonymised export: one warning line per identifying string still in it,
+    and exit status 3 (the file is written; do not share it as it is)."""
+    if on:
+        from .pseudonym import check_files, load
+
+        _report_left(check_files(written, load(proj.store)))
+
+
+def _report_left(found: list[Any]) -> None:
+    for occurrence in found:
+        err.print(f"warning: still identifying: {occurrence}", highlight=False, markup=False)
+    if found:
+        err.print(f"{len(found)} identifying strings remain: check before sharing "
+                  "(docs/pseudonyms.md)", highlight=False)
+        raise typer.Exit(PSEUDONYMS_LEFT)
+
+
+@pseudonyms_app.command("list")
+@friendly
+def pseudonyms_list(
+    status: Annotated[Optional[str], typer.Option(
+        help="Only entries with this status: use, proposed or ignore.")] = None,
+    project: ProjectOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """List the pseudonym table: original -> replacement (status, where it came from)."""
+    from .errors import QualkitError
+    from .pseudonym import STATUSES, load
+
+    if status is not None and status not in STATUSES:
+        raise QualkitError(f"unknown status {status!r}", field="--status",
+                           hint="use one of: " + ", ".join(STATUSES))
+    entries = [p for p in load(_open(project, db).store) if status in (None, p.status)]
+    if not entries:
+        out.print("No entries: `qualkit pseudonyms propose` finds names, `qualkit pseudonyms "
+                  "add` adds one.")
+    for p in entries:
+        out.print(f"  {p.original} -> {p.replacement}  ({p.status}, {p.origin})",
+                  highlight=False, markup=False)
+
+
+@pseudonyms_app.command("add")
+@friendly
+def pseudonyms_add(
+    original: Annotated[str, typer.Argument(help="The name, place or employer to replace.")],
+    replacement: Annotated[str, typer.Argument(help='What it becomes, e.g. "Participant 3" '
+                                                    'or "[place 1]".')],
+    project: ProjectOpt = None,
+    db: DbOpt = None,
+    coder: CoderOpt = None,
+) -> None:
+    """Add a name to replace (in use at once), or change an entry's replacement."""
+    from .pseudonym import add_entry
+
+    proj = _open(project, db)
+    add_entry(proj.store, original, replacement, proj.actor(coder))
+    out.print(f"{original} -> {replacement} (use)", highlight=False, markup=False)
+
+
+@pseudonyms_app.command("propose")
+@friendly
+def pseudonyms_propose(
+    project: ProjectOpt = None,
+    db: DbOpt = None,
+    coder: CoderOpt = None,
+) -> None:
+    """Add speakers' names (in use) and candidates found in the transcripts (proposed)."""
+    from .pseudonym import propose_project, seed_project
+
+    proj = _open(project, db)
+    actor = proj.actor(coder)
+    seeded = seed_project(proj.store, actor)
+    proposed = propose_project(proj.store, proj.codebook_if_any(), actor)
+    out.print(f"{seeded} names from speakers and attributes, {proposed} further candidates "
+              "added. Review them: `qualkit pseudonyms list --status proposed`, then "
+              "`qualkit pseudonyms accept` or `ignore`.", highlight=False)
+
+
+def _decide(status: str, originals: Optional[list[str]], every: bool, proj: Any,
+            actor: str) -> int:
+    from .errors import QualkitError
+    from .pseudonym import PROPOSED, load
+
+    names = list(originals or [])
+    if every:
+        names += [p.original for p in load(proj.store) if p.status == PROPOSED]
+    elif not names:
+        raise QualkitError("name the entries, or pass --all for every proposed one",
+                           field="ORIGINALS")
+    return int(proj.store.set_pseudonym_status(names, status, actor))
+
+
+@pseudonyms_app.command("accept")
+@friendly
+def pseudonyms_accept(
+    originals: OriginalsArg = None,
+    every: Annotated[bool, typer.Option("--all", help="Every proposed entry.")] = False,
+    as_: Annotated[Optional[str], typer.Option(
+        "--as", help="Its replacement (one entry only).")] = None,
+    project: ProjectOpt = None,
+    db: DbOpt = None,
+    coder: CoderOpt = None,
+) -> None:
+    """Accept proposed entries: replaced in pseudonymised exports from now on."""
+    from .errors import QualkitError
+    from .pseudonym import USE, add_entry
+
+    proj = _open(project, db)
+    actor = proj.actor(coder)
+    if as_ is not None:
+        if every or len(originals or []) != 1:
+            raise QualkitError("--as gives one entry its replacement", field="--as",
+                               hint="name exactly one entry")
+        add_entry(proj.store, (originals or [""])[0], as_, actor)
+        out.print(f"{(originals or [''])[0]} -> {as_} (use)", highlight=False, markup=False)
+        return
+    out.print(f"{_decide(USE, originals, every, proj, actor)} entries in use.")
+
+
+@pseudonyms_app.command("ignore")
+@friendly
+def pseudonyms_ignore(
+    originals: OriginalsArg = None,
+    every: Annotated[bool, typer.Option("--all", help="Every proposed entry.")] = False,
+    project: ProjectOpt = None,
+    db: DbOpt = None,
+    coder: CoderOpt = None,
+) -> None:
+    """Mark entries as not identifying: never replaced, never proposed again."""
+    from .pseudonym import IGNORE
+
+    proj = _open(project, db)
+    out.print(f"{_decide(IGNORE, originals, every, proj, proj.actor(coder))} entries ignored.")
+
+
+@pseudonyms_app.command("remove")
+@friendly
+def pseudonyms_remove(
+    original: Annotated[str, typer.Argument(help="The entry's identifying string.")],
+    project: ProjectOpt = None,
+    db: DbOpt = None,
+    coder: CoderOpt = None,
+) -> None:
+    """Remove an entry from the table (propose may find it again; ignore keeps it out)."""
+    proj = _open(project, db)
+    proj.store.delete_pseudonym(original, proj.actor(coder))
+    out.print(f"Removed {original!r}.", highlight=False, markup=False)
+
+
+@pseudonyms_app.command("check")
+@friendly
+def pseudonyms_check(
+    files: Annotated[list[Path], typer.Argument(
+        help="Exports to check: .md .html .csv .txt .xlsx .docx .qdpx")],
+    project: ProjectOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """List every identifying string (in use) still in exports; exit 3 if any."""
+    from .pseudonym import check, load
+
+    table = load(_open(project, db).store)
+    found = [o for f in files for o in check(f, table)]  # another kind of file: one line
+    _report_left(found)
+    out.print(f"No identifying string from the table found in {len(files)} file(s).")
 
 
 AddressOpt = Annotated[str, typer.Option(
@@ -844,8 +1072,9 @@ def demo(
         _serve(proj.root.resolve(), port, address, open_browser)
 
 
-transcript_app = typer.Typer(help="Delete, rename or replace a transcript; participant "
-                                   "attributes and speaker roles.", no_args_is_help=True)
+transcript_app = typer.Typer(help="Delete, rename or replace a transcript; its layout; "
+                                   "participant attributes and speaker roles.",
+                             no_args_is_help=True)
 app.add_typer(transcript_app, name="transcript")
 NameArg = Annotated[str, typer.Argument(help="The transcript's name (qualkit status --list).")]
 
@@ -899,6 +1128,24 @@ def transcript_replace(
 
     proj = _open(project, db)
     out.print(replace_transcript(proj, name, file, proj.actor(coder)).summary(),
+              highlight=False)
+
+
+@transcript_app.command("layout")
+@friendly
+def transcript_layout(
+    name: NameArg,
+    layout: Annotated[str, typer.Argument(help="transcript (speaker turns) or document "
+                                               "(paragraphs).")],
+    project: ProjectOpt = None,
+    db: DbOpt = None,
+    coder: CoderOpt = None,
+) -> None:
+    """Cut a transcript again as speaker turns or paragraphs; its codings are kept."""
+    from .sources import set_layout
+
+    proj = _open(project, db)
+    out.print(set_layout(proj.store, name, layout, proj.actor(coder)).summary(),
               highlight=False)
 
 
@@ -960,6 +1207,76 @@ def transcript_attributes(
     proj = _open(project, db)
     report = import_attributes(proj.store, file, proj.actor(coder), id_column)
     out.print(report.summary(), highlight=False)
+
+
+media_app = typer.Typer(help="Recordings (audio or video) of transcripts: a turn with a "
+                             "timestamp plays from that moment in the app.", no_args_is_help=True)
+app.add_typer(media_app, name="media")
+
+
+@media_app.command("attach")
+@friendly
+def media_attach(
+    name: NameArg,
+    file: Annotated[Path, typer.Argument(help="The recording (.mp3 .m4a .wav .ogg .flac .webm "
+                                              ".mp4 .mov ...).")],
+    project: ProjectOpt = None,
+    db: DbOpt = None,
+    coder: CoderOpt = None,
+) -> None:
+    """Attach a recording to a transcript (replacing the one it had)."""
+    from .media import attach
+
+    proj = _open(project, db)
+    info = attach(proj.store, name, file, proj.actor(coder))
+    out.print(f"Attached {info.name} ({info.mime}, {info.size / 1024 ** 2:,.1f} MB) to "
+              f"{name!r}.", highlight=False)
+
+
+@media_app.command("list")
+@friendly
+def media_list(project: ProjectOpt = None, db: DbOpt = None) -> None:
+    """List the transcripts' recordings."""
+    proj = _open(project, db)
+    infos = proj.store.media_list()
+    if not infos:
+        out.print("No recordings: `qualkit media attach TRANSCRIPT FILE` adds one.")
+    for i in infos:
+        out.print(f"  {i.transcript}: {i.name} ({i.mime}, {i.size / 1024 ** 2:,.1f} MB, "
+                  f"sha256 {i.sha256[:12]}, added by {i.actor})", highlight=False)
+
+
+@media_app.command("remove")
+@friendly
+def media_remove(
+    name: NameArg,
+    project: ProjectOpt = None,
+    db: DbOpt = None,
+    coder: CoderOpt = None,
+) -> None:
+    """Remove a transcript's recording (the transcript and its codings stay)."""
+    from .media import remove
+
+    proj = _open(project, db)
+    info = remove(proj.store, name, proj.actor(coder))
+    out.print(f"Removed the recording {info.name} of {name!r}.", highlight=False)
+
+
+@media_app.command("export")
+@friendly
+def media_export(
+    name: NameArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The file to write.")],
+    project: ProjectOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Write a transcript's recording to a file."""
+    from .media import export
+
+    proj = _open(project, db)
+    proj.check_output(output)
+    info = export(proj.store, name, output)
+    out.print(f"Wrote {info.name} of {name!r} to {output}.", highlight=False)
 
 
 def main() -> None:

@@ -75,6 +75,12 @@ class Transcript:
     attributes: dict[str, Any] = field(default_factory=dict)
     source: str = ""
     format: str = ""
+    # where each page starts (a character offset), for a paged source such as a PDF, so a
+    # quote can cite its page; None for a document without pages
+    pages: list[int] | None = None
+    # how the text was cut into segments: "transcript" (speaker turns) or "document"
+    # (paragraphs); "" when the reader did not choose (a coded table, a REFI-QDA project)
+    layout: str = ""
 
     def segment_at(self, offset: int) -> Segment | None:
         """The segment holding a character offset; in the gap before a turn (its speaker
@@ -96,6 +102,15 @@ class Transcript:
     def participant(self) -> str:
         """The participant's label (``participant_label``)."""
         return participant_label(self.name, self.attributes)
+
+
+def page_of(transcript: Transcript, offset: int) -> int | None:
+    """The page (from 1) holding a character offset of a paged transcript; None without pages."""
+    from bisect import bisect_right
+
+    if not transcript.pages:
+        return None
+    return max(bisect_right(transcript.pages, offset), 1)
 
 
 def participant_label(name: str, attributes: Mapping[str, Any]) -> str:

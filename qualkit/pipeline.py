@@ -6,15 +6,25 @@ progress widget, without this module knowing about either.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import CodebookChanged, QualkitError
+from .model import Suggestion, Transcript
 from .project import Project
-from .readers import describe_formats, find_transcripts, reader_for
+from .readers import (
+    checked_layout,
+    describe_formats,
+    find_transcripts,
+    read_documents,
+    reader_for,
+)
 from .store import ImportOutcome
+
+if TYPE_CHECKING:
+    from .cluster import ClusterSpec
 
 Progress = Callable[[int, int, str], None]
 MAX_REFITS = 3  # codebook changes a batch run follows before it gives up
@@ -36,14 +46,24 @@ class ImportReport:
 
 
 def import_paths(project: Project, paths: Iterable[str | Path], actor: str,
-                 progress: Progress | None = None) -> ImportReport:
+                 progress: Progress | None = None, layout: str = "auto") -> ImportReport:
     """Import files and folders. Each file is one transaction, all or nothing: a bad file (or
     one whose second transcript clashes with the project) is reported and nothing of it is
-    kept, and every other file is imported."""
-    files = find_transcripts(list(paths))
+    kept, and every other file is imported. Transcripts are cut as ``layout``: speaker turns
+    ("transcript"), paragraphs ("document") or as their text suggests ("auto")."""
+    from . import media
+
+    layout = checked_layout(layout)
+
+    found = find_transcripts(list(paths))
+    # recordings go with their transcripts (same name, e.g. p01.txt + p01.mp3): given
+    # explicitly or lying beside it; a recording on its own is not a transcript
+    recordings = [p for p in found if media.is_media(p)]
+    files = [p for p in found if not media.is_media(p)]
     report = ImportReport()
     if not files:
         report.errors.append(f"no files to import found (qualkit reads {describe_formats()})")
+    paired: set[Path] = set()
     for i, path in enumerate(files):
         if progress:
             progress(i, len(files), path.name)
@@ -52,12 +72,68 @@ def import_paths(project: Project, paths: Iterable[str | Path], actor: str,
             if reader.project:  # a whole project: codebook, documents, memos
                 _import_project(project, path, reader.read(path), actor, report)
                 continue
-            report.outcomes.extend(project.store.add_documents(reader.read(path), actor))
+            outcomes = project.store.add_documents(read_documents(reader, path, layout), actor)
+            report.outcomes.extend(outcomes)
         except QualkitError as exc:
             report.errors.append(str(exc))
+            continue
+        recording = next((r for r in recordings if r.stem == path.stem
+                          and r.parent == path.parent), None) or media.beside(path)
+        if recording is not None and len(outcomes) == 1:
+            paired.add(recording)
+            _attach_beside(project, outcomes[0].name, recording, actor, report)
+    for recording in recordings:
+        if recording not in paired:
+            report.errors.append(f"{recording}: a recording is imported with its transcript "
+                                 "(the same name, e.g. p01.txt beside p01.mp3); `qualkit media "
+                                 "attach TRANSCRIPT FILE` attaches it to one already imported")
     if progress:
         progress(len(files), len(files), "")
     return report
+
+
+def _attach_beside(project: Project, transcript: str, recording: Path, actor: str,
+                   report: ImportReport) -> None:
+    """Attach the recording found with a transcript file (one more transaction, with its own
+    event); the same recording already attached is left as it is."""
+    import hashlib
+
+    from . import media
+
+    try:
+        have = project.store.media_info(transcript)
+        if have is not None and have.name == recording.name and \
+                have.size == recording.stat().st_size:
+            digest = hashlib.sha256()
+            for chunk in media.read_chunks(recording):
+                digest.update(chunk)
+            if digest.hexdigest() == have.sha256:
+                return
+        info = media.attach(project.store, transcript, recording, actor)
+        report.notes.append(f"{transcript}: recording {info.name} attached "
+                            f"({info.size / 1024 ** 2:,.1f} MB)")
+    except (QualkitError, OSError) as exc:
+        report.errors.append(f"the recording was not attached to {transcript!r}: {exc}")
+
+
+def _attach_from_archive(project: Project, path: Path, content: Any, added: set[str],
+                         actor: str, report: ImportReport) -> None:
+    """The recordings a .qdpx carries, each streamed from the archive onto the transcript it
+    belongs to (a transcript already in the project keeps what it has)."""
+    from . import media
+    from .exchange.reader import read_recording
+
+    for name, (member, file_name) in getattr(content, "recordings", {}).items():
+        if name not in added:
+            continue
+        try:
+            info = media.attach_stream(project.store, name, file_name,
+                                       read_recording(path, member), actor)
+        except QualkitError as exc:
+            report.errors.append(f"{path.name}: the recording of {name!r} was not attached: "
+                                 f"{exc}")
+        else:
+            report.notes.append(f"{path.name}: recording {info.name} attached to {name!r}")
 
 
 def _import_project(project: Project, path: Path, content: Any, actor: str,
@@ -78,9 +154,11 @@ def _import_project(project: Project, path: Path, content: Any, actor: str,
             parse_codebook(text, str(path))  # every field checked before anything is stored
             codebook = (text, f"from {path.name}")
             notes.append(f"{path.name}: codebook {content.codebook.name!r} set for the project")
-    report.outcomes.extend(project.store.add_documents(content.documents, actor, codebook,
-                                                       content.memos))
+    outcomes = project.store.add_documents(content.documents, actor, codebook, content.memos)
+    report.outcomes.extend(outcomes)
     report.notes.extend(notes)
+    _attach_from_archive(project, path, content, {o.name for o in outcomes
+                                                  if o.status == "added"}, actor, report)
     if codebook is not None:
         project.codebook_state()  # writes codebook.yaml, the view of the new codebook
 
@@ -95,25 +173,123 @@ class CodeReport:
     learned: list[str] = field(default_factory=list)  # per code with decisions: what it rests on
 
 
+class BatchRun:
+    """One batch run's fitted suggesters and the rules both ways of running it share (here, one
+    transcript at a time; ``qualkit.cluster``, transcripts spread over a Dask cluster): which
+    texts to embed for a transcript, how its suggestions are made, how they are stored and how
+    the run follows a codebook change."""
+
+    def __init__(self, project: Project, names_on: Sequence[str], embedder: Any) -> None:
+        from .suggest.base import Scope
+        from .suggest.registry import SUGGESTERS
+
+        self.project = project
+        self.names_on = names_on
+        self.embedder = embedder
+        self.learns = any(SUGGESTERS[n].learns for n in names_on)
+        self.codebook = project.codebook()
+        self.examples: list[Any] = []
+        # what is embedded for a transcript: the sentences of turns some code applies to (the
+        # semantic suggester), whole turns (the learned one, when there are decisions)
+        self.sentences = any(SUGGESTERS[n].embeds and not SUGGESTERS[n].learns for n in names_on)
+        self.scope = Scope(self.codebook)
+        self.refits = 0
+        self.suggester: Any = None
+
+    @property
+    def turns(self) -> bool:
+        from .suggest.registry import SUGGESTERS
+
+        return bool(self.examples) and any(SUGGESTERS[n].embeds and SUGGESTERS[n].learns
+                                           for n in self.names_on)
+
+    def gather(self) -> None:
+        """The decisions to learn from, and the conversations around them embedded."""
+        from .suggest.training import examples_from_project
+
+        self.examples = (examples_from_project(self.project.store, self.codebook)
+                         if self.learns else [])
+        if self.turns:  # the learned suggester reads whole conversations around a decided turn
+            seen: set[str] = set()
+            for ex in self.examples:
+                if ex.view.transcript not in seen:
+                    seen.add(ex.view.transcript)
+                    self.embedder.encode([seg.text for seg in ex.view.segments])
+
+    def fit(self) -> None:
+        from .suggest.combine import CombinedSuggester
+
+        self.suggester = CombinedSuggester(self.embedder, self.names_on).fit(self.codebook,
+                                                                             self.examples)
+
+    def texts(self, transcript: Transcript) -> list[str]:
+        return texts_to_embed(transcript, self.scope, self.sentences, self.turns)
+
+    def save(self, name: str, suggestions: list[Suggestion], actor: str,
+             report: CodeReport) -> bool:
+        """Store one transcript's suggestions in one transaction. False when the codebook
+        changed under the run (a rename in the app): the suggesters are refitted on the new
+        one, and the caller makes this transcript's suggestions again."""
+        try:
+            report.suggestions += self.project.store.replace_suggestions(name, suggestions,
+                                                                         actor)
+        except CodebookChanged:
+            self.refits += 1
+            if self.refits > MAX_REFITS:
+                raise
+            self.codebook = self.project.codebook()
+            from .suggest.base import Scope
+
+            self.scope = Scope(self.codebook)
+            self.gather()
+            self.fit()
+            report.learned = self.suggester.learned_summary()
+            return False
+        report.transcripts += 1
+        for s in suggestions:
+            report.by_code[s.code_id] = report.by_code.get(s.code_id, 0) + 1
+        return True
+
+
+def texts_to_embed(transcript: Transcript, scope: Any, sentences: bool,
+                   turns: bool) -> list[str]:
+    """What the chosen suggesters will read of a transcript, embedded up front in one go."""
+    from .suggest.semantic import chunks
+
+    texts: list[str] = []
+    for seg in transcript.segments:
+        if turns:
+            texts.append(seg.text)
+        if sentences and scope.mask(seg).any():
+            texts.extend(seg.text[a:b] for a, b in chunks(seg.text))
+    return texts
+
+
+def suggestions_for(suggester: Any, transcript: Transcript) -> list[Suggestion]:
+    """A fitted suggester's suggestions for one transcript (it computes; nothing is written)."""
+    from .suggest.base import views_of
+
+    views = views_of(transcript)
+    return list(suggester.decide(suggester.score(views), views))
+
+
 def code_project(project: Project, names: list[str] | None = None, actor: str = "qualkit",
                  progress: Progress | None = None,
-                 suggesters: Iterable[str] | str | None = None) -> CodeReport:
+                 suggesters: Iterable[str] | str | None = None,
+                 cluster: ClusterSpec | None = None) -> CodeReport:
     """Run the suggesters (``suggest.registry.SUGGESTERS``: all by default, else the names
     given) over all (or the named) transcripts and store their suggestions.
 
     The learned suggester trains on the decisions already made in the project. Pending
-    suggestions are replaced; decisions a person made are kept and not suggested again.
+    suggestions are replaced; decisions a person made are kept and not suggested again. Each
+    transcript is one transaction, so a run that stops part way keeps what it finished and a
+    re-run completes it. With ``cluster`` the transcripts are spread over a Dask cluster's
+    workers (``qualkit.cluster``); this process stays the one that writes.
     """
     from .embed import Embedder
-    from .suggest.base import Scope, views_of
-    from .suggest.combine import CombinedSuggester
-    from .suggest.registry import SUGGESTERS, chosen
-    from .suggest.semantic import chunks
-    from .suggest.training import examples_from_project
+    from .suggest.registry import chosen
 
     names_on = chosen(suggesters)
-    on = [SUGGESTERS[name] for name in names_on]
-    codebook = project.codebook()
     store = project.store
     names = store.transcript_names() if names is None else names
     known = set(store.transcript_names())
@@ -123,61 +299,32 @@ def code_project(project: Project, names: list[str] | None = None, actor: str = 
                            hint="`qualkit status --list` shows the transcript names")
     report = CodeReport()
     embedder = Embedder(store)
-    examples = examples_from_project(store, codebook) if any(s.learns for s in on) else []
-    report.examples = len(examples)
-    sentences = any(s.embeds and not s.learns for s in on)  # the semantic suggester
-    turns = bool(examples) and any(s.embeds and s.learns for s in on)  # the learned one
-    if sentences or turns:
-        # Embed up front, a transcript at a time (memory stays flat), only what the chosen
-        # suggesters read: the sentences of turns some code applies to, and whole turns when
-        # the learned suggester runs; the suggesters then read the cache.
-        scope = Scope(codebook)
+    run = BatchRun(project, names_on, embedder)
+    run.gather()
+    report.examples = len(run.examples)
+    if cluster is None and (run.sentences or run.turns):
+        # Embed up front, a transcript at a time (memory stays flat); the suggesters then read
+        # the cache. On a cluster each worker embeds its own transcripts.
         for i, transcript in enumerate(store.iter_transcripts(names)):
             if progress:
                 progress(i, len(names), f"embedding {transcript.name}")
-            texts: list[str] = []
-            for seg in transcript.segments:
-                if turns:
-                    texts.append(seg.text)
-                if sentences and scope.mask(seg).any():
-                    texts.extend(seg.text[a:b] for a, b in chunks(seg.text))
-            embedder.encode(texts)
-        # The learned suggester reads whole conversations around each decided turn.
-        seen = set(names)
-        for ex in examples:
-            if turns and ex.view.transcript not in seen:
-                seen.add(ex.view.transcript)
-                embedder.encode([seg.text for seg in ex.view.segments])
-        report.embedded = embedder.computed
-    if progress and examples:
-        progress(0, len(names), f"training on {len(examples)} decisions")
-    suggester = CombinedSuggester(embedder, names_on).fit(codebook, examples)
-    report.learned = suggester.learned_summary()
-    refits = 0
-    for i, transcript in enumerate(store.iter_transcripts(names)):
-        if progress:
-            progress(i, len(names), transcript.name)
-        views = views_of(transcript)
-        while True:
-            suggestions = suggester.decide(suggester.score(views), views)
-            try:
-                report.suggestions += store.replace_suggestions(transcript.name, suggestions,
-                                                                actor)
-                break
-            except CodebookChanged:
-                # the codebook changed under this run (a rename in the app): start again from
-                # the new one for this transcript and the rest
-                refits += 1
-                if refits > MAX_REFITS:
-                    raise
-                codebook = project.codebook()
-                if any(s.learns for s in on):
-                    examples = examples_from_project(store, codebook)
-                suggester = CombinedSuggester(embedder, names_on).fit(codebook, examples)
-                report.learned = suggester.learned_summary()
-        report.transcripts += 1
-        for s in suggestions:
-            report.by_code[s.code_id] = report.by_code.get(s.code_id, 0) + 1
+            embedder.encode(run.texts(transcript))
+    report.embedded = embedder.computed
+    if progress and run.examples:
+        progress(0, len(names), f"training on {len(run.examples)} decisions")
+    run.fit()
+    report.learned = run.suggester.learned_summary()
+    if cluster is not None:
+        from .cluster import code_on_cluster
+
+        code_on_cluster(run, names, actor, report, cluster, progress)
+    else:
+        for i, transcript in enumerate(store.iter_transcripts(names)):
+            if progress:
+                progress(i, len(names), transcript.name)
+            while not run.save(transcript.name, suggestions_for(run.suggester, transcript),
+                               actor, report):
+                pass  # the codebook changed: suggest this transcript again with the new one
     if progress:
         progress(len(names), len(names), "")
     return report

@@ -25,8 +25,7 @@ TRAINED_ON = "trained_on_decisions"  # meta key: decisions the current suggestio
 
 def decisions(store: Store) -> int:
     """Decisions people have made in the project (accepts, rejects, hand codes, imports)."""
-    by_status = store.status_counts()["by_status"]
-    return int(by_status.get("accepted", 0)) + int(by_status.get("rejected", 0))
+    return store.decision_count()
 
 
 def due(store: Store, every: int = RETRAIN_EVERY) -> bool:
@@ -36,8 +35,11 @@ def due(store: Store, every: int = RETRAIN_EVERY) -> bool:
 
 def open_transcripts(store: Store) -> list[str]:
     """Transcripts nobody has worked right through (see ``suggest.training.reviewed``)."""
-    return [name for name in store.transcript_names()
-            if not reviewed(store.codings(transcript=name))]
+    # only a transcript with decisions can have been worked through: the others are open
+    # without a query each
+    done = {name for name in store.decided_transcripts()
+            if reviewed(store.codings(transcript=name))}
+    return [name for name in store.transcript_names() if name not in done]
 
 
 def retrain(project: Project, actor: str, progress: Progress | None = None,

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .analysis import AnalysisData, counted, statuses_for
+from .analysis import AnalysisData, statuses_for
 from .errors import QualkitError
 from .model import Codebook, Coding, Transcript, attribute_value, participant_label
 
@@ -84,10 +84,10 @@ def passages(store: Any, codebook: Codebook | None, code: str, with_code: str | 
             if name is not None and codebook.get(name) is None:
                 raise QualkitError(f"no code {name!r} in the codebook", field="code",
                                    hint="pick a code or theme from the codebook")
-    every = counted(store.codings(), statuses)
+    every = store.counted_codings(statuses)  # ``counted``'s rule, in SQL
     if coders is not None:
         every = [c for c in every if c.status == "suggested" or c.coder in coders]
-    infos = {t.name: dict(t.attributes) for t in store.transcripts()}
+    infos = store.transcript_attributes()
     data = AnalysisData(every, infos, codebook)
     chosen = data.codings_of(code)
     if with_code is not None:

@@ -31,12 +31,13 @@ from .codedtable import excel_text
 from .csvsafe import csv_guard
 from .errors import QualkitError
 from .fileio import atomic_write_bytes
-from .model import Codebook, Coding, segment_of
+from .model import Codebook, Coding, page_of, segment_of
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from .analysis import AnalysisData
+    from .pseudonym import Pseudonymiser
     from .store import Store
 
 FIXED_BEFORE = ["code", "code_name", "theme", "transcript", "participant"]
@@ -69,9 +70,12 @@ def _time(value: datetime | None) -> str:
 
 def extracts_table(store: Store, codebook: Codebook | None,
                    statuses: Sequence[str] = ("accepted",),
-                   code: str | None = None) -> pd.DataFrame:
+                   code: str | None = None,
+                   pseudonymiser: Pseudonymiser | None = None) -> pd.DataFrame:
     """One row per coding (with ``code``: that code and, for a theme, the codes under it),
-    ordered by transcript and position; every participant attribute gets its own column."""
+    ordered by transcript and position; every participant attribute gets its own column.
+    With a ``pseudonymiser`` every row is built from the pseudonymised transcript (text,
+    names, attributes, memos; start and end in its text)."""
     import pandas as pd
 
     from .analysis import counted
@@ -86,11 +90,17 @@ def extracts_table(store: Store, codebook: Codebook | None,
     infos = {t.name: t.attributes for t in store.transcripts()}
     attributes = _attribute_columns(infos[name] for name in sorted(infos))
     rows = []
+    paged = False  # a "page" column only when some transcript has pages (a PDF)
     for transcript in store.iter_transcripts(sorted(by_transcript)):
+        mine = by_transcript[transcript.name]
+        # the page from the original text's offsets (a pseudonymised text's differ)
+        pages = {c.id: page_of(transcript, c.start) for c in mine}
+        paged = paged or bool(transcript.pages)
+        if pseudonymiser is not None:
+            transcript, mine = pseudonymiser.transcript(transcript, mine)
         attrs = transcript.attributes
         speakers = {seg.index: seg.speaker for seg in transcript.segments}
-        for c in sorted(by_transcript[transcript.name], key=lambda c: (c.start, c.end,
-                                                                       c.code_id, c.coder)):
+        for c in sorted(mine, key=lambda c: (c.start, c.end, c.code_id, c.coder)):
             seg = segment_of(transcript, c)
             parent = codebook.parent_of(c.code_id) if codebook else None
             row: dict[str, Any] = {
@@ -101,12 +111,14 @@ def extracts_table(store: Store, codebook: Codebook | None,
             row.update({column: attrs.get(key, "") for key, column in attributes.items()})
             row.update({
                 "speaker": speakers.get(seg, "") if seg is not None else "",
-                "segment": seg, "start": c.start, "end": c.end,
+                "segment": seg, "page": f"p. {pages[c.id]}" if pages.get(c.id) else "",
+                "start": c.start, "end": c.end,
                 "text": transcript.text[c.start:c.end], "coder": c.coder, "status": c.status,
                 "source": SOURCE_NAMES.get(c.source, c.source),
                 "confidence": c.score, "memo": c.memo, "time_utc": _time(c.time)})
             rows.append(row)
-    columns = FIXED_BEFORE + list(attributes.values()) + FIXED_AFTER
+    after = FIXED_AFTER[:2] + ["page"] + FIXED_AFTER[2:] if paged else FIXED_AFTER
+    columns = FIXED_BEFORE + list(attributes.values()) + after
     table = pd.DataFrame(rows, columns=columns, dtype=object)  # attribute values as given
     return table.astype({"segment": "Int64", "start": "Int64", "end": "Int64",
                          "confidence": "float64"})
@@ -125,14 +137,16 @@ def _attribute_columns(attribute_sets: Iterable[dict[str, Any]]) -> dict[str, st
 
 
 def framework_table(data: AnalysisData, by: str | None = None,
-                    cells: str = "count") -> pd.DataFrame:
+                    cells: str = "count",
+                    pseudonymiser: Pseudonymiser | None = None) -> pd.DataFrame:
     """The framework matrix as a flat table: one row per transcript (or value of ``by``), one
     column per code (its name as header), cells = coded segments or the extracts' text.
 
     Columns are the codes coded directly: every code without children, in codebook order, then
     any theme applied as a whole (its own codings only; its codes have their columns) and codes
     not in the codebook. A leaf's counts are exactly ``framework_matrix``'s; a cell's extracts
-    are its distinct passages, however many coders coded each."""
+    are its distinct passages, however many coders coded each. A ``pseudonymiser`` replaces
+    the text of every cell (transcript names, labels, attribute values, extracts)."""
     import pandas as pd
 
     if cells not in ("count", "extracts"):
@@ -174,7 +188,8 @@ def framework_table(data: AnalysisData, by: str | None = None,
                                              labelled=bool(by))
         rows.append(row)
     first = [by, "participants"] if by else ["transcript", "participant"]
-    return pd.DataFrame(rows, columns=first + [headers[c] for c in columns])
+    table = pd.DataFrame(rows, columns=first + [headers[c] for c in columns])
+    return pseudonymiser.frame(table) if pseudonymiser is not None else table
 
 
 def _framework_codes(data: AnalysisData) -> list[str]:

@@ -541,8 +541,16 @@ def replace_transcript(project: Project, name: str, path: str | Path, actor: str
         # app, or by the original file's front matter)
         had = speakers(current)
         segments = [replace(g, role=had.get(g.speaker, g.role)) for g in segments]
+    layout = read.layout
+    if current.layout and read.layout and current.layout != read.layout:
+        # the transcript keeps the layout it was given (by `qualkit transcript layout`)
+        from .readers import with_layout
+
+        segments = with_layout(replace(read, segments=segments), current.layout).segments
+        layout = current.layout
     new = Transcript(name=name, text=read.text, segments=segments, attributes=attributes,
-                     source=source if source is not None else read.source, format=read.format)
+                     source=source if source is not None else read.source, format=read.format,
+                     pages=read.pages, layout=layout)
     report = ReplaceReport(name, turns=len(new.segments), attributes=attributes, notes=notes)
 
     def plan(old: Transcript, codings: list[Coding], ranges: list[tuple[int, int, int]]
@@ -563,3 +571,63 @@ def replace_transcript(project: Project, name: str, path: str | Path, actor: str
             report.lost.append(LostCoding(saved["code_id"], saved["coder"], saved["status"],
                                           saved["text"]))
     return report
+
+
+# -- layout: speaker turns or paragraphs ------------------------------------------------------
+LAYOUT_CHOICES = ("transcript", "document")
+
+
+@dataclass
+class LayoutReport:
+    name: str
+    layout: str
+    turns: int
+    codings: int = 0  # codings on the transcript: all kept, at the same characters
+    ranges: int = 0  # coded ranges whose turns changed
+    unchanged: bool = False
+
+    def summary(self) -> str:
+        if self.unchanged:
+            return f"{self.name!r} is already read as a {self.layout}; nothing changed."
+        unit = "speaker turns" if self.layout == "transcript" else "paragraphs"
+        return (f"{self.name!r} is now read as a {self.layout}: {self.turns} segments "
+                f"({unit}); its {self.codings} codings keep their text.")
+
+
+def set_layout(store: Store, name: str, layout: str, actor: str) -> LayoutReport:
+    """Cut a transcript again as speaker turns ("transcript") or paragraphs ("document"), in
+    one transaction with a ``replace`` event (``change="layout"``). The text stays the same, so
+    every coding keeps its characters; only which segment it belongs to is looked up again (the
+    segment holding its start), and each coded range is moved to the segments now holding the
+    text of its first and last turns."""
+    from .readers import checked_layout, with_layout
+
+    if checked_layout(layout) not in LAYOUT_CHOICES:
+        raise QualkitError(f"a transcript's layout is {' or '.join(LAYOUT_CHOICES)}",
+                           field="layout")
+    current = store.load_transcript(name)
+    if current.layout == layout:
+        return LayoutReport(name, layout, len(current.segments), unchanged=True)
+    new = with_layout(current, layout)
+    new.layout = layout
+
+    def index(offset: int) -> int:
+        seg = new.segment_at(offset)
+        return seg.index if seg is not None else _last_index(new)
+
+    def plan(old: Transcript, codings: list[Coding], ranges: list[tuple[int, int, int]]
+             ) -> tuple[Moves, RangeMoves]:
+        moves: Moves = {c.id: (c.start, c.end, index(c.start))
+                        for c in codings if c.id is not None}
+        by_index = {g.index: g for g in old.segments}
+        range_moves: RangeMoves = {}
+        for rid, first, last in ranges:
+            a, b = by_index.get(first), by_index.get(last)
+            range_moves[rid] = ((index(a.start), index(max(b.end - 1, b.start)))
+                                if a is not None and b is not None else None)
+        return moves, range_moves
+
+    done = store.replace_transcript(name, new, actor, plan, change="layout", layout=layout,
+                                    layout_before=current.layout or None)
+    return LayoutReport(name, layout, len(new.segments), codings=len(done["kept"]),
+                        ranges=done["ranges"])

@@ -91,6 +91,8 @@ class TranscriptRow(Base):
     format: Mapped[str] = mapped_column(String(20), default="")
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    pages: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)  # page start offsets
+    layout: Mapped[str | None] = mapped_column(String(20), nullable=True)  # transcript/document
     segments: Mapped[list[SegmentRow]] = relationship(
         back_populates="transcript", cascade="all, delete-orphan", order_by="SegmentRow.idx")
 
@@ -293,6 +295,27 @@ class MediaChunkRow(Base):
 
 
 @dataclass
+class MediaInfo:
+    """A stored recording, without its bytes (``chunks`` is -1 where it was not counted)."""
+
+    id: int
+    transcript: str
+    name: str
+    mime: str
+    size: int
+    sha256: str
+    added_at: datetime
+    actor: str
+    chunks: int = -1
+
+
+def _media_info(row: MediaRow, transcript: str, chunks: int) -> MediaInfo:
+    return MediaInfo(id=row.id, transcript=transcript, name=row.name, mime=row.mime,
+                     size=row.size, sha256=row.sha256, added_at=row.added_at, actor=row.actor,
+                     chunks=chunks)
+
+
+@dataclass
 class TranscriptInfo:
     id: int
     name: str
@@ -300,6 +323,7 @@ class TranscriptInfo:
     segments: int
     format: str
     source: str
+    layout: str = ""  # "transcript", "document", or "" when the reader did not choose
 
 
 @dataclass
@@ -813,7 +837,9 @@ class Store:
                              path=tr.source or None,
                              hint="rename the file to import it as a new transcript")
         row = TranscriptRow(name=tr.name, content_hash=digest, text=tr.text, source=tr.source,
-                            format=tr.format, attributes=dict(tr.attributes))
+                            format=tr.format, attributes=dict(tr.attributes),
+                            pages=list(tr.pages) if tr.pages else None,
+                            layout=tr.layout or None)
         row.segments = [SegmentRow(idx=g.index, start_char=g.start, end_char=g.end,
                                    speaker=g.speaker, role=g.role, timestamp=g.timestamp)
                         for g in tr.segments]
@@ -833,9 +859,13 @@ class Store:
         with self.transaction() as s:
             counts = dict(s.execute(select(SegmentRow.transcript_id, func.count())
                                     .group_by(SegmentRow.transcript_id)).all())
-            rows = s.scalars(select(TranscriptRow).order_by(TranscriptRow.name)).all()
+            # the listed columns only: a transcript's text is never read to list it
+            rows = s.execute(select(TranscriptRow.id, TranscriptRow.name,
+                                    TranscriptRow.attributes, TranscriptRow.format,
+                                    TranscriptRow.source, TranscriptRow.layout)
+                             .order_by(TranscriptRow.name)).all()
             return [TranscriptInfo(r.id, r.name, dict(r.attributes or {}), counts.get(r.id, 0),
-                                   r.format, r.source) for r in rows]
+                                   r.format, r.source, r.layout or "") for r in rows]
 
     def transcript_names(self) -> list[str]:
         with self.transaction() as s:
@@ -1544,6 +1574,7 @@ class Store:
             row.text, row.content_hash = new.text, digest
             row.source, row.format = new.source, new.format
             row.attributes = dict(new.attributes)
+            row.pages, row.layout = (list(new.pages) if new.pages else None), new.layout or None
             now = utcnow()
             gone = {r.id for r in rows if moves.get(r.id) is None}
             # decisions first, then the suggestions they point at (SQLite checks each row)
@@ -1641,6 +1672,242 @@ class Store:
             return [(j.id, j.at, j.author, j.text) for j in s.scalars(
                 select(JournalRow).order_by(JournalRow.at, JournalRow.id))]
 
+    # -- pseudonyms: identifying strings and their replacements in exports --------------------
+    # Rows are (original, replacement, status, origin); originals are unique whatever their
+    # case ("Dana" and "DANA" are one name). qualkit.pseudonym holds the rules; the store only
+    # keeps the table. The transcript text itself is never changed.
+    def pseudonyms(self) -> list[tuple[str, str, str, str, str, datetime]]:
+        """Every entry: ``(original, replacement, status, origin, actor, updated_at)``, by
+        original."""
+        with self.transaction() as s:
+            return [(p.original, p.replacement, p.status, p.origin, p.actor, p.updated_at)
+                    for p in s.scalars(select(PseudonymRow).order_by(
+                        func.lower(PseudonymRow.original)))]
+
+    @staticmethod
+    def _pseudonym(s: Session, original: str) -> PseudonymRow | None:
+        return s.scalars(select(PseudonymRow).where(
+            func.lower(PseudonymRow.original) == original.lower())).first()
+
+    def upsert_pseudonyms(self, entries: Iterable[tuple[str, str, str, str]], actor: str,
+                          overwrite: bool = True, action: str = "pseudonyms") -> int:
+        """Add entries ``(original, replacement, status, origin)``, or change existing ones
+        (with ``overwrite``; without it an entry already there, and the researcher's decision
+        on it, is kept). One transaction, one event listing what changed. Returns how many
+        entries were added or changed."""
+        actor = self.acting_as(actor, actor)
+        with self.transaction() as s:
+            self.serialize(s)
+            changed: list[dict[str, str]] = []
+            for original, replacement, status, origin in entries:
+                row = self._pseudonym(s, original)
+                if row is None:
+                    s.add(PseudonymRow(original=original, replacement=replacement,
+                                       status=status, origin=origin, actor=actor,
+                                       updated_at=utcnow()))
+                    s.flush()
+                    changed.append({"original": original, "replacement": replacement,
+                                    "status": status, "before": ""})
+                elif overwrite and (row.replacement, row.status) != (replacement, status):
+                    changed.append({"original": row.original, "replacement": replacement,
+                                    "status": status,
+                                    "before": f"{row.replacement} ({row.status})"})
+                    row.replacement, row.status = replacement, status
+                    row.actor, row.updated_at = actor, utcnow()
+            if changed:
+                self.log(s, actor, action, "pseudonyms", f"{len(changed)} entries",
+                         changes=changed)
+            return len(changed)
+
+    def set_pseudonym_status(self, originals: Iterable[str], status: str, actor: str) -> int:
+        """Set the status of entries (accept ``use``, ``ignore``, back to ``proposed``); one
+        transaction and event. An original the table does not have is refused by name."""
+        actor = self.acting_as(actor, actor)
+        with self.transaction() as s:
+            self.serialize(s)
+            done = []
+            for original in originals:
+                row = self._pseudonym(s, original)
+                if row is None:
+                    raise StoreError(f"{original!r} is not in the pseudonym table; nothing "
+                                     "was changed", hint="`qualkit pseudonyms list` shows it")
+                if row.status != status:
+                    done.append({"original": row.original, "before": row.status})
+                    row.status, row.actor, row.updated_at = status, actor, utcnow()
+            if done:
+                self.log(s, actor, "pseudonym_status", "pseudonyms", status, changes=done)
+            return len(done)
+
+    def delete_pseudonym(self, original: str, actor: str) -> None:
+        """Remove an entry (one transaction; the event keeps it whole)."""
+        actor = self.acting_as(actor, actor)
+        with self.transaction() as s:
+            self.serialize(s)
+            row = self._pseudonym(s, original)
+            if row is None:
+                raise StoreError(f"{original!r} is not in the pseudonym table",
+                                 hint="`qualkit pseudonyms list` shows it")
+            self.log(s, actor, "delete", "pseudonym", row.original,
+                     replacement=row.replacement, status=row.status, origin=row.origin)
+            s.delete(row)
+
+    # -- recordings: a transcript's audio or video, stored in chunks (qualkit.media checks the
+    #    file, its type and its size; this stores and reads it) ---------------------------------
+    def attach_media(self, transcript: str, name: str, mime: str, chunks: Iterable[bytes],
+                     actor: str, max_bytes: int | None = None) -> MediaInfo:
+        """Store a recording for ``transcript`` from ``chunks`` in ONE transaction with an
+        ``attach`` event, replacing the recording it had (the event names both). Only one
+        chunk is held at a time; more than ``max_bytes`` in all rolls everything back."""
+        from sqlalchemy import delete
+
+        with self.transaction() as s:
+            self.serialize(s)
+            tid = self._transcript_id(s, transcript)
+            old = s.scalars(select(MediaRow).where(MediaRow.transcript_id == tid)).first()
+            replaced = None
+            if old is not None:
+                replaced = {"name": old.name, "size": old.size, "sha256": old.sha256}
+                s.execute(delete(MediaChunkRow).where(MediaChunkRow.media_id == old.id)
+                          .execution_options(synchronize_session=False))
+                s.delete(old)
+                s.flush()
+            row = MediaRow(transcript_id=tid, name=name, mime=mime, size=0, sha256="",
+                           actor=actor)
+            s.add(row)
+            s.flush()
+            digest, size, idx = hashlib.sha256(), 0, 0
+            for chunk in chunks:
+                if not chunk:
+                    continue
+                size += len(chunk)
+                if max_bytes is not None and size > max_bytes:
+                    raise StoreError(f"the recording {name!r} is larger than "
+                                     f"{max_bytes // 1024 ** 2:,} MB; nothing was stored",
+                                     hint="see docs/limits.md (QUALKIT_MAX_MEDIA_MB)")
+                digest.update(chunk)
+                s.add(MediaChunkRow(media_id=row.id, idx=idx, data=bytes(chunk)))
+                s.flush()  # written; the session keeps no strong reference to the chunk
+                idx += 1
+            row.size, row.sha256 = size, digest.hexdigest()
+            self.log(s, actor, "attach", "media", transcript, name=name, mime=mime, size=size,
+                     sha256=row.sha256, replaced=replaced)
+            return _media_info(row, transcript, idx)
+
+    def media_info(self, transcript: str) -> MediaInfo | None:
+        """The recording stored for ``transcript``, or None."""
+        from sqlalchemy import func
+
+        with self.transaction() as s:
+            tid = self._transcript_id(s, transcript)
+            row = s.scalars(select(MediaRow).where(MediaRow.transcript_id == tid)).first()
+            if row is None:
+                return None
+            n = s.scalar(select(func.count()).select_from(MediaChunkRow)
+                         .where(MediaChunkRow.media_id == row.id)) or 0
+            return _media_info(row, transcript, n)
+
+    def media_list(self) -> list[MediaInfo]:
+        """Every stored recording, by transcript name."""
+        with self.transaction() as s:
+            rows = s.execute(select(MediaRow, TranscriptRow.name).join(
+                TranscriptRow, TranscriptRow.id == MediaRow.transcript_id)
+                .order_by(TranscriptRow.name)).all()
+            return [_media_info(m, name, -1) for m, name in rows]
+
+    def media_chunks(self, transcript: str) -> Iterator[bytes]:
+        """A recording's bytes, one stored chunk at a time (nothing if it has none)."""
+        info = self.media_info(transcript)
+        if info is None:
+            return
+        for idx in range(info.chunks):
+            with self.transaction() as s:
+                data = s.scalar(select(MediaChunkRow.data).join(
+                    MediaRow, MediaRow.id == MediaChunkRow.media_id).where(
+                    MediaChunkRow.media_id == info.id, MediaChunkRow.idx == idx,
+                    MediaRow.sha256 == info.sha256))
+            if data is None:  # replaced or removed while being read
+                raise ConflictError(f"the recording of {transcript!r} changed while it was "
+                                    "being read", hint="try again")
+            yield bytes(data)
+
+    def remove_media(self, transcript: str, actor: str) -> MediaInfo:
+        """Remove a transcript's recording (one transaction, a ``detach`` event)."""
+        from sqlalchemy import delete
+
+        with self.transaction() as s:
+            self.serialize(s)
+            tid = self._transcript_id(s, transcript)
+            row = s.scalars(select(MediaRow).where(MediaRow.transcript_id == tid)).first()
+            if row is None:
+                raise StoreError(f"transcript {transcript!r} has no recording",
+                                 hint="`qualkit media list` shows the recordings")
+            info = _media_info(row, transcript, -1)
+            s.execute(delete(MediaChunkRow).where(MediaChunkRow.media_id == row.id)
+                      .execution_options(synchronize_session=False))
+            s.delete(row)
+            self.log(s, actor, "detach", "media", transcript, name=info.name, size=info.size,
+                     sha256=info.sha256)
+            return info
+
+    # -- reading at scale: what a page or a report counts, chosen by the database, so the
+    #    work follows what is shown and not the size of the project ------------------------
+    def counted_codings(self, statuses: Iterable[str],
+                        coders: Iterable[str] | None = None) -> list[Coding]:
+        """The codings ``analysis.counted`` keeps (these statuses; a suggestion only while
+        nobody has decided on it; these coders), in ``codings``' order, selected in SQL: a
+        page counting accepted codings never loads every pending suggestion."""
+        statuses = list(statuses)
+        decided = select(CodingRow.suggestion_id).where(CodingRow.suggestion_id.is_not(None))
+        stmt = (select(CodingRow, TranscriptRow.name).join(TranscriptRow)
+                .where(CodingRow.status.in_(statuses))
+                .where(~((CodingRow.status == "suggested") & CodingRow.id.in_(decided))))
+        if coders is not None:
+            stmt = stmt.where(CodingRow.coder.in_(list(coders)))
+        stmt = stmt.order_by(TranscriptRow.name, CodingRow.start_char, CodingRow.code_id)
+        with self.transaction() as s:
+            return [_coding(row, name) for row, name in s.execute(stmt).all()]
+
+    def transcript_attributes(self) -> dict[str, dict[str, Any]]:
+        """Each transcript's participant attributes by name: what analysis needs of the
+        transcripts, without their text or their turn counts (a GROUP BY over every turn)."""
+        with self.transaction() as s:
+            return {name: dict(attributes or {}) for name, attributes in s.execute(
+                select(TranscriptRow.name, TranscriptRow.attributes)
+                .order_by(TranscriptRow.name))}
+
+    def decision_count(self) -> int:
+        """Accepted and rejected codings: one count, for the check every page makes of whether
+        retraining is due (``status_counts`` groups every coding several ways)."""
+        with self.transaction() as s:
+            return s.scalar(select(func.count()).select_from(CodingRow).where(
+                CodingRow.status.in_(("accepted", "rejected")))) or 0
+
+    def decided_transcripts(self) -> list[str]:
+        """The transcripts holding a decision or a person's coding (any status but
+        ``suggested``), by name: learning and retraining look at these and never read the
+        others, so their cost follows the decisions, not the size of the project."""
+        with self.transaction() as s:
+            return list(s.scalars(select(TranscriptRow.name).distinct().join(CodingRow)
+                                  .where(CodingRow.status != "suggested")
+                                  .order_by(TranscriptRow.name)))
+
+    def coders(self, statuses: Iterable[str]) -> list[str]:
+        """Everyone with a coding of these statuses, by name: one DISTINCT query."""
+        with self.transaction() as s:
+            return list(s.scalars(select(CodingRow.coder).distinct()
+                                  .where(CodingRow.status.in_(list(statuses)))
+                                  .order_by(CodingRow.coder)))
+
+    def recent_codes(self, coder: str) -> list[str]:
+        """The codes of a coder's accepted codings, the most recently used first, for the code
+        picker: one row per code from a grouped query, not the coder's every coding."""
+        stmt = (select(CodingRow.code_id, func.max(CodingRow.updated_at).label("at"))
+                .where(CodingRow.coder == coder, CodingRow.status == "accepted")
+                .group_by(CodingRow.code_id).order_by(func.max(CodingRow.updated_at).desc(),
+                                                      CodingRow.code_id))
+        with self.transaction() as s:
+            return [code for code, _ in s.execute(stmt).all()]
+
 
 def _runs(numbers: Iterable[int]) -> list[tuple[int, int]]:
     """Sorted numbers as (first, last) runs: 0 1 2 5 6 -> (0, 2), (5, 6)."""
@@ -1698,7 +1965,8 @@ def _transcript(row: TranscriptRow) -> Transcript:
                         text=text[g.start_char:g.end_char], role=g.role, timestamp=g.timestamp)
                 for g in row.segments]
     return Transcript(name=row.name, text=text, segments=segments,
-                      attributes=dict(row.attributes or {}), source=row.source, format=row.format)
+                      attributes=dict(row.attributes or {}), source=row.source, format=row.format,
+                      pages=list(row.pages) if row.pages else None, layout=row.layout or "")
 
 
 def _saved(row: CodingRow, text: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from .codedtable import TableRow
 from .model import Coding, Transcript, segment_of
+from .pseudonym import Pseudonymiser
 from .store import Store
 
 
@@ -35,12 +36,16 @@ def transcript_rows(transcript: Transcript, codings: Iterable[Coding],
     return rows
 
 
-def project_rows(store: Store, statuses: tuple[str, ...] = ("accepted",)) -> list[TableRow]:
-    """Rows for every transcript, counting codings with the given statuses."""
+def project_rows(store: Store, statuses: tuple[str, ...] = ("accepted",),
+                 pseudonymiser: Pseudonymiser | None = None) -> list[TableRow]:
+    """Rows for every transcript, counting codings with the given statuses; with a
+    ``pseudonymiser``, from each transcript as a pseudonymised export shows it."""
     from .analysis import counted
 
     rows: list[TableRow] = []
     for transcript in store.iter_transcripts():
         codings = counted(store.codings(transcript=transcript.name), statuses)
+        if pseudonymiser is not None:
+            transcript, codings = pseudonymiser.transcript(transcript, codings)
         rows.extend(transcript_rows(transcript, codings))
     return rows

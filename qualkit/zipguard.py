@@ -22,6 +22,7 @@ import re
 import struct
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,16 +68,19 @@ _METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}
 
 @dataclass(frozen=True)
 class ZipLimits:
-    """The limits one kind of archive is held to."""
+    """The limits one kind of archive is held to. ``media_member_bytes``: one recording in a
+    .qdpx (a member named like an audio or video file), only ever streamed, never read whole
+    (``GuardedZip.stream``)."""
 
     members: int = MAX_MEMBERS
     total_bytes: int = MAX_TOTAL_BYTES
     member_bytes: int = MAX_MEMBER_BYTES
     ratio: int = MAX_RATIO
     ratio_min_bytes: int = RATIO_MIN_BYTES
+    media_member_bytes: int | None = None  # None: as ``member_bytes``
 
 
-QDPX_LIMITS = ZipLimits()
+QDPX_LIMITS = ZipLimits(media_member_bytes=MAX_TOTAL_BYTES)
 OFFICE_LIMITS = ZipLimits(total_bytes=OFFICE_TOTAL_BYTES, member_bytes=OFFICE_MEMBER_BYTES)
 
 DEFAULT_HINT = "do not open this archive; make the file again from the program that made it"
@@ -164,10 +168,10 @@ class GuardedZip:
                                   f"{info.compress_type}; qualkit reads only stored or deflated "
                                   "members", hint="save the file again with ordinary (deflate) "
                                                   "compression")
-            if info.file_size > lim.member_bytes:
+            if info.file_size > self._member_limit(name):
                 raise self.refuse(f"member {name!r} is {_mb(info.file_size)} uncompressed, more "
-                                  f"than qualkit reads ({_mb(lim.member_bytes)} per member)",
-                                  hint="split the file into smaller parts")
+                                  f"than qualkit reads ({_mb(self._member_limit(name))} per "
+                                  "member)", hint="split the file into smaller parts")
             total += info.file_size
             packed += info.compress_size
             if total > lim.total_bytes:
@@ -202,6 +206,36 @@ class GuardedZip:
     def root_files(self, suffix: str) -> list[str]:
         return sorted(n for n in self.members
                       if "/" not in n and n.casefold().endswith(suffix.casefold()))
+
+    def _member_limit(self, name: str) -> int:
+        from .media import is_media
+
+        lim = self.limits
+        return (lim.media_member_bytes or lim.member_bytes) if is_media(name) \
+            else lim.member_bytes
+
+    def stream(self, name: str) -> Iterator[bytes]:
+        """A member's bytes ``CHUNK`` by ``CHUNK``, counted like ``read``: a recording is never
+        whole in memory."""
+        info = self.members[name]
+        limit = min(info.file_size, self._member_limit(name),
+                    self.limits.total_bytes - self.read_so_far)
+        size = 0
+        try:
+            with self.zip.open(info) as handle:
+                while chunk := handle.read(CHUNK):
+                    size += len(chunk)
+                    if size > limit:
+                        raise self.refuse(f"member {name!r} produced more data than its header "
+                                          "declares (a zip bomb or a damaged archive)")
+                    self.read_so_far += len(chunk)
+                    yield chunk
+        except QualkitError:
+            raise
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError,
+                RuntimeError, ValueError) as exc:
+            raise self.error(f"{self.damaged}member {name!r} cannot be read ({exc})",
+                             path=self.where, hint=self.damaged_hint) from None
 
     def read(self, name: str) -> bytes:
         """A member's bytes, counted while reading against its header and the limits."""

@@ -54,15 +54,19 @@ codes:
 TABLES_ADDED = {"0004": ("codebook_versions",), "0005": ("coded_ranges",),
                 "0006": ("code_memos", "journal"),
                 "0007": ("media_chunks", "media", "pseudonyms")}
+# The columns each revision added to an existing table: (table, column).
+COLUMNS_ADDED = {"0007": (("transcripts", "pages"), ("transcripts", "layout"))}
 
 
 def drop_tables_after(execute, revision: str) -> None:
-    """Drop every table added by a revision after ``revision``, newest first, with the
-    caller's ``execute(sql)``."""
+    """Drop every table (and column) added by a revision after ``revision``, newest first,
+    with the caller's ``execute(sql)``."""
     for rev in sorted(TABLES_ADDED, reverse=True):
         if rev > revision:
             for table in TABLES_ADDED[rev]:
                 execute(f"DROP TABLE {table}")
+            for table, column in COLUMNS_ADDED.get(rev, ()):
+                execute(f"ALTER TABLE {table} DROP COLUMN {column}")
 
 
 @pytest.fixture

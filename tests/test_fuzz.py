@@ -36,6 +36,10 @@ VTT = ("WEBVTT\n\n00:00:01.000 --> 00:00:03.000\n<v Sam>How is the work?\n\n"
        "00:00:06.000 --> 00:00:08.000\nKim: Mostly.\n")
 SRT = ("1\n00:00:01,000 --> 00:00:03,000\nSam: How is the work?\n\n"
        "2\n00:00:03,500 --> 00:00:06,000\nKim: I work on my own.\n")
+RTF = (r"{\rtf1\ansi\deff0{\fonttbl{\f0 Times;}}\f0 Sam: How is the work?\par" "\n"
+       r"Kim: I work on my own, caf\u233?\'e9.\par" "\n" r"\par" "\n" r"Sam: And?\par" "\n}")
+OTTER = ("Sam  0:01\nHow is the work?\n\nKim  0:04\nI work on my own.\n\n"
+         "[Sam] 00:00:09\nAnd support?\n")
 CSV = ("document,segment,speaker,text,codes,coder,site\n"
        "d1,1,Sam,How is the work?,,,north\n"
        'd1,2,Kim,"I work on my own, mostly.",working_alone;isolation,ann,north\n'
@@ -94,9 +98,25 @@ def base(suffix: str) -> bytes:
                     "project.qde": foreign_qde(),
                     "sources/01106019-2518-43DD-BBD1-8F0252BACB30.txt": CRLF_TEXT,
                 }).read_bytes()
+            elif suffix == ".pdf":
+                from .test_formats import two_page_pdf
+
+                _BASES[suffix] = two_page_pdf(folder / "b.pdf").read_bytes()
+            elif suffix == ".odt":
+                from odf.opendocument import OpenDocumentText
+                from odf.text import P, Span
+
+                doc = OpenDocumentText()
+                for line in TXT.split("---\n")[-1].split("\n\n"):
+                    para = P(text=line[:6])
+                    para.addElement(Span(text=line[6:]))
+                    doc.text.addElement(para)
+                doc.save(str(folder / "b.odt"))
+                _BASES[suffix] = (folder / "b.odt").read_bytes()
             else:
                 _BASES[suffix] = {".txt": TXT, ".md": TXT, ".vtt": VTT, ".srt": SRT,
-                                  ".csv": CSV, ".yaml": SMALL_CODEBOOK}[suffix].encode()
+                                  ".csv": CSV, ".yaml": SMALL_CODEBOOK, ".rtf": RTF,
+                                  ".otter.txt": OTTER}[suffix].encode()
     return _BASES[suffix]
 
 
@@ -109,7 +129,8 @@ def fuzz_file(suffix: str, data: bytes, check: Callable[[Path], Any] = read_ok_o
 
 
 def test_bases_are_valid():
-    for suffix in (".txt", ".md", ".vtt", ".srt", ".csv", ".xlsx", ".docx", ".qdpx", ".qdc"):
+    for suffix in (".txt", ".md", ".vtt", ".srt", ".csv", ".xlsx", ".docx", ".qdpx", ".qdc",
+                   ".pdf", ".odt", ".rtf", ".otter.txt"):
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"base{suffix}"
             path.write_bytes(base(suffix))
@@ -117,25 +138,51 @@ def test_bases_are_valid():
             assert docs or suffix == ".qdc", suffix
 
 
-@pytest.mark.parametrize("suffix", [".txt", ".md", ".vtt", ".srt", ".csv"])
+@pytest.mark.parametrize("suffix", [".txt", ".md", ".vtt", ".srt", ".csv", ".rtf",
+                                    ".otter.txt"])
 @FUZZ
 @given(edits=st.lists(mutation, min_size=1, max_size=4))
 def test_mutated_text_files(suffix, edits):
     fuzz_file(suffix, mutate(base(suffix), edits))
 
 
-@pytest.mark.parametrize("suffix", [".docx", ".xlsx", ".qdpx", ".qdc"])
+@pytest.mark.parametrize("suffix", [".docx", ".xlsx", ".qdpx", ".qdc", ".pdf", ".odt"])
 @FUZZ
 @given(edits=st.lists(mutation, min_size=1, max_size=3))
 def test_mutated_binary_and_xml_files(suffix, edits):
     fuzz_file(suffix, mutate(base(suffix), edits))
 
 
-@pytest.mark.parametrize("suffix", [".txt", ".md", ".vtt", ".srt", ".csv"])
+@pytest.mark.parametrize("suffix", [".txt", ".md", ".vtt", ".srt", ".csv", ".rtf"])
 @FEW
 @given(text=st.text(max_size=300))
 def test_generated_text(suffix, text):
     fuzz_file(suffix, text.encode("utf-8", "surrogatepass"))
+
+
+@FEW
+@given(lines=st.lists(st.one_of(
+    st.sampled_from(["Sam  0:01", "Kim  0:04", "[Sam] 00:00:09", "Sam", "0:00:03.120 --> "
+                     "0:00:07.400", "", "Kim: Yes.", "Abstract: words"]),
+    st.text(max_size=40)), max_size=20), layout=st.sampled_from(["auto", "transcript",
+                                                                 "document"]))
+def test_generated_export_and_document_shapes(lines, layout):
+    """Meeting-export headers, labels and prose in any order, read in every layout: exact
+    offsets, and in the document layout every non-blank character inside a segment."""
+    def check(path: Path) -> None:
+        try:
+            docs = read_path(path, layout)
+        except QualkitError:
+            return
+        tr = docs[0].transcript
+        covered = set()
+        for seg in tr.segments:
+            assert tr.text[seg.start:seg.end] == seg.text
+            covered.update(range(seg.start, seg.end))
+        if tr.layout == "document" and not tr.text.startswith("---"):
+            assert all(ch.isspace() for i, ch in enumerate(tr.text) if i not in covered)
+
+    fuzz_file(".txt", "\n".join(lines).encode("utf-8", "surrogatepass"), check)
 
 
 @FEW

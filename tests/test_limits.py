@@ -463,3 +463,70 @@ def test_yaml12_limits_are_marked_yaml_errors():
 def test_office_limits_are_sane():
     assert OFFICE_LIMITS.member_bytes <= OFFICE_LIMITS.total_bytes
     assert OFFICE_LIMITS.ratio_min_bytes <= 1 * MB
+
+
+# -- PDF, OpenDocument and RTF -------------------------------------------------------------------
+
+def test_pdf_page_character_and_size_limits(tmp_path):
+    from qualkit.readers.pdf import MAX_PDF_CHARS, MAX_PDF_PAGES, PdfLimits, read_pdf
+
+    from .test_formats import two_page_pdf
+
+    pdf = two_page_pdf(tmp_path / "two.pdf")
+    assert read_pdf(pdf, PdfLimits(pages=2))[0].transcript.pages is not None
+    with pytest.raises(ReaderError, match=r"two.pdf: the PDF has 2 pages, more than the 1 "):
+        read_pdf(pdf, PdfLimits(pages=1))
+    with pytest.raises(ReaderError, match=r"more than 40 characters of text"):
+        read_pdf(pdf, PdfLimits(chars=40))
+    with pytest.raises(ReaderError, match=r"the file is larger than"):
+        read_pdf(pdf, PdfLimits(file_bytes=100))
+    assert MAX_PDF_PAGES >= 1000 and MAX_PDF_CHARS >= 10_000_000
+
+
+def test_odt_goes_through_the_zip_guard(tmp_path):
+    from odf.opendocument import OpenDocumentText
+    from odf.text import P
+
+    from qualkit.readers.odt import read_odt
+
+    doc = OpenDocumentText()
+    doc.text.addElement(P(text="Kim: I work alone."))
+    doc.save(str(tmp_path / "a.odt"))
+    bomb = with_bomb(tmp_path / "a.odt", tmp_path / "bomb.odt", "content.xml", 3 * MB)
+    with pytest.raises(ReaderError, match=r"bomb.odt: not a valid OpenDocument text \(.odt\) "
+                                          r"file: refused: member 'content.xml' is 3.0 MB"):
+        read_odt(bomb, limits=SMALL)
+
+
+def test_odt_nesting_and_entities_are_refused(tmp_path):
+    from qualkit.readers.odt import MAX_DEPTH, read_odt
+
+    def odt(name: str, body: str) -> Path:
+        path = tmp_path / name
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+            zf.writestr("content.xml", body)
+        return path
+
+    ns = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+          'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"')
+    deep = ("<text:section>" * (MAX_DEPTH + 5) + "<text:p>Kim: hi</text:p>"
+            + "</text:section>" * (MAX_DEPTH + 5))
+    with pytest.raises(ReaderError, match=f"nested more than {MAX_DEPTH} deep"):
+        read_odt(odt("deep.odt", f"<office:document-content {ns}><office:body><office:text>"
+                                 f"{deep}</office:text></office:body></office:document-content>"))
+    entity = ('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">]>'
+              f"<office:document-content {ns}><office:body><office:text><text:p>&a;</text:p>"
+              "</office:text></office:body></office:document-content>")
+    with pytest.raises(ReaderError, match="entities or a DTD"):
+        read_odt(odt("entity.odt", entity))
+
+
+def test_rtf_size_limit(tmp_path):
+    from qualkit.readers.rtf import MAX_RTF_BYTES, read_rtf
+
+    path = tmp_path / "big.rtf"
+    path.write_bytes(b"{\\rtf1 Kim: " + b"word " * 400 + b"\\par}")
+    with pytest.raises(ReaderError, match=r"big.rtf: the file is larger than"):
+        read_rtf(path, limit=1000)
+    assert read_rtf(path, limit=MAX_RTF_BYTES)[0].transcript.segments

@@ -63,8 +63,10 @@ def test_markdown_bold_speakers_and_headings(tmp_path):
     path.write_text("# Interview with Sam\n\n**Interviewer:** How is it?\n\n"
                     "**Sam**: Lonely, to be honest.\n", encoding="utf-8")
     tr = only(path)
-    assert [(s.speaker, s.text) for s in tr.segments] == [
-        ("Interviewer", "How is it?"), ("Sam", "Lonely, to be honest.")]
+    assert [(s.speaker, s.role, s.text) for s in tr.segments] == [
+        ("", "document", "Interview with Sam"), ("Interviewer", "interviewer", "How is it?"),
+        ("Sam", "participant", "Lonely, to be honest.")]
+    assert all(tr.text[s.start:s.end] == s.text for s in tr.segments)
 
 
 def test_docx_paragraphs_and_speaker_table(tmp_path):
@@ -82,6 +84,7 @@ def test_docx_paragraphs_and_speaker_table(tmp_path):
     tr = only(path)
     assert tr.format == "docx"
     assert [(s.speaker, s.text) for s in tr.segments] == [
+        ("", "Interview 4"),  # the title before the first label: a segment nobody says
         ("Interviewer", "Who do you talk to after a hard day?"),
         ("Gareth", "Nobody, really. I drive home."),
         ("Interviewer", "And the network meeting?"),
@@ -161,8 +164,8 @@ def test_bad_docx_unsupported_and_missing(tmp_path):
     fake.write_bytes(b"this is not a zip")
     with pytest.raises(ReaderError, match="not a valid Word .docx"):
         read_path(fake)
-    with pytest.raises(ReaderError, match="unsupported file type '.pdf'"):
-        read_path(tmp_path / "x.pdf")
+    with pytest.raises(ReaderError, match="unsupported file type '.pages'"):
+        read_path(tmp_path / "x.pages")
     with pytest.raises(ReaderError, match="file not found"):
         read_path(tmp_path / "missing.txt")
 
@@ -176,7 +179,7 @@ def test_bad_subtitles(tmp_path):
 
 def test_find_transcripts_expands_folders_and_skips_hidden(tmp_path):
     (tmp_path / "a.txt").write_text("Sam: hi\n")
-    (tmp_path / "notes.pdf").write_text("x")
+    (tmp_path / "notes.pages").write_text("x")
     (tmp_path / ".hidden").mkdir()
     (tmp_path / ".hidden" / "b.txt").write_text("Sam: hi\n")
     assert [p.name for p in find_transcripts([tmp_path])] == ["a.txt"]
@@ -206,8 +209,9 @@ def test_one_registry_names_every_format_everywhere(tmp_path):
     assert supported_extensions() == list(READERS)
     words = describe_formats()
     assert all(ext in words for ext in READERS)
-    with pytest.raises(ReaderError, match=r"unsupported file type '\.pdf'.*\.qdpx \.qdc"):
-        read_path(tmp_path / "x.pdf")
+    with pytest.raises(ReaderError, match=r"unsupported file type '\.pages'.*\.pdf.*\.qdpx "
+                                          r"\.qdc"):
+        read_path(tmp_path / "x.pages")
     help_text = " ".join(CliRunner().invoke(app, ["import", "--help"]).output.split())
     assert all(ext in help_text for ext in READERS), help_text
     (tmp_path / "p.qdpx").write_bytes(b"")

@@ -16,17 +16,19 @@ A second paragraph from Dana.
 
 
 def test_turns_have_exact_offsets_speakers_roles_and_timestamps():
-    segs = parse_turns(TEXT, markdown=True)
+    title, *segs = parse_turns(TEXT, markdown=True)
+    # the heading before the first label is a segment of its own: nobody says it
+    assert (title.speaker, title.role, title.text) == ("", "document", "Interview 3")
     assert [s.speaker for s in segs] == ["Interviewer", "Dana", "Interviewer", "Dana", "Dana"]
     assert [s.role for s in segs] == ["interviewer", "participant", "interviewer",
                                       "participant", "participant"]
     assert segs[0].timestamp == "00:00:05" and segs[3].timestamp == "00:01:02"
-    for s in segs:
+    for s in [title, *segs]:
         assert TEXT[s.start:s.end] == s.text
     assert segs[1].text == "So I work alone.\nIt is hard."
     assert segs[3].text == "Well: it depends on the day."
     assert segs[4].text == "A second paragraph from Dana."
-    assert [s.index for s in segs] == list(range(5))
+    assert [s.index for s in [title, *segs]] == list(range(6))
 
 
 def test_text_without_speaker_labels_becomes_paragraph_segments():

@@ -20,7 +20,7 @@ DECISIONS = ("accepted", "rejected")  # what people (and imported tables) leave;
 def decision_coders(store: Store) -> list[str]:
     """Everyone with a decision in the project: an accepted or rejected suggestion, a passage
     coded by hand, or an imported coding."""
-    return sorted({c.coder for c in store.codings() if c.status in DECISIONS})
+    return sorted(store.coders(DECISIONS))
 
 
 def _decided(store: Store, coders: Sequence[str] | None, common_only: bool
@@ -29,9 +29,8 @@ def _decided(store: Store, coders: Sequence[str] | None, common_only: bool
     codings, and the turns each of them covered (see ``decision_rows``)."""
     wanted = set(coders) if coders is not None else set(decision_coders(store))
     by_transcript: dict[str, list[Coding]] = defaultdict(list)
-    for c in store.codings():
-        if c.status in DECISIONS and c.coder in wanted:
-            by_transcript[c.transcript].append(c)
+    for c in store.counted_codings(DECISIONS, sorted(wanted)):  # never the suggestions
+        by_transcript[c.transcript].append(c)
     marked = store.coded_ranges()
     names = set(by_transcript) | {t for t, by in marked.items() if wanted & set(by)}
     for transcript in store.iter_transcripts(sorted(names)):

@@ -13,7 +13,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from bisect import bisect_left
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -51,6 +51,8 @@ class QdpxContent:
     users: list[str] = field(default_factory=list)
     memos: dict[str, dict[str, str]] = field(default_factory=dict)  # transcript -> coder -> memo
     skipped_selections: int = 0  # text selections that carried no coding
+    # transcript -> (archive member, file name) of its recording, for ``attach_recordings``
+    recordings: dict[str, tuple[str, str]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # what could not be imported, and why
 
 
@@ -249,6 +251,8 @@ class _ProjectReader:
             kind = local(src.tag)
             if kind == "TextSource":
                 self._text_source(src, src.get("name"), [src.get("guid")])
+            elif kind in ("AudioSource", "VideoSource"):
+                self._media_source(src)
             elif kind == "PDFSource" and child(src, "Representation") is not None:
                 rep = child(src, "Representation")
                 assert rep is not None
@@ -440,6 +444,89 @@ class _ProjectReader:
             self.content.memos[tr.name] = {k: "\n\n".join(v) for k, v in memos.items()}
         self.content.documents.append(doc)
 
+    # -- a recording with its transcript (AudioSource/VideoSource) ----------------------------
+    def _media_source(self, src: ET.Element) -> None:
+        """The recording's first ``Transcript`` as a transcript: its sync points give the
+        positions of its selections and, where a turn has no timestamp in its text, the turn's
+        time; the recording itself (an internal:// path) is noted in ``recordings``."""
+        from ..media import is_media
+
+        kind, name = local(src.tag), src.get("name")
+        found = list(children(src, "Transcript"))
+        if not found:
+            self.warn(f"{kind} {name!r} was not imported: it has no transcript (qualkit codes "
+                      "text)")
+            return
+        if len(found) > 1:
+            self.warn(f"{kind} {name!r}: only its first transcript was imported")
+        tel = found[0]
+        path = tel.get("plainTextPath")
+        raw = self._path_text(path, name) if path else None
+        if raw is None:
+            inline = child(tel, "PlainTextContent")
+            if inline is None:
+                self.warn(f"{kind} {name!r} was not imported: its transcript's text is neither "
+                          "in the archive nor inline")
+                return
+            raw = inline.text or ""
+        raw = raw[1:] if raw.startswith("\ufeff") else raw
+        text, pos = normalise_newlines(raw)
+        tr = self._transcript(name or tel.get("name"), text, [src.get("guid"), tel.get("guid")],
+                              src)
+        doc = ImportedDocument(tr)
+        points: dict[str, tuple[int | None, int | None]] = {}
+        for sp in children(tel, "SyncPoint"):
+            at, ms = _int(sp.get("position")), _int(sp.get("timeStamp"))
+            points[norm_guid(sp.get("guid"))] = (
+                None if at is None else pos(min(max(at, 0), len(raw))), ms)
+        turn_at: dict[int, Any] = {}  # where a turn's words or its line begin -> the turn
+        for turn in tr.segments:
+            turn_at.setdefault(text.rfind("\n", 0, turn.start) + 1, turn)
+            turn_at[turn.start] = turn
+        for at, ms in points.values():
+            timed = turn_at.get(at) if at is not None else None
+            if timed is not None and ms is not None and ms >= 0 and not timed.timestamp:
+                timed.timestamp = _clock(ms)
+        owner = src.get("creatingUser")
+        for sel in children(tel, "TranscriptSelection"):
+            codings = list(children(sel, "Coding"))
+            if not codings:
+                self.content.skipped_selections += 1
+                continue
+            start = points.get(norm_guid(sel.get("fromSyncPoint")), (None, None))[0]
+            end = points.get(norm_guid(sel.get("toSyncPoint")), (None, None))[0]
+            if start is None or end is None or not 0 <= start < end <= len(text):
+                self.warn(f"source {tr.name!r}: a transcript selection without sync points "
+                          "at valid positions was skipped")
+                continue
+            extra = self._note_texts(sel)
+            described = child_text(sel, "Description").strip()
+            if described:
+                extra.append(described)
+            for coding in codings:
+                self._coding(doc, coding, start, end, extra, sel.get("creatingUser") or owner,
+                             sel.get("creationDateTime"))
+        for coding in children(src, "Coding") if text else ():  # a code on the whole source
+            self._coding(doc, coding, 0, len(text), [], owner, src.get("creationDateTime"))
+        memos: dict[str, list[str]] = {}
+        for ref in [*children(src, "NoteRef"), *children(tel, "NoteRef")]:
+            note = self.notes.get(norm_guid(ref.get("targetGUID")))
+            if note and note[0].strip():
+                memos.setdefault(self.user(note[1], owner, self.project_user), []).append(note[0])
+        if memos:
+            self.content.memos[tr.name] = {k: "\n\n".join(v) for k, v in memos.items()}
+        self.content.documents.append(doc)
+        media_path = src.get("path") or src.get("currentPath") or ""
+        scheme, sep, rest = media_path.partition("://")
+        member = self.ar.find(f"sources/{rest.lstrip('/')}") \
+            if sep and scheme.lower() == "internal" and not unsafe_name(rest.lstrip("/")) \
+            else None
+        if member is not None and is_media(member):
+            self.content.recordings[tr.name] = (member, tr.name + PurePosixPath(member).suffix)
+        else:
+            self.warn(f"{kind} {name!r}: its recording {media_path!r} is not in the archive (or "
+                      "not a recording qualkit stores); the transcript was imported without it")
+
     def _transcript(self, name: str | None, text: str, guids: list[str | None],
                     src: ET.Element) -> Transcript:
         from ..readers.text import speaker_roles, split_front_matter
@@ -482,6 +569,30 @@ class _ProjectReader:
             coder=self.user(el.get("creatingUser"), fallback_user, self.project_user),
             status="accepted", segment_index=_segment_index(doc.transcript, start, end),
             time=when, memo=memo, source="qdpx"))
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value or "")
+    except ValueError:
+        return None
+
+
+def _clock(ms: int) -> str:
+    """Milliseconds as a turn timestamp: 65200 -> '00:01:05.200'."""
+    seconds, milli = divmod(ms, 1000)
+    hours, rest = divmod(seconds, 3600)
+    clock = f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
+    return clock + (f".{milli:03d}" if milli else "")
+
+
+def read_recording(path: str | Path, member: str) -> Iterator[bytes]:
+    """A recording inside a .qdpx, chunk by chunk, within the archive's limits."""
+    with SafeArchive(path) as archive:
+        found = archive.find(member)
+        if found is None:
+            raise ExchangeError(f"the archive has no member {member!r}", path=archive.where)
+        yield from archive.stream(found)
 
 
 def read_qdpx(path: str | Path) -> QdpxContent:

@@ -7,10 +7,10 @@ qualkit export exports again identically.
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import re
+import tempfile
 import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Iterable
@@ -20,14 +20,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..codebook.io import is_color
-from ..fileio import atomic_write_bytes
+from ..fileio import atomic_write_bytes, atomic_write_chunks
 from ..model import STATUSES, Code, Codebook, Coding, Transcript
 from .common import CODEBOOK_NS, ORIGIN, PROJECT_NS, ExchangeError, clean, format_time, make_guid
 from .describe import pack_code, pack_extra
 
 if TYPE_CHECKING:
     from ..project import Project
-    from ..store import TranscriptInfo
+    from ..pseudonym import Pseudonymiser
+    from ..store import MediaInfo, TranscriptInfo
 
 QDE_NAME = "project.qde"
 EXCERPT_CHARS = 60
@@ -188,7 +189,12 @@ def _member(name: str, stamp: ZipStamp) -> zipfile.ZipInfo:
 
 
 class _ProjectWriter:
-    def __init__(self, project: Project, statuses: tuple[str, ...]) -> None:
+    def __init__(self, project: Project, statuses: tuple[str, ...],
+                 pseudonymiser: Pseudonymiser | None = None) -> None:
+        from ..pseudonym import Pseudonymiser
+
+        # what every name, text, memo and attribute value goes through on its way out
+        self.p = pseudonymiser or Pseudonymiser.none()
         self.project = project
         self.store = project.store
         self.statuses = statuses
@@ -212,7 +218,8 @@ class _ProjectWriter:
         used = {c.code_id for c in exported}
 
         root = ET.Element("Project", {
-            "name": clean(self.book.name if self.book else self.project.root.resolve().name),
+            "name": clean(self.p.text(self.book.name if self.book
+                                      else self.project.root.resolve().name)),
             "origin": ORIGIN, "creationDateTime": format_time(datetime.now().astimezone())})
         if people:
             users = _sub(root, "Users")
@@ -224,13 +231,21 @@ class _ProjectWriter:
         self._cases(root, transcripts)
         if transcripts:
             sources = _sub(root, "Sources")
+            # recordings go with their transcripts, except in a pseudonymised export (a voice
+            # or a face is not replaced)
+            recordings = {} if self.p else {m.transcript: m for m in self.store.media_list()}
             for info in transcripts:
                 tr = self.store.load_transcript(info.name)
+                recording = recordings.get(tr.name)
                 mine = sorted(by_transcript.get(tr.name, []), key=lambda c: (
                     c.start, c.end, c.code_id, c.coder, format_time(c.time)))
-                self._source(sources, tr, mine, memos[tr.name])
+                shown_memos = {coder: self.p.text(m) for coder, m in memos[tr.name].items()}
+                tr, mine = self.p.transcript(tr, mine)  # text replaced, codings moved
+                self._source(sources, tr, mine, shown_memos, recording)
                 archive.writestr(_member(f"sources/{source_guid(tr.name)}.txt", stamp),
                                  tr.text.encode("utf-8"))
+                if recording is not None:
+                    self._recording(archive, recording, stamp)
         if self.notes:
             _sub(root, "Notes").extend(self.notes)
         if self.book is not None:
@@ -256,15 +271,16 @@ class _ProjectWriter:
             return
         cases = _sub(root, "Cases")
         for tr in transcripts:
-            case = _sub(cases, "Case", guid=make_guid("case", tr.name), name=tr.name)
+            shown = self.p.text(tr.name)
+            case = _sub(cases, "Case", guid=make_guid("case", shown), name=shown)
             for name in names:
-                value = tr.attributes.get(name)
+                value = self.p.value(tr.attributes.get(name))
                 if value is None:
                     continue
                 vv = _sub(case, "VariableValue")
                 _sub(vv, "VariableRef", targetGUID=make_guid("variable", name))
                 _text(vv, VALUE_ELEMENT[kinds[name]], _value_text(kinds[name], value))
-            _sub(case, "SourceRef", targetGUID=source_guid(tr.name))
+            _sub(case, "SourceRef", targetGUID=source_guid(shown))
 
     def _note(self, guid: str, name: str, text: str, coder: str, when: datetime | None) -> None:
         note = ET.Element("Note", {k: clean(v) for k, v in {
@@ -274,7 +290,10 @@ class _ProjectWriter:
         self.notes.append(note)
 
     def _source(self, parent: ET.Element, tr: Transcript, codings: list[Coding],
-                memos: dict[str, str]) -> None:
+                memos: dict[str, str], recording: MediaInfo | None = None) -> None:
+        if recording is not None:
+            self._media_source(parent, tr, codings, memos, recording)
+            return
         guid = source_guid(tr.name)
         src = _sub(parent, "TextSource", guid=guid, name=tr.name,
                    plainTextPath=f"internal://{guid}.txt")
@@ -297,24 +316,92 @@ class _ProjectWriter:
             _sub(src, "NoteRef", targetGUID=note)
             self._note(note, f"Memo by {coder} on {tr.name}", memos[coder], coder, None)
 
+    # -- a transcript with its recording: an AudioSource/VideoSource holding a Transcript,
+    #    the recording itself in sources/ -------------------------------------------------------
+    def _media_source(self, parent: ET.Element, tr: Transcript, codings: list[Coding],
+                      memos: dict[str, str], recording: MediaInfo) -> None:
+        """The source is the recording; the transcript text is its ``Transcript``, tied to the
+        recording by a ``SyncPoint`` (character position and millisecond) at each turn with a
+        timestamp. A coding is a ``TranscriptSelection`` between two sync points at its first
+        and last character (those without a time carry only the position)."""
+        from ..media import is_video, seconds_or_none
+
+        guid = source_guid(tr.name)
+        src = _sub(parent, "VideoSource" if is_video(recording.mime) else "AudioSource",
+                   guid=guid, name=tr.name, path=f"internal://{_recording_file(recording)}")
+        text_el = _sub(src, "Transcript", guid=make_guid("transcript", tr.name), name=tr.name,
+                       plainTextPath=f"internal://{guid}.txt")
+        times: dict[int, int | None] = {}
+        for seg in tr.segments:
+            seconds = seconds_or_none(seg.timestamp)
+            if seconds is not None:
+                times[seg.start] = round(seconds * 1000)
+        for c in codings:
+            times.setdefault(c.start, None)
+            times.setdefault(c.end, None)
+        for pos in sorted(times):
+            _sub(text_el, "SyncPoint", guid=make_guid("sync", tr.name, pos), timeStamp=times[pos],
+                 position=pos)
+        for c, key in _selection_keys(codings):
+            when = format_time(c.time)
+            sel = _sub(text_el, "TranscriptSelection", guid=make_guid("selection", *key),
+                       name=_excerpt(tr.text[c.start:c.end]),
+                       fromSyncPoint=make_guid("sync", tr.name, c.start),
+                       toSyncPoint=make_guid("sync", tr.name, c.end),
+                       creatingUser=user_guid(c.coder), creationDateTime=when)
+            coding = _sub(sel, "Coding", guid=make_guid("coding", *key),
+                          creatingUser=user_guid(c.coder), creationDateTime=when)
+            _sub(coding, "CodeRef", targetGUID=code_guid(c.code_id))
+            if c.memo:
+                note = make_guid("note", *key)
+                _sub(coding, "NoteRef", targetGUID=note)
+                name = self.book.display_name(c.code_id) if self.book else c.code_id
+                self._note(note, f"Memo: {name} in {tr.name}", c.memo, c.coder, c.time)
+        for coder in sorted(memos):
+            note = make_guid("transcript-memo", tr.name, coder)
+            _sub(src, "NoteRef", targetGUID=note)
+            self._note(note, f"Memo by {coder} on {tr.name}", memos[coder], coder, None)
+
+    def _recording(self, archive: zipfile.ZipFile, recording: MediaInfo,
+                   stamp: ZipStamp) -> None:
+        """The recording into sources/, streamed a stored chunk at a time (stored, not
+        deflated: audio and video are compressed already)."""
+        member = _member(f"sources/{_recording_file(recording)}", stamp)
+        member.compress_type = zipfile.ZIP_STORED
+        with archive.open(member, "w", force_zip64=True) as out:
+            for chunk in self.store.media_chunks(recording.transcript):
+                out.write(chunk)
+
+
+def _recording_file(recording: MediaInfo) -> str:
+    """A recording's file name in sources/: a GUID of its content and its own extension."""
+    return make_guid("media", recording.transcript, recording.sha256) + \
+        Path(recording.name).suffix.lower()
+
 
 def export_qdpx(project: Project, path: str | Path,
-                statuses: tuple[str, ...] | list[str] = ("accepted",)) -> Path:
-    """Write ``project`` as a REFI-QDA project (.qdpx: project.qde + sources/<guid>.txt).
+                statuses: tuple[str, ...] | list[str] = ("accepted",),
+                pseudonymiser: Pseudonymiser | None = None) -> Path:
+    """Write ``project`` as a REFI-QDA project (.qdpx: project.qde + sources/<guid>.txt, and
+    each transcript's recording beside its text as an Audio/VideoSource; none when
+    pseudonymised).
 
     Only codings whose status is in ``statuses`` are exported (by default the accepted ones).
-    The file is written atomically.
+    The file is written atomically. With a ``pseudonymiser`` the source texts, source and case
+    names, attribute values and memos are replaced and the codings moved onto the same words.
     """
     statuses = tuple(statuses)
     wrong = [s for s in statuses if s not in STATUSES]
     if wrong or not statuses:
         raise ExchangeError(f"unknown coding status(es) {wrong or '(none)'}", field="statuses",
                             hint=f"choose from {', '.join(STATUSES)}")
-    writer = _ProjectWriter(project, statuses)
+    writer = _ProjectWriter(project, statuses, pseudonymiser)
     now = datetime.now()
     stamp: ZipStamp = (now.year, now.month, now.day, now.hour, now.minute, now.second)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        qde = writer.build(archive, stamp)
-        archive.writestr(_member(QDE_NAME, stamp), qde)
-    return atomic_write_bytes(path, buffer.getvalue())
+    # built in a temporary file, not in memory: recordings can be large
+    with tempfile.TemporaryFile() as buffer:
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            qde = writer.build(archive, stamp)
+            archive.writestr(_member(QDE_NAME, stamp), qde)
+        buffer.seek(0)
+        return atomic_write_chunks(path, iter(lambda: buffer.read(1024 ** 2), b""))

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ReaderError
-from ..model import ImportedDocument
-from . import docx, subtitles, text
+from ..errors import QualkitError, ReaderError
+from ..model import ImportedDocument, Transcript
+from ..segment import LAYOUTS
+from . import docx, odt, pdf, rtf, subtitles, text
 
 TRANSCRIPTS = "transcripts"
 TABLES = "coded-segments tables"
@@ -53,6 +54,9 @@ READERS: dict[str, Reader] = {r.extension: r for r in (
     Reader(".md", TRANSCRIPTS, text.read_markdown_transcript),
     Reader(".markdown", TRANSCRIPTS, text.read_markdown_transcript),
     Reader(".docx", TRANSCRIPTS, docx.read_docx),
+    Reader(".odt", TRANSCRIPTS, odt.read_odt),
+    Reader(".rtf", TRANSCRIPTS, rtf.read_rtf),
+    Reader(".pdf", TRANSCRIPTS, pdf.read_pdf),
     Reader(".vtt", TRANSCRIPTS, subtitles.read_vtt),
     Reader(".srt", TRANSCRIPTS, subtitles.read_srt),
     Reader(".csv", TABLES, _table),
@@ -89,13 +93,55 @@ def reader_for(path: str | Path) -> Reader:
     return reader
 
 
-def read_path(path: str | Path) -> list[ImportedDocument]:
+def checked_layout(layout: str) -> str:
+    """A layout choice ("auto", "transcript" or "document"), or one line saying the choices."""
+    clean = (layout or "").strip().lower()
+    if clean not in LAYOUTS:
+        raise QualkitError(f"unknown layout {layout!r}: choose {', '.join(LAYOUTS)}",
+                           field="layout",
+                           hint="transcript: speaker turns; document: paragraphs (a paper, "
+                                "notes); auto: qualkit decides from the text")
+    return clean
+
+
+def with_layout(transcript: Transcript, layout: str) -> Transcript:
+    """The transcript cut again as ``layout``: "transcript" (speaker turns) or "document"
+    (paragraphs, every non-blank character in one); "auto" keeps what the reader chose. The
+    text is not changed, so every offset into it (codings, pages) stays valid. Each speaker
+    keeps the role their turns have (set in the app, or by front matter)."""
+    from dataclasses import replace
+
+    layout = checked_layout(layout)
+    if layout == "auto" or transcript.layout == layout:
+        return transcript
+    match = text.FRONT_MATTER_RE.match(transcript.text)
+    roles = {**(text.speaker_roles(transcript.attributes) or {}),
+             **{g.speaker: g.role for g in transcript.segments if g.speaker}}
+    segments, _ = text.cut(transcript.text, match.end() if match else 0, roles or None,
+                           transcript.format == "md", layout)
+    if not segments:
+        raise ReaderError("no text to cut into segments", path=transcript.source or None)
+    return replace(transcript, segments=segments, layout=layout)
+
+
+def read_documents(reader: Reader, path: Path, layout: str = "auto") -> list[ImportedDocument]:
+    """What a transcript or table reader gives for ``path``, transcripts cut as ``layout``
+    (a coded table keeps its rows as segments: its codings point at them)."""
+    docs = reader.read(path)
+    if reader.kind != TRANSCRIPTS or checked_layout(layout) == "auto":
+        return list(docs)
+    return [ImportedDocument(with_layout(d.transcript, layout), d.codings, d.coded)
+            for d in docs]
+
+
+def read_path(path: str | Path, layout: str = "auto") -> list[ImportedDocument]:
     """Read one file with the reader for its extension: the documents it holds (for a
     project format, its documents with their codings; ``pipeline.import_paths`` applies its
-    codebook and memos too)."""
+    codebook and memos too); transcripts cut as ``layout`` (``with_layout``)."""
     reader = reader_for(path)
-    result = reader.read(Path(path))
-    return list(result.documents) if reader.project else result
+    if reader.project:
+        return list(reader.read(Path(path)).documents)
+    return read_documents(reader, Path(path), layout)
 
 
 def find_transcripts(paths: list[str | Path]) -> list[Path]:

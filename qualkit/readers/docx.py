@@ -122,11 +122,20 @@ def _table_lines(tbl: Any) -> list[str]:
             raw.append(text)
             offset += max(_number(props, "gridSpan", 1), 1)
         above = here
-        cells = [c for i, c in enumerate(raw) if c and (i == 0 or c != raw[i - 1])]
-        if len(cells) >= 3 and ":" in cells[0]:
-            out.append(f"[{cells[0]}] {cells[1]}: {' '.join(cells[2:])}")
-        elif len(cells) >= 2:
-            out.append(f"{cells[0]}: {' '.join(cells[1:])}")
-        elif cells:
-            out.append(cells[0])
+        line = row_line(raw)
+        if line:
+            out.append(line)
     return out
+
+
+def row_line(raw: list[str]) -> str:
+    """A table row as a line: Speaker | Text as ``Speaker: Text``, Time | Speaker | Text as
+    ``[Time] Speaker: Text``, one cell as itself (a cell repeating its left neighbour, as a
+    merged cell reads, counted once); "" for an empty row. Shared by the Word and
+    OpenDocument readers."""
+    cells = [c for i, c in enumerate(raw) if c and (i == 0 or c != raw[i - 1])]
+    if len(cells) >= 3 and ":" in cells[0]:
+        return f"[{cells[0]}] {cells[1]}: {' '.join(cells[2:])}"
+    if len(cells) >= 2:
+        return f"{cells[0]}: {' '.join(cells[1:])}"
+    return cells[0] if cells else ""

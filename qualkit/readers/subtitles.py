@@ -51,7 +51,7 @@ def _read(path: Path, fmt: str) -> list[ImportedDocument]:
     if words:
         builder.add(speaker or "", " ".join(words), stamp)
     transcript = Transcript(name=path.stem, text=builder.text, segments=builder.segments,
-                            source=str(path), format=fmt)
+                            source=str(path), format=fmt, layout="transcript")
     return [ImportedDocument(transcript)]
 
 

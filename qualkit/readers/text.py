@@ -10,8 +10,9 @@ import yaml
 
 from .. import yaml12
 from ..errors import ReaderError
-from ..model import ImportedDocument, Transcript
-from ..segment import parse_turns
+from ..model import ImportedDocument, Segment, Transcript
+from ..segment import segment_text
+from .exports import export_turns
 
 FRONT_MATTER_RE = re.compile(r"\A---[ \t]*\n(?P<yaml>.*?\n)?---[ \t]*(?:\n|\Z)", re.S)
 BINARY_SNIFF = 8192
@@ -133,14 +134,27 @@ def speaker_roles(attributes: dict[str, Any]) -> dict[str, str] | None:
     return roles or None
 
 
+def cut(text: str, body: int, roles: dict[str, str] | None, markdown: bool,
+        layout: str = "auto") -> tuple[list[Segment], str]:
+    """The segments of ``text[body:]`` and the layout used: a meeting tool's export
+    (``exports``: Otter, Zoom, Teams) is a transcript; else ``segment.segment_text``."""
+    if layout != "document":
+        turns = export_turns(text, body, roles=roles)
+        if turns is not None:
+            return turns, "transcript"
+    return segment_text(text, body, roles=roles, markdown=markdown, layout=layout)
+
+
 def transcript_from_text(text: str, path: Path, fmt: str, markdown: bool = False) -> Transcript:
+    """A text cut into segments: speaker turns if it reads as a transcript, else paragraphs
+    (``segment.looks_like_transcript``; ``readers.with_layout`` overrides the choice)."""
     attributes, body = split_front_matter(text, path)
-    segments = parse_turns(text, body, roles=speaker_roles(attributes), markdown=markdown)
+    segments, layout = cut(text, body, speaker_roles(attributes), markdown)
     if not segments:
         raise ReaderError("no transcript text found after the front matter", path=str(path),
                           hint="write turns as 'Name: what they said', one per paragraph")
     return Transcript(name=path.stem, text=text, segments=segments, attributes=attributes,
-                      source=str(path), format=fmt)
+                      source=str(path), format=fmt, layout=layout)
 
 
 def read_text_transcript(path: Path) -> list[ImportedDocument]:

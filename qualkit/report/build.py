@@ -24,7 +24,8 @@ from ..analysis import (
     include_choice,
 )
 from ..errors import QualkitError
-from ..model import DEFAULT_COLOR, Codebook, Coding, Transcript
+from ..model import DEFAULT_COLOR, Codebook, Coding, Transcript, page_of
+from ..pseudonym import Pseudonymiser
 from .model import (
     AgreementRow,
     CoderWork,
@@ -40,6 +41,7 @@ from .model import (
 )
 
 INCLUDE_CHOICES = ("accepted", "all")  # of analysis.INCLUDE
+PSEUDONYMISED_KEEP = frozenset({"id", "code_id", "color"})  # never replaced in a report
 AUTO = "auto"  # ``by``: split by works_alone when the transcripts have it
 DEFAULT_BY = "works_alone"
 QUOTE_WORDS = 80  # longer passages are cut with " […]" so a quote stays readable
@@ -66,8 +68,11 @@ def resolve_by(by: str | None, attributes: dict[str, dict[str, Any]]) -> str | N
 
 
 def build_report(project: Any, include: str = "accepted", by: str | None = AUTO,
-                 extracts: int = 3, today: date | None = None) -> Report:
-    """Everything a theme summary says, gathered once from a project."""
+                 extracts: int = 3, today: date | None = None,
+                 pseudonymiser: Pseudonymiser | None = None) -> Report:
+    """Everything a theme summary says, gathered once from a project; with a
+    ``pseudonymiser``, every text in it (quotes, participant labels, transcript names,
+    attribute values, memos, journal) as a pseudonymised export shows it."""
     if extracts < 0:
         raise QualkitError("must be 0 or more", field="--extracts")
     choice = include_choice(include, INCLUDE_CHOICES)
@@ -110,6 +115,8 @@ def build_report(project: Any, include: str = "accepted", by: str | None = AUTO,
         heatmap=matrix.values.tolist() if matrix is not None else [],
         heatmap_of=len(occurring), methods=methods)
     report.notes = _notes(report, include)
+    if pseudonymiser is not None:
+        report = pseudonymiser.dataclass(report, keep=PSEUDONYMISED_KEEP)
     return report
 
 
@@ -189,7 +196,8 @@ def _quotes(data: AnalysisData, code_id: str, transcript: Any) -> list[Quote]:
         out.append(Quote(text=tidy(tr.text[c.start:c.end]),
                          pseudonym=data.participant(c.transcript), transcript=c.transcript,
                          turn=seg.index + 1 if seg else None,
-                         timestamp=seg.timestamp if seg else None, code_id=code_id))
+                         timestamp=seg.timestamp if seg else None, code_id=code_id,
+                         page=page_of(tr, c.start)))
     return [q for q in out if q.text]
 
 

@@ -17,10 +17,13 @@ class Quote:
     turn: int | None  # 1-based turn number (segment index + 1)
     timestamp: str | None
     code_id: str
+    page: int | None = None  # the page of a paged source (a PDF), from 1
 
     @property
     def location(self) -> str:
         parts = [self.transcript]
+        if self.page is not None:
+            parts.append(f"p. {self.page}")
         if self.turn is not None:
             parts.append(f"turn {self.turn}")
         if self.timestamp:

@@ -78,7 +78,9 @@ def examples_from_project(store: object, codebook: Codebook) -> list[Example]:
     person worked right through (``reviewed``), every turn is an example."""
     scope = Scope(codebook)
     out: list[Example] = []
-    for transcript in store.iter_transcripts():  # type: ignore[attr-defined]
+    # only the transcripts with decisions are read: the others give no example
+    decided = store.decided_transcripts()  # type: ignore[attr-defined]
+    for transcript in store.iter_transcripts(decided):  # type: ignore[attr-defined]
         every = store.codings(transcript=transcript.name)  # type: ignore[attr-defined]
         codings = [c for c in every if c.status != "suggested"]
         if not codings:

@@ -33,6 +33,7 @@ def main() -> None:
         st.Page(PAGES / "agreement.py", title="Agreement", icon=":material/group:"),
         st.Page(PAGES / "topics.py", title="Topics", icon=":material/bubble_chart:"),
         st.Page(PAGES / "project.py", title="Project", icon=":material/folder:"),
+        st.Page(PAGES / "pseudonyms.py", title="Pseudonyms", icon=":material/badge:"),
     ]
     page = st.navigation(pages)
     # The sidebar lives here, in the entry script, so who is coding survives page changes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import streamlit as st
 
@@ -20,7 +21,7 @@ from qualkit.ui.common import (
     show_error,
     show_flash,
 )
-from qualkit.ui.transcript_component import KEYS_HELP, transcript_view
+from qualkit.ui.transcript_component import KEYS_HELP, PLAYER_KEY, transcript_view
 
 
 def _filters(infos: list) -> list:
@@ -142,6 +143,51 @@ def _coding_panel(ctx: Context, coding_id: int, coder: str) -> None:
     show_error("panel")
 
 
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _recording(_store: Any, url: str, transcript: str, sha256: str) -> bytes:
+    """A recording's bytes, read once per project, transcript and version (``_store`` is not
+    part of the key). Streamlit's media file manager serves the player from memory anyway,
+    holding this same object."""
+    from qualkit.media import read_bytes
+
+    return read_bytes(_store, transcript)
+
+
+def _player(ctx: Context, name: str, coder: str) -> bool:
+    """The transcript's recording (a player the turns' play buttons seek) and the uploader that
+    attaches or replaces it; whether there is a recording."""
+    from qualkit import media
+    from qualkit.fileio import save_upload, upload_stem, upload_suffix
+
+    info = ctx.store.media_info(name)
+    if info is not None:
+        st.markdown("**Recording**")
+        data = _recording(ctx.store, ctx.store.url, name, info.sha256)
+        with st.container(key=PLAYER_KEY):
+            if media.is_video(info.mime):
+                st.video(data, format=info.mime)
+            else:
+                st.audio(data, format=info.mime)
+        st.caption(f"{plain(info.name)} · {info.size / 1024 ** 2:,.1f} MB. ▶ on a turn plays from "
+                   "its timestamp.")
+    label = "Replace the recording" if info is not None else "Attach a recording"
+    with st.expander(label):
+        upload = st.file_uploader(f"Audio or video ({media.describe()})",
+                                  type=[e.lstrip(".") for e in media.MEDIA_TYPES],
+                                  key=f"media_upload_{name}")
+        if upload is not None and st.button("Attach", key=f"media_attach_{name}"):
+            def attach() -> None:
+                import tempfile
+
+                with tempfile.TemporaryDirectory() as tmp:
+                    path = save_upload(tmp, upload.name, upload.getvalue())
+                    media.attach(ctx.store, name, path, coder,
+                                 name=upload_stem(upload.name) + upload_suffix(upload.name))
+            run(attach, f"Recording attached to {name}.", where="media", ctx=ctx)
+        show_error("media")
+    return info is not None
+
+
 def render() -> None:
     ctx = load_context()
     st.title("Coding")
@@ -176,6 +222,8 @@ def render() -> None:
     st.caption(KEYS_HELP)
     with st.sidebar:
         st.divider()
+        has_media = _player(ctx, name, coder)
+        st.divider()
         selected = st.session_state.get("selected")
         if selected:
             _coding_panel(ctx, selected, coder)
@@ -206,15 +254,19 @@ def render() -> None:
             run(lambda: review.mark_coded(ctx.store, name, coder),
                 f"Marked {name} as coded by you.", where="mark", ctx=ctx)
         show_error("mark")
+    from qualkit.media import seconds_or_none
+
     segments = [{"i": s.index, "start": s.start, "end": s.end, "speaker": s.speaker,
-                 "ts": s.timestamp, "text": s.text, "role": s.role}
+                 "ts": s.timestamp, "at": seconds_or_none(s.timestamp), "text": s.text,
+                 "role": s.role}
                 for s in transcript.segments]
     # a turn to show once, scrolled to and marked, from the Search page's "Open"
     goto = st.session_state.pop("goto_turn", None)
     current = goto[1] if isinstance(goto, tuple) and goto[0] == name else None
     show_error("view")
     result = transcript_view(segments, [mark(ctx, c) for c in codings], key=f"view_{name}",
-                             selected=st.session_state.get("selected"), current=current)
+                             selected=st.session_state.get("selected"), current=current,
+                             player=has_media)
     if result.selection:
         st.session_state["selection"] = {**result.selection, "transcript": name}
         st.rerun()

@@ -113,14 +113,8 @@ class Context:
     def code_choices_for(self, coder: str, recent: int = 5) -> list[str]:
         """``code_choices`` with the codes this coder applied most recently first."""
         choices = self.code_choices()
-        used: list[str] = []
-        mine = sorted((c for c in self.store.codings(coder=coder) if c.status == "accepted"),
-                      key=lambda c: c.time, reverse=True)
-        for c in mine:
-            if c.code_id in choices and c.code_id not in used:
-                used.append(c.code_id)
-                if len(used) == recent:
-                    break
+        offered = set(choices)
+        used = [code for code in self.store.recent_codes(coder) if code in offered][:recent]
         return used + [c for c in choices if c not in used]
 
     def code_choices(self) -> list[str]:

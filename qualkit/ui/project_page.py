@@ -23,7 +23,11 @@ def _progress_bar(text: str):
     return bar, update
 
 
-def _import(ctx, files) -> None:
+LAYOUT_LABELS = {"auto": "Decide from the text", "transcript": "Speaker turns (a transcript)",
+                 "document": "Paragraphs (a paper, notes: no speakers)"}
+
+
+def _import(ctx, files, layout: str = "auto") -> None:
     """Import the uploads, then suggest codes on what was added (when there is a codebook), so
     new transcripts arrive ready for review. Messages name the uploaded files, never the
     server's temporary folder; some files failing does not hide that the others came in."""
@@ -34,7 +38,7 @@ def _import(ctx, files) -> None:
         # Each in a fresh folder under a cleaned name: the transcript is named after its file.
         paths = [save_upload(tmp, f.name, f.getvalue(), keep_name=True) for f in files]
         bar, update = _progress_bar("Importing…")
-        report = import_paths(ctx.project, paths, ctx.coder or "app", update)
+        report = import_paths(ctx.project, paths, ctx.coder or "app", update, layout=layout)
         bar.empty()
         problems = [_named(error, paths, files, tmp) for error in report.errors]
     added = [o.name for o in report.outcomes if o.status == "added"]
@@ -79,6 +83,9 @@ def _report_download(ctx) -> None:
     kind = left.selectbox("Format", list(REPORT_FORMATS), key="report_format")
     include = middle.selectbox("Codings", list(INCLUDE_CHOICES), key="report_include",
                                help="accepted: decisions only; all: pending suggestions too")
+    from qualkit.ui.pseudonyms_page import pseudonymise_choice, warn_left
+
+    pseudonymiser = pseudonymise_choice(ctx, "report_pseudonymise")
     if right.button("Prepare the report", key="report_make"):
         from qualkit.report import build_report
         from qualkit.report.write import write_report
@@ -86,11 +93,13 @@ def _report_download(ctx) -> None:
         fmt = REPORT_FORMATS[kind]
         with st.spinner("Writing the report…"), tempfile.TemporaryDirectory() as tmp:
             try:
-                [path, *_] = write_report(build_report(ctx.project, include=include),
+                [path, *_] = write_report(build_report(ctx.project, include=include,
+                                                       pseudonymiser=pseudonymiser),
                                           Path(tmp) / f"themes.{fmt}", fmt)
             except QualkitError as exc:
                 st.error(str(exc))
                 return
+            warn_left(ctx, [path], pseudonymiser)
             st.session_state["report_file"] = (f"themes.{fmt}", path.read_bytes())
     if "report_file" in st.session_state:
         name, data = st.session_state["report_file"]
@@ -121,8 +130,10 @@ def render() -> None:
 
     files = st.file_uploader(describe_formats().capitalize(), accept_multiple_files=True,
                              type=[ext.lstrip(".") for ext in supported_extensions()])
+    layout = st.radio("Cut transcripts into", list(LAYOUT_LABELS), horizontal=True,
+                      format_func=LAYOUT_LABELS.__getitem__, key="import_layout")
     if files and st.button("Import", type="primary"):
-        _import(ctx, files)
+        _import(ctx, files, layout)
         st.rerun()
 
     st.subheader("Codebook")
@@ -168,6 +179,9 @@ def render() -> None:
     include = st.radio("Codings", list(INCLUDE), horizontal=True,
                        help="; ".join(f"{k}: {v.description}" for k, v in INCLUDE.items()))
     statuses = statuses_for(include)
+    from qualkit.ui.pseudonyms_page import pseudonymise_choice, warn_left
+
+    table_pseudonymiser = pseudonymise_choice(ctx, "table_pseudonymise")
     if st.button("Prepare coded-segments table"):
         from qualkit.codedtable import write_coded_table
         from qualkit.tables import project_rows
@@ -175,7 +189,8 @@ def render() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             for ext in ("csv", "xlsx"):
                 path = Path(tmp) / f"coded_segments.{ext}"
-                write_coded_table(project_rows(ctx.store, statuses), path)
+                write_coded_table(project_rows(ctx.store, statuses, table_pseudonymiser), path)
+                warn_left(ctx, [path], table_pseudonymiser)
                 st.session_state[f"download_{ext}"] = path.read_bytes()
     for ext, mime in (("csv", "text/csv"), ("xlsx", "application/vnd.openxmlformats-"
                                                     "officedocument.spreadsheetml.sheet")):
@@ -237,6 +252,19 @@ def _transcripts(ctx) -> None:
                     said.append(sources.set_role(ctx.store, name, speaker, role, actor,
                                                  ctx.codebook).summary())
             flash(" ".join(said) or "No role was changed.")
+        except QualkitError as exc:
+            flash(str(exc), "error")
+        st.rerun()
+
+    st.markdown("**Layout**")
+    now = ctx.store.load_transcript(name).layout or "transcript"
+    choices = ["transcript", "document"]
+    picked = st.radio(f"Read as (now: {LAYOUT_LABELS[now].lower()})", choices,
+                      index=choices.index(now) if now in choices else 0, horizontal=True,
+                      format_func=LAYOUT_LABELS.__getitem__, key=f"src_layout_{name}")
+    if st.button("Change layout", key=f"src_layout_go_{name}", disabled=picked == now):
+        try:
+            flash(sources.set_layout(ctx.store, name, picked, actor).summary())
         except QualkitError as exc:
             flash(str(exc), "error")
         st.rerun()

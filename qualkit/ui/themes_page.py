@@ -557,6 +557,32 @@ def _extracts(ctx: Context, which: str) -> None:
         st.caption(f"{badge} · {plain(p.participant)} · {plain(p.location)} · "
                    f"{plain(ctx.name(p.code_id))} · {plain(p.coder)}"
                    + (f" · memo: {plain(p.memo)}" if p.memo else ""))
+    _extracts_download(ctx, which, first)
+
+
+def _extracts_download(ctx: Context, which: str, code: str) -> None:
+    """The coded extracts of the chosen code or theme as a spreadsheet (as `qualkit export
+    extracts --code`), pseudonymised if asked."""
+    import tempfile
+    from pathlib import Path
+
+    from qualkit.sheets import extracts_table, write_sheet
+    from qualkit.ui.pseudonyms_page import pseudonymise_choice, warn_left
+
+    left, right = st.columns(2)
+    pseudonymiser = pseudonymise_choice(ctx, "extracts_pseudonymise")
+    fmt = left.radio("File", ["xlsx", "csv"], horizontal=True, key="extracts_format")
+    if right.button("Prepare the extracts", key="extracts_make"):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"extracts.{fmt}"
+            write_sheet(extracts_table(ctx.store, ctx.codebook, statuses_for(which), code,
+                                       pseudonymiser), path, "coded extracts",
+                        wrap=("text", "memo"))
+            warn_left(ctx, [path], pseudonymiser)
+            st.session_state["extracts_file"] = (path.name, path.read_bytes())
+    if "extracts_file" in st.session_state:
+        name, data = st.session_state["extracts_file"]
+        st.download_button(f"Download {name}", data, file_name=name, key="extracts_download")
 
 
 def _memos(ctx: Context) -> None:

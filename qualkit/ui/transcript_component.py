@@ -10,6 +10,11 @@ untrusted: it only ever reaches the page through ``textContent``.
 
 Keys (``KEYS_HELP``): ``j``/``k`` move to the next/previous suggestion, ``a`` accepts and
 ``r`` rejects it, ``Enter`` opens the chosen coding in the side panel, ``Escape`` clears.
+
+With a recording (``player``), a turn with a timestamp has a play button: it seeks the page's
+player (the ``st.audio``/``st.video`` element inside the container keyed ``PLAYER_KEY``, which
+Streamlit serves from its media file manager) to the turn's second (``at``) and plays it, in
+the browser, without a rerun.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any
 import streamlit as st
 
 MAX_CHIPS = 3  # chips a turn shows before "+n more"
+PLAYER_KEY = "qk_player"  # the st.container holding the recording's player
 LANE_PX = 4  # vertical distance between stacked underlines
 KEYS_HELP = ("Keys: **j** / **k** next / previous suggestion · **a** accept · **r** reject · "
              "**Enter** open it in the side panel · **Esc** clear. Click a code to see "
@@ -34,6 +40,10 @@ CSS = """
 .qk-speaker { font-weight: 600; margin-right: .4rem; }
 .qk-ts { font-size: .75rem; opacity: .6; margin-right: .4rem; }
 .qk-text { white-space: pre-wrap; }
+.qk-play { border: 1px solid #c8c8c8; border-radius: 50%; background: #fff; cursor: pointer;
+  width: 1.5rem; height: 1.5rem; font-size: .7rem; line-height: 1; padding: 0;
+  margin-right: .4rem; color: #222; vertical-align: middle; }
+.qk-play:hover, .qk-play:focus { border-color: var(--st-primary-color, #f63366); }
 .qk-piece.qk-marked { background-repeat: no-repeat; -webkit-box-decoration-break: clone;
   box-decoration-break: clone; }
 .qk-piece.qk-hl { background-color: var(--qk-hl, rgba(255, 215, 0, .35));
@@ -98,6 +108,14 @@ export default function (component) {
       (data.current === seg.i ? " qk-current" : "");
     box.dataset.index = seg.i;
     const head = document.createElement("span");
+    if (data.player && seg.at != null) {
+      const play = document.createElement("button"); play.className = "qk-play";
+      play.textContent = "\u25B6"; play.dataset.at = seg.at;
+      const tip = "Play the recording from " + seg.ts;
+      play.title = tip; play.setAttribute("aria-label", tip);
+      play.onclick = (e) => { e.stopPropagation(); playFrom(seg.at); };
+      head.appendChild(play);
+    }
     if (seg.ts) {
       const ts = document.createElement("span"); ts.className = "qk-ts";
       ts.textContent = "[" + seg.ts + "]"; head.appendChild(ts);
@@ -202,6 +220,20 @@ export default function (component) {
   });
 
   function send(op, id) { root.qkSend("action", { op, id, n: Date.now() }); }
+
+  // the page's player, seeked and started; before its metadata is in, once it is (after
+  // Streamlit's own handler, which sets the element's start time)
+  function playFrom(at) {
+    const sel = ".st-key-" + (data.player_key || "qk_player");
+    const el = document.querySelector(sel + " audio, " + sel + " video");
+    if (!el) return;
+    const go = () => {
+      el.currentTime = at;
+      const started = el.play();
+      if (started && started.catch) started.catch(() => {});
+    };
+    if (el.readyState >= 1) go(); else el.addEventListener("loadedmetadata", go, { once: true });
+  }
 
   // exactly the words of one coding: its pieces highlighted, scrolled into view
   function show(id, scroll) {
@@ -351,9 +383,11 @@ _viewer = st.components.v2.component("qualkit.transcript", css=CSS, js=JS,
 
 def transcript_view(segments: list[dict[str, Any]], marks: list[dict[str, Any]], *,
                     key: str, selected: int | None = None, current: int | None = None,
-                    focus: bool = False) -> Any:
-    """Mount the viewer; the result's ``selection`` and ``action`` hold this run's events."""
+                    focus: bool = False, player: bool = False) -> Any:
+    """Mount the viewer; the result's ``selection`` and ``action`` hold this run's events.
+    With ``player``, turns whose ``at`` (seconds) is set get a play button."""
     data = {"segments": segments, "marks": marks, "selected": selected, "current": current,
-            "focus": focus, "max_chips": MAX_CHIPS, "lane_px": LANE_PX}
+            "focus": focus, "max_chips": MAX_CHIPS, "lane_px": LANE_PX, "player": player,
+            "player_key": PLAYER_KEY}
     return _viewer(key=key, data=data, on_selection_change=lambda: None,
                    on_action_change=lambda: None)

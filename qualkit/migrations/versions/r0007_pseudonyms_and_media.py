@@ -10,7 +10,11 @@
   database in chunks, so a team project on a server shares it and nothing is read whole into
   memory.
 
-New tables only: no existing data moves.
+- ``transcripts.pages``: where each page of a paged source (a PDF) starts, as character
+  offsets, so a quote can cite its page; ``transcripts.layout``: how the text was cut into
+  segments (speaker turns or paragraphs). Both nullable: existing transcripts have neither.
+
+New tables and nullable columns only: no existing data moves.
 
 Revision ID: 0007
 Revises: 0006
@@ -26,6 +30,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.add_column("transcripts", sa.Column("pages", sa.JSON(), nullable=True))
+    op.add_column("transcripts", sa.Column("layout", sa.String(20), nullable=True))
     op.create_table(
         "pseudonyms",
         sa.Column("id", sa.Integer(), primary_key=True),
