@@ -13,7 +13,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from bisect import bisect_left
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -426,22 +426,10 @@ class _ProjectReader:
                 self.warn(f"source {tr.name!r}: selection [{raw_start}, {raw_end}) lies outside "
                           f"the text (length {len(raw)}); skipped")
                 continue
-            extra = self._note_texts(sel)
-            described = child_text(sel, "Description").strip()
-            if described:
-                extra.append(described)
-            for coding in codings:
-                self._coding(doc, coding, start, end, extra, sel.get("creatingUser") or owner,
-                             sel.get("creationDateTime"))
+            self._code_selection(doc, sel, codings, start, end, owner)
         for coding in children(src, "Coding") if text else ():  # a code on the whole source
             self._coding(doc, coding, 0, len(text), [], owner, src.get("creationDateTime"))
-        memos: dict[str, list[str]] = {}
-        for ref in children(src, "NoteRef"):
-            note = self.notes.get(norm_guid(ref.get("targetGUID")))
-            if note and note[0].strip():
-                memos.setdefault(self.user(note[1], owner, self.project_user), []).append(note[0])
-        if memos:
-            self.content.memos[tr.name] = {k: "\n\n".join(v) for k, v in memos.items()}
+        self._source_memos(tr.name, children(src, "NoteRef"), owner)
         self.content.documents.append(doc)
 
     # -- a recording with its transcript (AudioSource/VideoSource) ----------------------------
@@ -499,22 +487,11 @@ class _ProjectReader:
                 self.warn(f"source {tr.name!r}: a transcript selection without sync points "
                           "at valid positions was skipped")
                 continue
-            extra = self._note_texts(sel)
-            described = child_text(sel, "Description").strip()
-            if described:
-                extra.append(described)
-            for coding in codings:
-                self._coding(doc, coding, start, end, extra, sel.get("creatingUser") or owner,
-                             sel.get("creationDateTime"))
+            self._code_selection(doc, sel, codings, start, end, owner)
         for coding in children(src, "Coding") if text else ():  # a code on the whole source
             self._coding(doc, coding, 0, len(text), [], owner, src.get("creationDateTime"))
-        memos: dict[str, list[str]] = {}
-        for ref in [*children(src, "NoteRef"), *children(tel, "NoteRef")]:
-            note = self.notes.get(norm_guid(ref.get("targetGUID")))
-            if note and note[0].strip():
-                memos.setdefault(self.user(note[1], owner, self.project_user), []).append(note[0])
-        if memos:
-            self.content.memos[tr.name] = {k: "\n\n".join(v) for k, v in memos.items()}
+        self._source_memos(tr.name, [*children(src, "NoteRef"), *children(tel, "NoteRef")],
+                           owner)
         self.content.documents.append(doc)
         media_path = src.get("path") or src.get("currentPath") or ""
         scheme, sep, rest = media_path.partition("://")
@@ -526,6 +503,27 @@ class _ProjectReader:
         else:
             self.warn(f"{kind} {name!r}: its recording {media_path!r} is not in the archive (or "
                       "not a recording qualkit stores); the transcript was imported without it")
+
+    def _code_selection(self, doc: ImportedDocument, sel: Any, codings: list[Any], start: int,
+                        end: int, owner: str | None) -> None:
+        """A selection's codes on [start, end), with its notes and description as memo."""
+        extra = self._note_texts(sel)
+        described = child_text(sel, "Description").strip()
+        if described:
+            extra.append(described)
+        for coding in codings:
+            self._coding(doc, coding, start, end, extra, sel.get("creatingUser") or owner,
+                         sel.get("creationDateTime"))
+
+    def _source_memos(self, name: str, refs: Iterable[Any], owner: str | None) -> None:
+        """The notes a source refers to, as its memos by author."""
+        memos: dict[str, list[str]] = {}
+        for ref in refs:
+            note = self.notes.get(norm_guid(ref.get("targetGUID")))
+            if note and note[0].strip():
+                memos.setdefault(self.user(note[1], owner, self.project_user), []).append(note[0])
+        if memos:
+            self.content.memos[name] = {k: "\n\n".join(v) for k, v in memos.items()}
 
     def _transcript(self, name: str | None, text: str, guids: list[str | None],
                     src: ET.Element) -> Transcript:

@@ -282,6 +282,24 @@ class _ProjectWriter:
                 _text(vv, VALUE_ELEMENT[kinds[name]], _value_text(kinds[name], value))
             _sub(case, "SourceRef", targetGUID=source_guid(shown))
 
+    def _coding(self, sel: ET.Element, c: Coding, key: tuple[Any, ...], transcript: str,
+                when: str | None) -> None:
+        """A selection's ``Coding`` with its code, and its memo as a note."""
+        coding = _sub(sel, "Coding", guid=make_guid("coding", *key),
+                      creatingUser=user_guid(c.coder), creationDateTime=when)
+        _sub(coding, "CodeRef", targetGUID=code_guid(c.code_id))
+        if c.memo:
+            note = make_guid("note", *key)
+            _sub(coding, "NoteRef", targetGUID=note)
+            name = self.book.display_name(c.code_id) if self.book else c.code_id
+            self._note(note, f"Memo: {name} in {transcript}", c.memo, c.coder, c.time)
+
+    def _transcript_memos(self, src: ET.Element, transcript: str, memos: dict[str, str]) -> None:
+        for coder in sorted(memos):
+            note = make_guid("transcript-memo", transcript, coder)
+            _sub(src, "NoteRef", targetGUID=note)
+            self._note(note, f"Memo by {coder} on {transcript}", memos[coder], coder, None)
+
     def _note(self, guid: str, name: str, text: str, coder: str, when: datetime | None) -> None:
         note = ET.Element("Note", {k: clean(v) for k, v in {
             "guid": guid, "name": name, "creatingUser": user_guid(coder),
@@ -302,19 +320,8 @@ class _ProjectWriter:
             sel = _sub(src, "PlainTextSelection", guid=make_guid("selection", *key),
                        name=_excerpt(tr.text[c.start:c.end]), startPosition=c.start,
                        endPosition=c.end, creatingUser=user_guid(c.coder), creationDateTime=when)
-            coding = _sub(sel, "Coding", guid=make_guid("coding", *key),
-                          creatingUser=user_guid(c.coder), creationDateTime=when)
-            _sub(coding, "CodeRef", targetGUID=code_guid(c.code_id))
-            if c.memo:
-                note = make_guid("note", *key)
-                _sub(coding, "NoteRef", targetGUID=note)
-                name = self.book.display_name(c.code_id) if self.book else c.code_id
-                self._note(note, f"Memo: {name} in {tr.name}",
-                           c.memo, c.coder, c.time)
-        for coder in sorted(memos):
-            note = make_guid("transcript-memo", tr.name, coder)
-            _sub(src, "NoteRef", targetGUID=note)
-            self._note(note, f"Memo by {coder} on {tr.name}", memos[coder], coder, None)
+            self._coding(sel, c, key, tr.name, when)
+        self._transcript_memos(src, tr.name, memos)
 
     # -- a transcript with its recording: an AudioSource/VideoSource holding a Transcript,
     #    the recording itself in sources/ -------------------------------------------------------
@@ -349,18 +356,8 @@ class _ProjectWriter:
                        fromSyncPoint=make_guid("sync", tr.name, c.start),
                        toSyncPoint=make_guid("sync", tr.name, c.end),
                        creatingUser=user_guid(c.coder), creationDateTime=when)
-            coding = _sub(sel, "Coding", guid=make_guid("coding", *key),
-                          creatingUser=user_guid(c.coder), creationDateTime=when)
-            _sub(coding, "CodeRef", targetGUID=code_guid(c.code_id))
-            if c.memo:
-                note = make_guid("note", *key)
-                _sub(coding, "NoteRef", targetGUID=note)
-                name = self.book.display_name(c.code_id) if self.book else c.code_id
-                self._note(note, f"Memo: {name} in {tr.name}", c.memo, c.coder, c.time)
-        for coder in sorted(memos):
-            note = make_guid("transcript-memo", tr.name, coder)
-            _sub(src, "NoteRef", targetGUID=note)
-            self._note(note, f"Memo by {coder} on {tr.name}", memos[coder], coder, None)
+            self._coding(sel, c, key, tr.name, when)
+        self._transcript_memos(src, tr.name, memos)
 
     def _recording(self, archive: zipfile.ZipFile, recording: MediaInfo,
                    stamp: ZipStamp) -> None:
