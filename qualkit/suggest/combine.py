@@ -258,8 +258,13 @@ class CombinedSuggester:
             # The threshold stays where the scorer's own default falls on the calibrated scale:
             # thresholds tuned on a few dozen decisions did worse on unseen transcripts in the
             # replay benchmark (docs/study.md), so calibration changes what is shown, not which.
-            default_raw = self.threshold_ if self.choices_[code].scorer == "codebook" else 0.5
-            self.thresholds_[code] = float(calibration(np.array([default_raw]))[0])
+            raw = self._raw_threshold(self.choices_[code].scorer == "learned")
+            self.thresholds_[code] = float(calibration(np.array([raw]))[0])
+
+    def _raw_threshold(self, learned: bool) -> float:
+        """Where a code is suggested on its scorer's own scale: a learned stack's probability
+        from 0.5, the codebook's score from ``threshold_``."""
+        return 0.5 if learned else self.threshold_
 
     def _fit_code(self, code: str, j: int, examples: Sequence[Example],
                   oof: dict[str, np.ndarray], base: np.ndarray, fold: np.ndarray,
@@ -304,7 +309,7 @@ class CombinedSuggester:
                 choice.scorer, score = "learned", stacked
         self.choices_[code] = choice
         learned = choice.scorer == "learned"
-        shown = score >= (0.5 if learned else self.threshold_)
+        shown = score >= self._raw_threshold(learned)
         return [Decided(code, learned, score[shown], y[shown])]
 
     def _fit_exclusive(self, parent: str, cols: list[int], examples: Sequence[Example],
@@ -355,15 +360,6 @@ class CombinedSuggester:
             shown = reweight(stacked, weights)
             shown = shown / np.clip(shown.sum(axis=1, keepdims=True), 1e-9, None)
             learned_pred = np.array(classes)[shown.argmax(axis=1)]
-            # For the percentage, the class weights too are tuned out of fold (on the other
-            # folds' scores): weights fitted to the very turns a calibration is fitted on made
-            # the picked child look right more often than it then was (docs/study.md).
-            held = np.zeros_like(stacked)
-            for f in folds:
-                test = fold[rows] == f
-                held[test] = reweight(stacked[test], tune_weights(stacked[~test],
-                                                                   target[~test]))
-            held = held / np.clip(held.sum(axis=1, keepdims=True), 1e-9, None)
             choice.learned_quality = kappa(y, learned_pred)
             steady = all(kappa(y[m], learned_pred[m]) >= kappa(y[m], codebook_pred[m])
                          for m in (fold[rows] == f for f in folds) if len(set(y[m])) > 1)
@@ -373,6 +369,15 @@ class CombinedSuggester:
                                        {c: c for c in classes if c >= 0})
                 self.weights_[parent] = weights
                 choice.scorer = "learned"
+                # For the percentage, the class weights too are tuned out of fold (on the other
+                # folds' scores): weights fitted to the very turns a calibration is fitted on
+                # made the picked child look right more often than it then was
+                # (docs/study.md). ``reweight`` returns rows that sum to one.
+                held = np.zeros_like(stacked)
+                for f in folds:
+                    test = fold[rows] == f
+                    held[test] = reweight(stacked[test], tune_weights(stacked[~test],
+                                                                       target[~test]))
                 top, predicted = held.max(axis=1), np.array(classes)[held.argmax(axis=1)]
         self.choices_[parent] = choice
         # The percentage shown is how often the child picked at this score is right.
