@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ..codebook.io import is_color
 from ..fileio import atomic_write_bytes, atomic_write_chunks
@@ -79,6 +79,13 @@ def _serialise(root: ET.Element, ns: str) -> bytes:
     ET.indent(root, space="  ")
     body = ET.tostring(root, encoding="unicode")
     return ('<?xml version="1.0" encoding="utf-8"?>\n' + body + "\n").encode("utf-8")
+
+
+def _write(out: IO[str], element: ET.Element, level: int) -> None:
+    """``element`` on its own line at ``level`` of a document written a piece at a time,
+    indented as ``_serialise`` indents a whole one."""
+    ET.indent(element, space="  ", level=level)
+    out.write("\n" + "  " * level + ET.tostring(element, encoding="unicode"))
 
 
 def _code_elements(parent: ET.Element, codes: Iterable[Code], used: set[str]) -> None:
@@ -201,66 +208,81 @@ class _ProjectWriter:
         self.book = project.codebook_if_any()
         self.notes: list[ET.Element] = []
 
-    def build(self, archive: zipfile.ZipFile, stamp: ZipStamp) -> bytes:
-        """The project.qde; each source's text goes into ``archive`` as it is reached, so only
-        one transcript's text is in memory at a time."""
-        transcripts = self.store.transcripts()  # names and attributes, without the texts
-        every = self.store.codings()
-        by_transcript: dict[str, list[Coding]] = {}
-        for c in every:
-            if c.status in self.statuses:
-                by_transcript.setdefault(c.transcript, []).append(c)
-        exported = [c for group in by_transcript.values() for c in group]
-        memos = {t.name: self.store.transcript_memos(t.name) for t in transcripts}
-        people = {c.coder for c in exported} | {c.coder for c in every if c.status != "suggested"}
+    def build(self, archive: zipfile.ZipFile, stamp: ZipStamp, out: IO[str]) -> None:
+        """Write the project.qde to ``out`` a section and a source at a time; each source's
+        text goes into ``archive`` as it is reached. Only one transcript, its codings and its
+        elements are in memory at a time, so a project of any size exports in bounded memory
+        (the whole tree of a 10,000-interview project took 2.3 GB)."""
+        store = self.store
+        transcripts = store.transcripts()  # names and attributes, without the texts
+        memos = {t.name: store.transcript_memos(t.name) for t in transcripts}
+        # who and what the export names, from grouped queries, not from every coding
+        people = set(store.coders(set(self.statuses) | {"accepted", "rejected"}))
         for by_coder in memos.values():
             people |= set(by_coder)
-        used = {c.code_id for c in exported}
+        used = {code for code, by_status in store.code_counts().items()
+                if any(by_status.get(s) for s in self.statuses)}
 
         root = ET.Element("Project", {
             "name": clean(self.p.text(self.book.name if self.book
                                       else self.project.root.resolve().name)),
-            "origin": ORIGIN, "creationDateTime": format_time(datetime.now().astimezone())})
+            "origin": ORIGIN, "creationDateTime": format_time(datetime.now().astimezone()),
+            "xmlns": PROJECT_NS})
+        opening = ET.tostring(root, encoding="unicode", short_empty_elements=False)
+        out.write('<?xml version="1.0" encoding="utf-8"?>\n' + opening[:-len("</Project>")])
         if people:
-            users = _sub(root, "Users")
+            users = ET.Element("Users")
             for name in sorted(people):
                 _sub(users, "User", guid=user_guid(name), name=name)
+            _write(out, users, 1)
         codes = _codes_with_orphans(self.book, used)
         if codes:
-            _code_elements(_sub(_sub(root, "CodeBook"), "Codes"), codes, used)
-        self._cases(root, transcripts)
+            codebook = ET.Element("CodeBook")
+            _code_elements(_sub(codebook, "Codes"), codes, used)
+            _write(out, codebook, 1)
+        for section in self._cases(transcripts):
+            _write(out, section, 1)
         if transcripts:
-            sources = _sub(root, "Sources")
+            out.write("\n  <Sources>")
             # recordings go with their transcripts, except in a pseudonymised export (a voice
             # or a face is not replaced)
-            recordings = {} if self.p else {m.transcript: m for m in self.store.media_list()}
+            recordings = {} if self.p else {m.transcript: m for m in store.media_list()}
             for info in transcripts:
-                tr = self.store.load_transcript(info.name)
+                tr = store.load_transcript(info.name)
                 recording = recordings.get(tr.name)
-                mine = sorted(by_transcript.get(tr.name, []), key=lambda c: (
+                mine = sorted((c for c in store.codings(transcript=tr.name)
+                               if c.status in self.statuses), key=lambda c: (
                     c.start, c.end, c.code_id, c.coder, format_time(c.time)))
                 shown_memos = {coder: self.p.text(m) for coder, m in memos[tr.name].items()}
                 tr, mine = self.p.transcript(tr, mine)  # text replaced, codings moved
-                self._source(sources, tr, mine, shown_memos, recording)
+                _write(out, self._source(tr, mine, shown_memos, recording), 2)
                 archive.writestr(_member(f"sources/{source_guid(tr.name)}.txt", stamp),
                                  tr.text.encode("utf-8"))
                 if recording is not None:
                     self._recording(archive, recording, stamp)
+            out.write("\n  </Sources>")
         if self.notes:
-            _sub(root, "Notes").extend(self.notes)
+            notes = ET.Element("Notes")
+            notes.extend(self.notes)
+            _write(out, notes, 1)
         if self.book is not None:
-            _text(root, "Description", pack_extra(self.book.description, {
+            description = ET.Element("Description")
+            description.text = clean(pack_extra(self.book.description, {
                 "version": self.book.version, "speakers": self.book.speakers}))
-        return _serialise(root, PROJECT_NS)
+            _write(out, description, 1)
+        out.write("\n</Project>\n")
 
-    def _cases(self, root: ET.Element, transcripts: list[TranscriptInfo]) -> None:
+    def _cases(self, transcripts: list[TranscriptInfo]) -> list[ET.Element]:
+        """The Variables and Cases sections (each participant's attributes)."""
+        sections: list[ET.Element] = []
         names = sorted({k for tr in transcripts for k, v in tr.attributes.items()
                         if v is not None})
         kinds = {name: _variable_type([tr.attributes[name] for tr in transcripts
                                        if tr.attributes.get(name) is not None])
                  for name in names}
         if names:
-            variables = _sub(root, "Variables")
+            variables = ET.Element("Variables")
+            sections.append(variables)
             for name in names:
                 kind = kinds[name]
                 var = _sub(variables, "Variable", guid=make_guid("variable", name), name=name,
@@ -268,8 +290,9 @@ class _ProjectWriter:
                 if kind == "json":
                     _text(var, "Description", JSON_VALUES)
         if not transcripts:
-            return
-        cases = _sub(root, "Cases")
+            return sections
+        cases = ET.Element("Cases")
+        sections.append(cases)
         for tr in transcripts:
             shown = self.p.text(tr.name)
             case = _sub(cases, "Case", guid=make_guid("case", shown), name=shown)
@@ -281,6 +304,7 @@ class _ProjectWriter:
                 _sub(vv, "VariableRef", targetGUID=make_guid("variable", name))
                 _text(vv, VALUE_ELEMENT[kinds[name]], _value_text(kinds[name], value))
             _sub(case, "SourceRef", targetGUID=source_guid(shown))
+        return sections
 
     def _coding(self, sel: ET.Element, c: Coding, key: tuple[Any, ...], transcript: str,
                 when: str | None) -> None:
@@ -307,14 +331,13 @@ class _ProjectWriter:
         _text(note, "PlainTextContent", text)
         self.notes.append(note)
 
-    def _source(self, parent: ET.Element, tr: Transcript, codings: list[Coding],
-                memos: dict[str, str], recording: MediaInfo | None = None) -> None:
+    def _source(self, tr: Transcript, codings: list[Coding], memos: dict[str, str],
+                recording: MediaInfo | None = None) -> ET.Element:
         if recording is not None:
-            self._media_source(parent, tr, codings, memos, recording)
-            return
+            return self._media_source(tr, codings, memos, recording)
         guid = source_guid(tr.name)
-        src = _sub(parent, "TextSource", guid=guid, name=tr.name,
-                   plainTextPath=f"internal://{guid}.txt")
+        src = ET.Element("TextSource", {"guid": guid, "name": clean(tr.name),
+                                        "plainTextPath": f"internal://{guid}.txt"})
         for c, key in _selection_keys(codings):
             when = format_time(c.time)
             sel = _sub(src, "PlainTextSelection", guid=make_guid("selection", *key),
@@ -322,11 +345,12 @@ class _ProjectWriter:
                        endPosition=c.end, creatingUser=user_guid(c.coder), creationDateTime=when)
             self._coding(sel, c, key, tr.name, when)
         self._transcript_memos(src, tr.name, memos)
+        return src
 
     # -- a transcript with its recording: an AudioSource/VideoSource holding a Transcript,
     #    the recording itself in sources/ -------------------------------------------------------
-    def _media_source(self, parent: ET.Element, tr: Transcript, codings: list[Coding],
-                      memos: dict[str, str], recording: MediaInfo) -> None:
+    def _media_source(self, tr: Transcript, codings: list[Coding], memos: dict[str, str],
+                      recording: MediaInfo) -> ET.Element:
         """The source is the recording; the transcript text is its ``Transcript``, tied to the
         recording by a ``SyncPoint`` (character position and millisecond) at each turn with a
         timestamp. A coding is a ``TranscriptSelection`` between two sync points at its first
@@ -334,8 +358,9 @@ class _ProjectWriter:
         from ..media import is_video, seconds_or_none
 
         guid = source_guid(tr.name)
-        src = _sub(parent, "VideoSource" if is_video(recording.mime) else "AudioSource",
-                   guid=guid, name=tr.name, path=f"internal://{_recording_file(recording)}")
+        src = ET.Element("VideoSource" if is_video(recording.mime) else "AudioSource", {
+            "guid": guid, "name": clean(tr.name),
+            "path": f"internal://{_recording_file(recording)}"})
         text_el = _sub(src, "Transcript", guid=make_guid("transcript", tr.name), name=tr.name,
                        plainTextPath=f"internal://{guid}.txt")
         times: dict[int, int | None] = {}
@@ -358,6 +383,7 @@ class _ProjectWriter:
                        creatingUser=user_guid(c.coder), creationDateTime=when)
             self._coding(sel, c, key, tr.name, when)
         self._transcript_memos(src, tr.name, memos)
+        return src
 
     def _recording(self, archive: zipfile.ZipFile, recording: MediaInfo,
                    stamp: ZipStamp) -> None:
@@ -395,10 +421,16 @@ def export_qdpx(project: Project, path: str | Path,
     writer = _ProjectWriter(project, statuses, pseudonymiser)
     now = datetime.now()
     stamp: ZipStamp = (now.year, now.month, now.day, now.hour, now.minute, now.second)
-    # built in a temporary file, not in memory: recordings can be large
-    with tempfile.TemporaryFile() as buffer:
+    # built in temporary files, not in memory: recordings can be large, and so can the
+    # project.qde of a large study (written first beside the archive, whose sources go in as
+    # it is written: a zip takes one member at a time)
+    with tempfile.TemporaryFile() as buffer, \
+            tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as qde:
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            qde = writer.build(archive, stamp)
-            archive.writestr(_member(QDE_NAME, stamp), qde)
+            writer.build(archive, stamp, qde)
+            qde.seek(0)
+            with archive.open(_member(QDE_NAME, stamp), "w", force_zip64=True) as member:
+                for piece in iter(lambda: qde.read(1024 ** 2), ""):
+                    member.write(piece.encode("utf-8"))
         buffer.seek(0)
         return atomic_write_chunks(path, iter(lambda: buffer.read(1024 ** 2), b""))

@@ -475,10 +475,12 @@ def _theme_map(ctx: Context, data: AnalysisData) -> None:
                     config={"displaylogo": False, "toImageButtonOptions": {
                         "format": "png", "filename": "theme-map", "scale": 2}})
     e, f = st.columns(2)
-    e.download_button("Download the map as PNG", map_image(tmap, "png"), "theme-map.png",
-                      "image/png", key="map_png", icon=":material/download:")
-    f.download_button("Download the map as SVG", map_image(tmap, "svg"), "theme-map.svg",
-                      "image/svg+xml", key="map_svg", icon=":material/download:")
+    # drawn when asked for (on a click), not on every run of the page
+    e.download_button("Download the map as PNG", lambda: map_image(tmap, "png"),
+                      "theme-map.png", "image/png", key="map_png", icon=":material/download:")
+    f.download_button("Download the map as SVG", lambda: map_image(tmap, "svg"),
+                      "theme-map.svg", "image/svg+xml", key="map_svg",
+                      icon=":material/download:")
 
 
 def _tables(ctx: Context, data: AnalysisData) -> None:
