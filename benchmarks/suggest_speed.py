@@ -101,7 +101,7 @@ def main() -> None:
         suggester = CombinedSuggester(embedder).fit(codebook, examples)
         fit_s = time.perf_counter() - t0
         print(f"fit: {len(examples)} decided turns from {len(train)} transcripts in {fit_s:.1f} s "
-              f"(components: {suggester.source}; stacked: {bool(suggester.stack_)})")
+              f"(components: {suggester.source}; stacked: {suggester.stacked})")
 
         # A fresh Embedder on the same cache: vectors come from the database, not memory.
         suggester.embedder = Embedder(store)

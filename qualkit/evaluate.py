@@ -259,7 +259,7 @@ def evaluate(codebook: Codebook, test: Sequence[ImportedDocument],
     result.suggesters["combined"] = replace(result, suggesters={}, predictions=[])
     result.info = {"train_documents": len(train), "train_examples": len(examples),
                    "test_documents": len(test), "test_segments": len(views),
-                   "stacked": bool(combined.stack_), "exhaustive": combined.exhaustive_}
+                   "stacked": combined.stacked, "exhaustive": combined.exhaustive_}
     if progress:
         progress(3, 3, "")
     return result

@@ -190,7 +190,7 @@ class BatchRun:
         self.codebook = project.codebook()
         self.examples: list[Any] = []
         # what is embedded for a transcript: the sentences of turns some code applies to (the
-        # semantic suggester), whole turns (the learned one, when there are decisions)
+        # semantic suggester), every turn's sentences (the learned one, when there are decisions)
         self.sentences = any(SUGGESTERS[n].embeds and not SUGGESTERS[n].learns for n in names_on)
         self.scope = Scope(self.codebook)
         self.refits = 0
@@ -205,6 +205,7 @@ class BatchRun:
 
     def gather(self) -> None:
         """The decisions to learn from, and the conversations around them embedded."""
+        from .suggest.features import turn_pieces
         from .suggest.training import examples_from_project
 
         self.examples = (examples_from_project(self.project.store, self.codebook)
@@ -214,7 +215,8 @@ class BatchRun:
             for ex in self.examples:
                 if ex.view.transcript not in seen:
                     seen.add(ex.view.transcript)
-                    self.embedder.encode([seg.text for seg in ex.view.segments])
+                    self.embedder.encode([p for seg in ex.view.segments
+                                          for p in turn_pieces(seg.text)])
 
     def fit(self) -> None:
         from .suggest.combine import CombinedSuggester
@@ -254,14 +256,12 @@ class BatchRun:
 def texts_to_embed(transcript: Transcript, scope: Any, sentences: bool,
                    turns: bool) -> list[str]:
     """What the chosen suggesters will read of a transcript, embedded up front in one go."""
-    from .suggest.semantic import chunks
+    from .suggest.features import turn_pieces
 
     texts: list[str] = []
     for seg in transcript.segments:
-        if turns:
-            texts.append(seg.text)
-        if sentences and scope.mask(seg).any():
-            texts.extend(seg.text[a:b] for a, b in chunks(seg.text))
+        if turns or (sentences and scope.mask(seg).any()):
+            texts.extend(turn_pieces(seg.text))
     return texts
 
 

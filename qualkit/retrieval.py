@@ -62,7 +62,8 @@ class Passage:
 def passages(store: Any, codebook: Codebook | None, code: str, with_code: str | None = None,
              attribute: str | None = None, value: str | None = None,
              include: str = "accepted", context: int = 0,
-             coders: Sequence[str] | None = None) -> list[Passage]:
+             coders: Sequence[str] | None = None,
+             attributes: dict[str, dict[str, Any]] | None = None) -> list[Passage]:
     """The passages coded with ``code`` (a theme: with any code under it), in transcript
     order.
 
@@ -71,7 +72,9 @@ def passages(store: Any, codebook: Codebook | None, code: str, with_code: str | 
       those without one), as the framework matrix and coverage group them;
     - ``include``: ``analysis.INCLUDE``'s choice of which codings count;
     - ``context``: that many turns before and after each passage (at most ``MAX_CONTEXT``);
-    - ``coders``: only these people's codings (blind coding); pending suggestions stay.
+    - ``coders``: only these people's codings (blind coding); pending suggestions stay;
+    - ``attributes``: each transcript's attributes (``Store.transcript_attributes``) when
+      the caller has read them already, so a page reads them once.
     """
     statuses = statuses_for(include)
     if context < 0 or context > MAX_CONTEXT:
@@ -87,7 +90,7 @@ def passages(store: Any, codebook: Codebook | None, code: str, with_code: str | 
     every = store.counted_codings(statuses)  # ``counted``'s rule, in SQL
     if coders is not None:
         every = [c for c in every if c.status == "suggested" or c.coder in coders]
-    infos = store.transcript_attributes()
+    infos = store.transcript_attributes() if attributes is None else attributes
     data = AnalysisData(every, infos, codebook)
     chosen = data.codings_of(code)
     if with_code is not None:

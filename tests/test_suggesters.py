@@ -135,9 +135,11 @@ codes:
     assert scores.values[1, 0] > 0.3
 
 
-def labelled(embedder, n_transcripts: int = 4, unsure: bool = False) -> list[Example]:
-    """Decided turns; ``unsure``: the researcher ruled both codes out on the last travel and
-    the last funding answer, so some turns that look like a code are not it."""
+def labelled(embedder, n_transcripts: int = 4, unsure: bool = False,
+             doubted: tuple[str, ...] = (TRAVEL[3], FUNDING[3])) -> list[Example]:
+    """Decided turns; ``unsure``: the researcher ruled both codes out on the ``doubted``
+    answers (by default the last travel and the last funding one), so some turns that look
+    like a code are not it."""
     out = []
     for t in range(n_transcripts):
         tr = transcript(f"t{t}", TRAVEL[t:] + TRAVEL[:t] + FUNDING[t:] + FUNDING[:t])
@@ -148,7 +150,7 @@ def labelled(embedder, n_transcripts: int = 4, unsure: bool = False) -> list[Exa
             other = "funding" if code == "travel" else "travel"
             mood = "downbeat" if code == "funding" else "upbeat"
             against = "downbeat" if mood == "upbeat" else "upbeat"
-            if unsure and v.segment.text in (TRAVEL[3], FUNDING[3]):
+            if unsure and v.segment.text in doubted:
                 out.append(Example(v, frozenset({mood}), frozenset({code, other, against})))
                 continue
             out.append(Example(v, frozenset({code, mood}), frozenset({other, against})))
@@ -186,14 +188,22 @@ def test_combined_without_decisions_is_rules_or_semantic(embedder):
     assert np.allclose(noisy_or(np.array([0.5]), np.array([0.5])), [0.75])
 
 
-def test_combined_with_decisions_calibrates_and_keeps_exclusive_parents_to_one_child(embedder):
-    examples = labelled(embedder, 5, unsure=True)
+def test_combined_with_decisions_calibrates_and_keeps_exclusive_parents_to_one_child(
+        embedder, monkeypatch):
+    from qualkit.suggest import combine
+
+    # The codebook keeps scoring (no stack may take over) and its percentages come from the
+    # decisions: the doubted answers are the travel one it scores lowest of those it would
+    # suggest and the funding one it scores lowest, so its score rises with being right.
+    monkeypatch.setattr(combine, "MARGIN", 2.0)
+    examples = labelled(embedder, 3, unsure=True, doubted=(TRAVEL[0], FUNDING[2]))
     combined = CombinedSuggester(embedder).fit(BOOK, examples)
     assert "learned" in combined.components_ and "mood" in combined.exhaustive_
+    assert combined.pooled_ is None and not combined.stack_
     # Turns where each code would be suggested, some right and some wrong: both codes are
     # calibrated and show a percentage.
     assert set(combined.calibration_) >= {"travel", "funding"}
-    new = transcript("new", [TRAVEL[2], FUNDING[1]])
+    new = transcript("new", [TRAVEL[2], FUNDING[0]])
     views = views_of(new)
     scores = combined.score(views)
     t, f = scores.codes.index("travel"), scores.codes.index("funding")
@@ -226,13 +236,43 @@ def test_few_decisions_change_nothing_and_claim_no_percentage(embedder):
 
 
 def test_a_learned_model_takes_over_only_with_an_out_of_fold_gain(embedder):
-    combined = CombinedSuggester(embedder).fit(BOOK, labelled(embedder, 4))
+    combined = CombinedSuggester(embedder).fit(BOOK, labelled(embedder, 4, unsure=True))
+    assert combined.pooled_ is not None  # the codes outside the exclusive parent, pooled
+    pooled = {combined.codes_[j] for j in combined.pooled_[0]}
+    assert pooled == {"travel", "funding"}
     for code, choice in combined.choices_.items():
-        if choice.scorer == "learned":
-            assert choice.learned_quality >= choice.codebook_quality + 0.02
-            assert code in combined.stack_
-        else:
-            assert code not in combined.stack_
+        if code in combined.scope_.exclusive:
+            assert (choice.scorer == "learned") == (code in combined.stack_)
+            continue
+        assert (choice.scorer == "learned") == (code in pooled or code in combined.stack_)
+    # the stack's out-of-fold F1 over the pooled turns beat the codebook's by the margin; on
+    # new turns its scores replace the codebook's for those codes
+    new = transcript("new", [TRAVEL[1], FUNDING[2]])
+    scores = combined.score(views_of(new))
+    t, f = scores.codes.index("travel"), scores.codes.index("funding")
+    assert scores.values[1, t] > 0.5 > scores.values[1, f]
+    assert scores.values[3, f] > 0.5 > scores.values[3, t]
+    assert "learned" in scores.rationale[(1, t)]
+
+
+def test_the_pooled_stack_needs_decisions_each_way_and_a_clear_gain(embedder):
+    from qualkit.suggest import combine
+
+    examples = labelled(embedder, 4, unsure=True)
+    # The same decisions with a margin no stack can reach: the codebook keeps every code.
+    original = combine.MARGIN
+    combine.MARGIN = 2.0
+    try:
+        held = CombinedSuggester(embedder).fit(BOOK, examples)
+    finally:
+        combine.MARGIN = original
+    assert held.pooled_ is None
+    assert all(held.choices_[c].scorer == "codebook" for c in ("travel", "funding"))
+    # a code with fewer than MIN_POOLED decisions against it never joins
+    few = [ex for ex in examples if "travel" in ex.positive] + \
+          [ex for ex in examples if "travel" not in ex.positive][:combine.MIN_POOLED - 1]
+    small = CombinedSuggester(embedder).fit(BOOK, few)
+    assert small.pooled_ is None or small.codes_.index("travel") not in small.pooled_[0]
 
 
 def test_a_turn_shows_at_most_three_suggestions_and_holds_the_rest():
@@ -398,3 +438,30 @@ def test_pooled_calibration_lets_a_sparse_code_borrow_strength_and_refuses_too_l
     assert abs(curves["sparse"](np.array([0.8]))[0] - curves["busy"](np.array([0.8]))[0]) < 0.1
     few_wrong = Decided("busy", False, np.full(30, 0.9), np.array([1] * 26 + [0] * 4))
     assert pooled_calibration([few_wrong]) == {}
+
+
+def test_a_turns_vector_is_the_mean_of_the_sentences_semantic_coding_embedded(embedder):
+    from qualkit.pipeline import texts_to_embed
+    from qualkit.suggest.base import Scope
+    from qualkit.suggest.features import embed_views, turn_pieces, turn_vectors
+
+    answer = TRAVEL[0] + " " + FUNDING[0]
+    pieces = turn_pieces(answer)
+    assert pieces == [TRAVEL[0], FUNDING[0]]
+    v = embedder.encode(pieces)
+    mean = v.mean(axis=0) / np.linalg.norm(v.mean(axis=0))
+    assert np.allclose(turn_vectors([answer], embedder)[0], mean, atol=1e-6)
+    # What semantic coding embeds for the participant's turns is all the learned suggester
+    # needs of them; with decisions it adds only the other turns (the interviewer's).
+    tr = transcript("t", [answer, TRAVEL[1]])
+    scope = Scope(BOOK)
+    coded = texts_to_embed(tr, scope, sentences=True, turns=False)
+    learning = texts_to_embed(tr, scope, sentences=True, turns=True)
+    assert set(coded) == set(pieces) | {TRAVEL[1]}
+    assert set(learning) - set(coded) == {"Can you say more?"}
+    fresh = Embedder()
+    fresh.encode(learning)
+    before = fresh.computed
+    block = embed_views(views_of(tr), fresh)
+    assert fresh.computed == before  # nothing embedded again
+    assert np.allclose(block.emb[1, :384], mean, atol=1e-6)

@@ -8,11 +8,15 @@ score ranks suggestions; no percentage is claimed for it.
 With decisions, every component's scores on the decided turns are collected out of fold (folds
 by transcript), and for each code (each exclusive parent as one multi-class task):
 
-- a small logistic regression stacks the components (rules, codebook similarity, similarity to
-  accepted extracts, the learned models); it takes over from the codebook score only with
-  ``MIN_TAKEOVER`` decisions each way, an out-of-fold F1 (kappa for a parent) ``MARGIN`` above
-  the codebook's, no fold worse and scores that vary, so a handful of decisions can never make
-  a code worse than the codebook alone;
+- the codes outside exclusive parents share one pooled stack: a logistic regression on the
+  codebook score and the learned model's score, the same two weights for every code, so a
+  sparse code borrows the evidence of the others (docs/study.md, "One stack for all codes");
+  a code with ``MIN_TAKEOVER`` decisions each way may also get a stack of every component of
+  its own, which must then beat the pooled stack (or the codebook); an exclusive parent gets
+  a multi-class stack of every component. A stack takes over only with ``MIN_TAKEOVER``
+  decisions each way, an out-of-fold F1 (kappa for a parent) ``MARGIN`` above what it
+  replaces, no fold worse and scores that vary, so a handful of decisions can never make a
+  code worse than the codebook alone;
 - percentages (``confidence``) come from one calibration fitted on every code's decided turns
   where the code would have been suggested (its out-of-fold score at or above its scorer's
   threshold: the population whose percentages are shown), Platt scaling with a shrunken
@@ -45,6 +49,7 @@ MIN_CALIBRATION = 5  # right and wrong suggestion-like turns the pool needs for 
 MIN_CODE_CALIBRATION = 3  # such turns a code needs before its suggestions show a percentage
 CALIBRATION_C = 1.0  # inverse L2 strength: shrinks each code's offset towards the pool
 MIN_TAKEOVER = 10  # positive and negative decisions before a learned model may take a code over
+MIN_POOLED = 3  # positive and negative decisions a code needs to join the pooled stack
 MARGIN = 0.05  # out-of-fold F1 gain a learned model needs over the codebook to take a code over
 MIN_SPREAD = 0.05  # a model whose scores barely vary (std below this) has learned nothing
 CODEBOOK_THRESHOLD = 0.6  # codebook only: a keyword with some likeness, or a clear likeness
@@ -190,8 +195,11 @@ class CombinedSuggester:
             RULES_THRESHOLD
         learned = self.components_.get("learned")
         self.exhaustive_ = list(getattr(learned, "exhaustive_", []))
-        # per code or exclusive parent: the columns it reads, its model, class -> column
+        # per exclusive parent or code with its own: the columns it reads, its model,
+        # class -> column
         self.stack_: dict[str, tuple[list[int], FoldAverage, dict[int, int]]] = {}
+        # the other codes' one pooled stack, where it has earned them: their columns, its model
+        self.pooled_: tuple[list[int], FoldAverage] | None = None
         # Per code; an exclusive parent's children need less (the parent shows one at most).
         self.thresholds_: dict[str, float] = {
             kid: EXCLUSIVE_THRESHOLD for kids in self.scope_.exclusive.values() for kid in kids}
@@ -249,10 +257,8 @@ class CombinedSuggester:
         for parent, kids in self.scope_.exclusive.items():
             self._fit_exclusive(parent, [column[c] for c in kids], examples, oof, base, fold,
                                 learnt)
-        decided: list[Decided] = []
-        for code, j in column.items():
-            if code not in grouped:
-                decided += self._fit_code(code, j, examples, oof, base, fold, learnt)
+        decided = self._fit_codes({c: j for c, j in column.items() if c not in grouped},
+                                  examples, oof, base, fold)
         for code, calibration in pooled_calibration(decided).items():
             self.calibration_[code] = calibration
             # The threshold stays where the scorer's own default falls on the calibrated scale:
@@ -266,51 +272,136 @@ class CombinedSuggester:
         from 0.5, the codebook's score from ``threshold_``."""
         return 0.5 if learned else self.threshold_
 
-    def _fit_code(self, code: str, j: int, examples: Sequence[Example],
-                  oof: dict[str, np.ndarray], base: np.ndarray, fold: np.ndarray,
-                  learnt: list[str]) -> list[Decided]:
-        """Choose the code's scorer; return its suggestion-like decided turns for the pooled
-        calibration."""
+    def _fit_codes(self, codes: dict[str, int], examples: Sequence[Example],
+                   oof: dict[str, np.ndarray], base: np.ndarray, fold: np.ndarray
+                   ) -> list[Decided]:
+        """Choose the scorer of the codes outside exclusive parents; return their
+        suggestion-like decided turns for the pooled calibration."""
+        tasks: list[tuple[str, int, np.ndarray, np.ndarray]] = []
+        for code, j in codes.items():
+            rows = np.array([i for i, ex in enumerate(examples)
+                             if code in ex.positive or code in ex.negative], dtype=int)
+            if not len(rows):
+                continue
+            y = np.array([int(code in examples[i].positive) for i in rows])
+            pos, neg = int(y.sum()), int(len(y) - y.sum())
+            quality = _f1(base[rows, j], y, self.threshold_) if pos and neg else float("nan")
+            self.choices_[code] = Choice("codebook", pos, neg, quality)
+            tasks.append((code, j, rows, y))
+        learned = oof.get("learned")
+        stacked = self._fit_pooled([t for t in tasks if self._poolable(t, learned)], base,
+                                   learned, fold) if learned is not None else {}
+        for code, j, rows, y in tasks:
+            own = self._fit_own(code, j, rows, y, oof, fold, stacked.get(code, base[rows, j]),
+                                0.5 if code in stacked else self.threshold_)
+            if own is not None:
+                stacked[code] = own
+        if self.pooled_ is not None:  # codes with a stack of their own leave the pool
+            cols, model = self.pooled_
+            self.pooled_ = ([j for j in cols if self.codes_[j] not in self.stack_], model) \
+                if any(self.codes_[j] not in self.stack_ for j in cols) else None
+        decided = []
+        for code, j, rows, y in tasks:
+            score = stacked.get(code, base[rows, j])
+            shown = score >= self._raw_threshold(code in stacked)
+            decided.append(Decided(code, code in stacked, score[shown], y[shown]))
+        return decided
+
+    def _fit_own(self, code: str, j: int, rows: np.ndarray, y: np.ndarray,
+                 oof: dict[str, np.ndarray], fold: np.ndarray, current: np.ndarray,
+                 threshold: float) -> np.ndarray | None:
+        """A stack of every component for one code with ``MIN_TAKEOVER`` decisions each way
+        (a dense code's own evidence can outweigh what it shares with the others). It takes
+        the code over from its current scorer (``current``, suggesting at ``threshold``: the
+        codebook's or the pooled stack's out-of-fold scores) only with an out-of-fold F1
+        ``MARGIN`` above it, no fold worse and scores that vary; returns its out-of-fold
+        scores then."""
         from sklearn.linear_model import LogisticRegression
 
-        rows = [i for i, ex in enumerate(examples) if code in ex.positive or code in ex.negative]
-        y = np.array([int(code in examples[i].positive) for i in rows])
-        pos, neg = int(y.sum()), int(len(y) - y.sum())
-        score = base[rows, j]
-        if not pos or not neg:
-            if rows:
-                self.choices_[code] = Choice("codebook", pos, neg, float("nan"))
-            shown = score >= self.threshold_
-            return [Decided(code, False, score[shown], y[shown])]
-        codebook_pred = score >= self.threshold_
-        choice = Choice("codebook", pos, neg, _f1(score, y, self.threshold_))
+        learnt = [n for n in oof if n not in CODEBOOK_PARTS]
         folds = sorted(set(fold[rows].tolist()))
-        if learnt and min(pos, neg) >= MIN_TAKEOVER and len(folds) >= MIN_GROUPS:
-            X = self._stack_features(oof, rows, [j])
-            stacked = np.zeros(len(rows))
-            models: list[LogisticRegression] = []
-            for f in folds:
-                test = fold[rows] == f
-                if len(set(y[~test])) < 2:
-                    stacked[test] = y[~test].mean()
-                    continue
-                model = LogisticRegression(C=1.0, max_iter=2000).fit(X[~test], y[~test])
-                stacked[test] = model.predict_proba(X[test])[:, 1]
-                models.append(model)
-            choice.learned_quality = _f1(stacked, y, 0.5)
-            # Better overall by a clear margin and no worse in any transcript fold: a gain
-            # that only one lucky fold shows is not learning.
-            steady = all(_f1(stacked[fold[rows] == f], y[fold[rows] == f], 0.5) >=
-                         _f1(codebook_pred[fold[rows] == f].astype(float),
-                             y[fold[rows] == f], 0.5) for f in folds)
-            if stacked.std() >= MIN_SPREAD and steady and \
-                    choice.learned_quality >= choice.codebook_quality + MARGIN:
-                self.stack_[code] = ([j], FoldAverage(models, [0, 1]), {1: j})
-                choice.scorer, score = "learned", stacked
-        self.choices_[code] = choice
-        learned = choice.scorer == "learned"
-        shown = score >= self._raw_threshold(learned)
-        return [Decided(code, learned, score[shown], y[shown])]
+        if not learnt or min(int(y.sum()), int(len(y) - y.sum())) < MIN_TAKEOVER or \
+                len(folds) < MIN_GROUPS:
+            return None
+        X = self._stack_features(oof, rows, [j])
+        stacked = np.zeros(len(rows))
+        models: list[LogisticRegression] = []
+        for f in folds:
+            test = fold[rows] == f
+            if len(set(y[~test].tolist())) < 2:  # the other folds hold one class only
+                stacked[test] = y[~test].mean()
+                continue
+            model = LogisticRegression(C=1.0, max_iter=2000).fit(X[~test], y[~test])
+            stacked[test] = model.predict_proba(X[test])[:, 1]
+            models.append(model)
+        if not models:
+            return None
+        quality = _f1(stacked, y, 0.5)
+        steady = all(_f1(stacked[m], y[m], 0.5) >= _f1(current[m], y[m], threshold)
+                     for m in (fold[rows] == f for f in folds))
+        if stacked.std() < MIN_SPREAD or not steady or \
+                quality < _f1(current, y, threshold) + MARGIN:
+            return None
+        self.stack_[code] = ([j], FoldAverage(models, [0, 1]), {1: j})
+        self.choices_[code].scorer = "learned"
+        self.choices_[code].learned_quality = quality
+        return stacked
+
+    @staticmethod
+    def _poolable(task: tuple[str, int, np.ndarray, np.ndarray],
+                  learned: np.ndarray | None) -> bool:
+        """A code the pooled stack may score: decisions each way and a learned model whose
+        out-of-fold scores vary (one that barely separates has learned nothing)."""
+        _, j, rows, y = task
+        return learned is not None and min(int(y.sum()), int(len(y) - y.sum())) >= \
+            MIN_POOLED and float(learned[rows, j].std()) >= MIN_SPREAD
+
+    def _fit_pooled(self, tasks: list[tuple[str, int, np.ndarray, np.ndarray]],
+                    base: np.ndarray, learned: np.ndarray | None, fold: np.ndarray
+                    ) -> dict[str, np.ndarray]:
+        """One small stack over every poolable code's decided turns: a logistic regression on
+        the codebook's score (as a logit) and the learned model's out-of-fold score, with the
+        same two weights for every code. A sparse code never has the decisions to weigh its
+        own evidence, but together the codes do (docs/study.md, "One stack for all codes").
+        It takes those codes over only with ``MIN_TAKEOVER`` decisions each way in the pool,
+        an out-of-fold F1 ``MARGIN`` above the codebook's on the same turns, no transcript
+        fold worse and scores that vary. Returns each code's out-of-fold stacked scores, empty
+        when the stack did not earn them."""
+        from sklearn.linear_model import LogisticRegression
+
+        if not tasks or learned is None:
+            return {}
+        X = np.vstack([np.column_stack([_logit(base[rows, j]), learned[rows, j]])
+                       for _, j, rows, _ in tasks])
+        y = np.concatenate([t[3] for t in tasks])
+        codebook = np.concatenate([base[rows, j] for _, j, rows, _ in tasks])
+        group = np.concatenate([fold[rows] for _, _, rows, _ in tasks])
+        folds = sorted(set(group.tolist()))
+        if min(int(y.sum()), int(len(y) - y.sum())) < MIN_TAKEOVER or len(folds) < MIN_GROUPS:
+            return {}
+        stacked = np.zeros(len(y))
+        models: list[LogisticRegression] = []
+        for f in folds:
+            test = group == f
+            if len(set(y[~test].tolist())) < 2:
+                return {}
+            model = LogisticRegression(C=1.0, max_iter=2000).fit(X[~test], y[~test])
+            stacked[test] = model.predict_proba(X[test])[:, 1]
+            models.append(model)
+        steady = all(_f1(stacked[group == f], y[group == f], 0.5) >=
+                     _f1(codebook[group == f], y[group == f], self.threshold_) for f in folds)
+        gain = _f1(stacked, y, 0.5) - _f1(codebook, y, self.threshold_)
+        if stacked.std() < MIN_SPREAD or not steady or gain < MARGIN:
+            return {}
+        self.pooled_ = ([j for _, j, _, _ in tasks], FoldAverage(models, [0, 1]))
+        out: dict[str, np.ndarray] = {}
+        at = 0
+        for code, _, rows, task_y in tasks:
+            out[code] = stacked[at:at + len(rows)]
+            at += len(rows)
+            self.choices_[code].scorer = "learned"
+            self.choices_[code].learned_quality = _f1(out[code], task_y, 0.5)
+        return out
 
     def _fit_exclusive(self, parent: str, cols: list[int], examples: Sequence[Example],
                        oof: dict[str, np.ndarray], base: np.ndarray, fold: np.ndarray,
@@ -388,8 +479,8 @@ class CombinedSuggester:
             if calibration.a > 0:
                 self.calibration_[parent] = calibration
 
-    def _stack_features(self, raw: dict[str, np.ndarray], rows: Sequence[int] | slice,
-                        cols: list[int]) -> np.ndarray:
+    def _stack_features(self, raw: dict[str, np.ndarray],
+                        rows: Sequence[int] | slice | np.ndarray, cols: list[int]) -> np.ndarray:
         names = self.stack_inputs_ or sorted(raw)
         return np.hstack([raw[name][rows][:, cols] for name in names])
 
@@ -406,6 +497,12 @@ class CombinedSuggester:
         out.values = noisy_or(*(parts[name].values for name in CODEBOOK_PARTS if name in parts))
         raw = {name: s.values for name, s in parts.items()}
         stacked_cols: set[int] = set()
+        if self.pooled_ is not None:
+            cols, pooled = self.pooled_
+            X = np.column_stack([_logit(out.values[:, cols]).ravel(),
+                                 raw["learned"][:, cols].ravel()])
+            out.values[:, cols] = pooled.predict_proba(X)[:, 1].reshape(n, len(cols))
+            stacked_cols.update(cols)
         for group, (cols, model, target) in self.stack_.items():
             proba = reweight(model.predict_proba(self._stack_features(raw, slice(None), cols)),
                              self.weights_.get(group))
@@ -444,6 +541,11 @@ class CombinedSuggester:
         for transcript in transcripts:
             views = views_of(transcript)
             yield transcript, self.decide(self.score(views), views)
+
+    @property
+    def stacked(self) -> bool:
+        """Whether a learned stack scores any code."""
+        return bool(self.stack_ or self.pooled_)
 
     @property
     def source(self) -> str:

@@ -164,6 +164,31 @@ def _transcript_key(view: SegmentView) -> tuple[str, int]:
     return (view.transcript, id(view.segments) if view.segments else id(view))
 
 
+def turn_pieces(text: str) -> list[str]:
+    """What a turn's vector is made from: its sentences as the semantic suggester embeds them
+    (``semantic.chunks``), so a project coded with semantic suggestions already has them
+    cached and its first retraining embeds only the turns no code applies to."""
+    from .semantic import chunks
+
+    return [text[a:b] for a, b in chunks(text)]
+
+
+def turn_vectors(texts: Sequence[str], embedder: Embedder) -> np.ndarray:
+    """Each turn's vector: the mean of its sentences' vectors, at unit length. (Embedding each
+    whole turn as well cost a first retraining 16 s on the 20 sample interviews and about
+    an hour at 10,000 interviews; docs/study.md.)"""
+    pieces = [turn_pieces(t) for t in texts]
+    vectors = embedder.encode([p for ps in pieces for p in ps])
+    out = np.zeros((len(texts), DIM), dtype=np.float32)
+    at = 0
+    for r, ps in enumerate(pieces):
+        mean = vectors[at:at + len(ps)].mean(axis=0) if ps else np.zeros(DIM)
+        at += len(ps)
+        norm = float(np.linalg.norm(mean))
+        out[r] = mean / norm if norm > 1e-9 else mean
+    return out
+
+
 def embed_views(views: Sequence[SegmentView], embedder: Embedder) -> Block:
     """Embeddings of each turn, its neighbours and its session, with their cosines."""
     n = len(views)
@@ -179,7 +204,7 @@ def embed_views(views: Sequence[SegmentView], embedder: Embedder) -> Block:
     for key, segs in sessions.items():
         offset[key] = len(texts)
         texts.extend(s.text for s in segs)
-    vectors = embedder.encode(texts) if texts else np.zeros((0, DIM), dtype=np.float32)
+    vectors = turn_vectors(texts, embedder)
     # Per session: the sum of each speaker's turn vectors, for leave-one-out session means.
     spk_sum: dict[tuple[tuple[str, int], str], tuple[np.ndarray, int]] = {}
     total: dict[tuple[str, int], tuple[np.ndarray, int]] = {}
@@ -198,7 +223,7 @@ def embed_views(views: Sequence[SegmentView], embedder: Embedder) -> Block:
         if seg is None:
             return zero
         row = position.get((key, id(seg)))
-        return vectors[row] if row is not None else embedder.encode([seg.text])[0]
+        return vectors[row] if row is not None else turn_vectors([seg.text], embedder)[0]
 
     emb = np.zeros((n, 7 * DIM), dtype=np.float32)
     cos = np.zeros((n, 8), dtype=np.float32)

@@ -388,7 +388,7 @@ def render() -> None:
     for tab, show in ((charts, lambda: _coverage(ctx, data)),
                       (tmap, lambda: _theme_map(ctx, data)),
                       (tables, lambda: _tables(ctx, data)),
-                      (quotes, lambda: _extracts(ctx, which))):
+                      (quotes, lambda: _extracts(ctx, which, data))):
         with tab:
             if coded:
                 show()
@@ -535,7 +535,7 @@ def _tables(ctx: Context, data: AnalysisData) -> None:
     st.plotly_chart(fig, width="stretch", key="cooccurrence_chart")
 
 
-def _extracts(ctx: Context, which: str) -> None:
+def _extracts(ctx: Context, which: str, data: AnalysisData) -> None:
     if ctx.codebook is None:
         st.info("The project has no codebook yet.")
         return
@@ -547,7 +547,8 @@ def _extracts(ctx: Context, which: str) -> None:
                           key="ex_b")
     found = retrieval.passages(ctx.store, ctx.codebook, first,
                                with_code=None if second == "—" else second, include=which,
-                               coders=[ctx.coder] if ctx.blind and ctx.coder else None)
+                               coders=[ctx.coder] if ctx.blind and ctx.coder else None,
+                               attributes=data.attributes)
     pending = sum(p.pending for p in found)
     st.caption(f"{len(found)} passages" + (f", {pending} of them pending suggestions"
                                            if pending else "")
