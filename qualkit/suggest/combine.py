@@ -316,35 +316,18 @@ class CombinedSuggester:
         codebook's or the pooled stack's out-of-fold scores) only with an out-of-fold F1
         ``MARGIN`` above it, no fold worse and scores that vary; returns its out-of-fold
         scores then."""
-        from sklearn.linear_model import LogisticRegression
-
         learnt = [n for n in oof if n not in CODEBOOK_PARTS]
-        folds = sorted(set(fold[rows].tolist()))
         if not learnt or min(int(y.sum()), int(len(y) - y.sum())) < MIN_TAKEOVER or \
-                len(folds) < MIN_GROUPS:
+                len(set(fold[rows].tolist())) < MIN_GROUPS:
             return None
-        X = self._stack_features(oof, rows, [j])
-        stacked = np.zeros(len(rows))
-        models: list[LogisticRegression] = []
-        for f in folds:
-            test = fold[rows] == f
-            if len(set(y[~test].tolist())) < 2:  # the other folds hold one class only
-                stacked[test] = y[~test].mean()
-                continue
-            model = LogisticRegression(C=1.0, max_iter=2000).fit(X[~test], y[~test])
-            stacked[test] = model.predict_proba(X[test])[:, 1]
-            models.append(model)
-        if not models:
+        earned = _earned_stack(self._stack_features(oof, rows, [j]), y, fold[rows], current,
+                               threshold)
+        if earned is None:
             return None
-        quality = _f1(stacked, y, 0.5)
-        steady = all(_f1(stacked[m], y[m], 0.5) >= _f1(current[m], y[m], threshold)
-                     for m in (fold[rows] == f for f in folds))
-        if stacked.std() < MIN_SPREAD or not steady or \
-                quality < _f1(current, y, threshold) + MARGIN:
-            return None
-        self.stack_[code] = ([j], FoldAverage(models, [0, 1]), {1: j})
+        stacked, model = earned
+        self.stack_[code] = ([j], model, {1: j})
         self.choices_[code].scorer = "learned"
-        self.choices_[code].learned_quality = quality
+        self.choices_[code].learned_quality = _f1(stacked, y, 0.5)
         return stacked
 
     @staticmethod
@@ -367,8 +350,6 @@ class CombinedSuggester:
         an out-of-fold F1 ``MARGIN`` above the codebook's on the same turns, no transcript
         fold worse and scores that vary. Returns each code's out-of-fold stacked scores, empty
         when the stack did not earn them."""
-        from sklearn.linear_model import LogisticRegression
-
         if not tasks or learned is None:
             return {}
         X = np.vstack([np.column_stack([_logit(base[rows, j]), learned[rows, j]])
@@ -376,24 +357,14 @@ class CombinedSuggester:
         y = np.concatenate([t[3] for t in tasks])
         codebook = np.concatenate([base[rows, j] for _, j, rows, _ in tasks])
         group = np.concatenate([fold[rows] for _, _, rows, _ in tasks])
-        folds = sorted(set(group.tolist()))
-        if min(int(y.sum()), int(len(y) - y.sum())) < MIN_TAKEOVER or len(folds) < MIN_GROUPS:
+        if min(int(y.sum()), int(len(y) - y.sum())) < MIN_TAKEOVER or \
+                len(set(group.tolist())) < MIN_GROUPS:
             return {}
-        stacked = np.zeros(len(y))
-        models: list[LogisticRegression] = []
-        for f in folds:
-            test = group == f
-            if len(set(y[~test].tolist())) < 2:
-                return {}
-            model = LogisticRegression(C=1.0, max_iter=2000).fit(X[~test], y[~test])
-            stacked[test] = model.predict_proba(X[test])[:, 1]
-            models.append(model)
-        steady = all(_f1(stacked[group == f], y[group == f], 0.5) >=
-                     _f1(codebook[group == f], y[group == f], self.threshold_) for f in folds)
-        gain = _f1(stacked, y, 0.5) - _f1(codebook, y, self.threshold_)
-        if stacked.std() < MIN_SPREAD or not steady or gain < MARGIN:
+        earned = _earned_stack(X, y, group, codebook, self.threshold_, every_fold=True)
+        if earned is None:
             return {}
-        self.pooled_ = ([j for _, j, _, _ in tasks], FoldAverage(models, [0, 1]))
+        stacked, model = earned
+        self.pooled_ = ([j for _, j, _, _ in tasks], model)
         out: dict[str, np.ndarray] = {}
         at = 0
         for code, _, rows, task_y in tasks:
@@ -566,6 +537,39 @@ class CombinedSuggester:
             lines.append(f"{code}: {c.positives} for, {c.negatives} against; suggestions from "
                          f"{what} ({shown})")
         return lines
+
+
+def _earned_stack(X: np.ndarray, y: np.ndarray, group: np.ndarray, current: np.ndarray,
+                  threshold: float, every_fold: bool = False
+                  ) -> tuple[np.ndarray, FoldAverage] | None:
+    """A yes/no stack's out-of-fold scores (folds by transcript, ``group``) and its fold
+    models averaged, where it earns the takeover from the ``current`` scorer (suggesting at
+    ``threshold``): scores that vary, no fold worse and an F1 ``MARGIN`` above; else None.
+    A fold whose other folds hold one class only is scored with their mean, or with
+    ``every_fold`` ends the attempt."""
+    from sklearn.linear_model import LogisticRegression
+
+    folds = sorted(set(group.tolist()))
+    stacked = np.zeros(len(y))
+    models: list[LogisticRegression] = []
+    for f in folds:
+        test = group == f
+        if len(set(y[~test].tolist())) < 2:
+            if every_fold:
+                return None
+            stacked[test] = y[~test].mean()
+            continue
+        model = LogisticRegression(C=1.0, max_iter=2000).fit(X[~test], y[~test])
+        stacked[test] = model.predict_proba(X[test])[:, 1]
+        models.append(model)
+    if not models:
+        return None
+    steady = all(_f1(stacked[m], y[m], 0.5) >= _f1(current[m], y[m], threshold)
+                 for m in (group == f for f in folds))
+    if stacked.std() < MIN_SPREAD or not steady or \
+            _f1(stacked, y, 0.5) < _f1(current, y, threshold) + MARGIN:
+        return None
+    return stacked, FoldAverage(models, [0, 1])
 
 
 def _f1(p: np.ndarray, y: np.ndarray, t: float) -> float:
