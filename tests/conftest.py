@@ -15,6 +15,7 @@ from typing import Any, Union
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+APP = REPO / "qualkit" / "ui" / "app.py"  # the Streamlit app every page test runs
 
 SMALL_CODEBOOK = """\
 name: Small test codebook
@@ -184,6 +185,33 @@ def shared() -> Path:
             pytest.fail("../shared is required here (QUALKIT_REQUIRE_SHARED=1) but is missing")
         pytest.skip("../shared (AnnoMI data, REFI-QDA schemas) is not beside this clone")
     return path
+
+
+def run_app(page: str | None = None, coder: str | None = "ann") -> Any:
+    """The app headless (Streamlit's AppTest) on the project in $QUALKIT_PROJECT: signed in as
+    ``coder``, switched to ``page`` if given, checked to have run without an exception."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    if coder:
+        at.session_state["coder"] = coder
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture
+def chromium() -> None:
+    """Debian's Chromium for the browser tests: they skip without it, except where
+    QUALKIT_REQUIRE_BROWSER is set (CI): there a skip is a failure."""
+    from .browser import chromium_available
+
+    if not chromium_available():
+        if os.environ.get("QUALKIT_REQUIRE_BROWSER") == "1":
+            pytest.fail("Chromium is required here but /usr/bin/chromium is missing")
+        pytest.skip("Chromium not installed (apt-get install chromium)")
 
 
 # -- PostgreSQL ---------------------------------------------------------------------------------

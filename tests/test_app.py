@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from .conftest import REPO
-
-APP = REPO / "qualkit" / "ui" / "app.py"
+from .conftest import APP
+from .conftest import run_app as app
 
 TEXT = ("Interviewer: How is it?\n\nDana: I work alone, <script>alert(1)</script> and nobody "
         "else is there. I love it though.\n")
@@ -19,17 +18,6 @@ def coded_project(make_project, monkeypatch):
     project = make_project(transcripts={"p01_dana.txt": TEXT}, suggesters=("rules",))
     monkeypatch.setenv("QUALKIT_PROJECT", str(project.root))
     return project
-
-
-def app(page: str | None = None, coder: str | None = "ann") -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    if coder:
-        at.session_state["coder"] = coder
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
 
 
 def test_coding_page_asks_who_is_coding_first(coded_project):

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from .browser import browser_page, chromium_available, select_text, serve, set_coder
+from .browser import browser_page, select_text, serve, set_coder
 
 pytestmark = pytest.mark.browser
 
@@ -24,14 +24,6 @@ Dana: I love the clients. The drive home over the moor gives me time to think.
 
 Dana: Someone once typed <img src=x onerror="window.__pwned=1"> into our case notes.
 """
-
-
-@pytest.fixture
-def chromium():
-    if not chromium_available():
-        if os.environ.get("QUALKIT_REQUIRE_BROWSER") == "1":
-            pytest.fail("Chromium is required here but /usr/bin/chromium is missing")
-        pytest.skip("Chromium not installed (apt-get install chromium)")
 
 
 def test_accept_reject_and_hand_code_in_the_browser(chromium, make_project, tmp_path):

@@ -9,9 +9,8 @@ import os
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from .conftest import REPO, SMALL_CODEBOOK
+from .conftest import APP, SMALL_CODEBOOK
 
-APP = REPO / "qualkit" / "ui" / "app.py"
 TEXT = ("Interviewer: How is it?\n\nDana: I work alone, and nobody else is there. "
         "I love it though.\n")
 MARKUP = "<img src=x onerror=alert(1)>"
@@ -265,13 +264,9 @@ def test_a_code_name_with_markup_is_shown_as_text(make_project, monkeypatch):
 
 
 @pytest.mark.browser
-def test_the_codebook_page_in_chromium(make_project, tmp_path):
-    from .browser import browser_page, chromium_available, serve, set_coder
+def test_the_codebook_page_in_chromium(make_project, tmp_path, chromium):
+    from .browser import browser_page, serve, set_coder
 
-    if not chromium_available():
-        if os.environ.get("QUALKIT_REQUIRE_BROWSER") == "1":
-            pytest.fail("Chromium is required here but /usr/bin/chromium is missing")
-        pytest.skip("Chromium not installed (apt-get install chromium)")
     project = make_project(codebook="keyworker")
     first, second = project.codebook().all_codes()[:2]
     with serve(project.root, tmp_path / "app.log") as url, browser_page(1400, 1100) as page:

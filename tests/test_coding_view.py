@@ -15,10 +15,8 @@ from qualkit.codebook.edit import add_code
 from qualkit.model import Code, Suggestion
 from qualkit.palette import FAMILY, PALETTE, code_colors
 
-from .browser import browser_page, chromium_available, serve, set_coder
-from .conftest import REPO, SMALL_CODEBOOK
-
-APP = REPO / "qualkit" / "ui" / "app.py"
+from .browser import browser_page, serve, set_coder
+from .conftest import APP, SMALL_CODEBOOK
 
 TEXT = """Interviewer: Tell me about a normal week.
 
@@ -206,14 +204,6 @@ def test_recently_used_codes_come_first_in_the_picker(served):
 
 
 # -- in the browser ---------------------------------------------------------------------------
-
-@pytest.fixture
-def chromium():
-    if not chromium_available():
-        if os.environ.get("QUALKIT_REQUIRE_BROWSER") == "1":
-            pytest.fail("Chromium is required here but /usr/bin/chromium is missing")
-        pytest.skip("Chromium not installed (apt-get install chromium)")
-
 
 def _suggestions(text: str) -> list[Suggestion]:
     def at(words: str, code: str, score: float) -> Suggestion:

@@ -13,7 +13,6 @@ import pytest
 from qualkit.bundled import sample_transcripts
 
 from .browser import browser_page, select_text, serve, set_coder
-from .test_browser import chromium  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.browser
 
@@ -48,7 +47,7 @@ def _count(page, selector: str) -> int:
     return page.locator(selector).count()
 
 
-def test_a_new_researchers_first_twenty_minutes(chromium, make_project, tmp_path):  # noqa: F811
+def test_a_new_researchers_first_twenty_minutes(chromium, make_project, tmp_path):
     folder = sample_transcripts()
     project = make_project(codebook="keyworker", transcripts=[folder / n for n in SAMPLE],
                            suggesters=("rules",), actor="setup")

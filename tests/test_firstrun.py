@@ -20,7 +20,6 @@ from qualkit.serve import wait_until_ready
 
 from .browser import browser_page, free_port
 from .conftest import REPO
-from .test_browser import chromium  # noqa: F401  (fixture)
 
 QUALKIT = Path(sys.executable).with_name("qualkit")
 
@@ -86,7 +85,7 @@ def test_first_start_needs_no_keypress_and_stays_local(fresh, tmp_path, launcher
 
 @pytest.mark.browser
 @pytest.mark.parametrize("launcher", ["qualkit app", "streamlit run app.py"])
-def test_page_paints_offline_with_no_deploy_button(chromium, fresh, tmp_path, launcher):  # noqa: F811
+def test_page_paints_offline_with_no_deploy_button(chromium, fresh, tmp_path, launcher):
     home, root = fresh
     port = free_port()
     outside: list[str] = []

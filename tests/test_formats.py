@@ -453,18 +453,12 @@ def test_with_layout_keeps_text_roles_and_pages(tmp_path):
 
 
 def test_project_page_offers_the_layout_on_import_and_changes_it(make_project, monkeypatch):
-    from streamlit.testing.v1 import AppTest
-
-    from .conftest import REPO
+    from .conftest import run_app
 
     proj = make_project(transcripts={"paper.txt": PAPER})
     assert proj.store.load_transcript("paper").layout == "document"
     monkeypatch.setenv("QUALKIT_PROJECT", str(proj.root))
-    at = AppTest.from_file(str(REPO / "qualkit" / "ui" / "app.py"), default_timeout=60)
-    at.session_state["coder"] = "ann"
-    at.run()
-    at.switch_page("views/project.py").run()
-    assert not at.exception, at.exception
+    at = run_app("views/project.py")
     assert at.radio(key="import_layout").options == [
         "Decide from the text", "Speaker turns (a transcript)",
         "Paragraphs (a paper, notes: no speakers)"]
@@ -498,17 +492,13 @@ def test_a_corrected_file_keeps_the_layout_chosen(make_project, tmp_path):
 
 
 @pytest.mark.browser
-def test_uploader_imports_a_pdf_and_a_document_with_the_layout_chosen(make_project, tmp_path):
+def test_uploader_imports_a_pdf_and_a_document_with_the_layout_chosen(make_project, tmp_path,
+                                                                      chromium):
     """In a real browser: a PDF and a paper uploaded with "Paragraphs" chosen come in as
     documents (the PDF keeps its pages)."""
-    import os
 
-    from .browser import browser_page, chromium_available, serve
+    from .browser import browser_page, serve
 
-    if not chromium_available():
-        if os.environ.get("QUALKIT_REQUIRE_BROWSER") == "1":
-            pytest.fail("Chromium is required here but /usr/bin/chromium is missing")
-        pytest.skip("Chromium not installed (apt-get install chromium)")
     project = make_project()
     folder = tmp_path / "uploads"
     folder.mkdir()

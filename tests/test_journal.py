@@ -13,7 +13,7 @@ from qualkit.errors import ConflictError, QualkitError
 from qualkit.model import Suggestion
 from qualkit.store import SCHEMA_VERSION, Store
 
-from .conftest import REPO, drop_tables_after
+from .conftest import drop_tables_after, run_app
 
 TEXT = """---
 participant: Dana
@@ -190,15 +190,8 @@ def test_no_memos_or_journal_no_sections(proj):
 
 # -- the Themes page (AppTest): memo box, journal panel, theme map --------------------------------
 def _themes(proj, monkeypatch, coder: str = "ann"):
-    from streamlit.testing.v1 import AppTest
-
     monkeypatch.setenv("QUALKIT_PROJECT", str(proj.root))
-    at = AppTest.from_file(str(REPO / "qualkit" / "ui" / "app.py"), default_timeout=60)
-    at.session_state["coder"] = coder
-    at.run()
-    at.switch_page("views/themes.py").run()
-    assert not at.exception, at.exception
-    return at
+    return run_app("views/themes.py", coder)
 
 
 def test_themes_page_memo_box_and_journal_panel(proj, monkeypatch):
@@ -263,7 +256,7 @@ def test_theme_map_nodes_edges_layouts_and_pictures(proj):
 
 # -- the real app in Chromium: the theme map downloads with nothing fetched from outside --------
 @pytest.mark.browser
-def test_theme_map_downloads_offline_in_the_browser(chromium, proj, tmp_path):  # noqa: F811
+def test_theme_map_downloads_offline_in_the_browser(chromium, proj, tmp_path):
     from urllib.parse import urlparse
 
     from .browser import browser_page, serve, set_coder
@@ -300,9 +293,3 @@ def test_theme_map_downloads_offline_in_the_browser(chromium, proj, tmp_path):  
         assert outside == [], f"requests to the internet: {outside}"
 
 
-@pytest.fixture
-def chromium():
-    from .browser import chromium_available
-
-    if not chromium_available():
-        pytest.skip("Chromium not installed (apt-get install chromium)")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import struct
 import wave
 from pathlib import Path
@@ -19,7 +18,7 @@ from qualkit.cli import app
 from qualkit.errors import ReaderError, StoreError
 from qualkit.pipeline import import_paths
 
-from .browser import browser_page, chromium_available, serve, set_coder
+from .browser import browser_page, serve, set_coder
 
 TEXT = """\
 [00:00:00] Interviewer: How was work this week?
@@ -322,14 +321,6 @@ def test_recordings_go_with_their_transcript_and_may_be_larger_members_of_a_qdpx
 
         from qualkit.store import MediaChunkRow
         assert s.scalar(select(func.count()).select_from(MediaChunkRow)) == 0
-
-
-@pytest.fixture
-def chromium():
-    if not chromium_available():
-        if os.environ.get("QUALKIT_REQUIRE_BROWSER") == "1":
-            pytest.fail("Chromium is required here but /usr/bin/chromium is missing")
-        pytest.skip("Chromium not installed (apt-get install chromium)")
 
 
 # muted (no sound card needed), and every position the player is sought to, as it lands

@@ -7,7 +7,6 @@ import re
 import xml.etree.ElementTree as ET
 import zipfile
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from hypothesis import assume, given, settings
@@ -31,7 +30,8 @@ from qualkit.pseudonym import (
     seed,
 )
 
-REPO = Path(__file__).resolve().parent.parent
+from .conftest import REPO, build_project, run_app
+
 TABLE = [Pseudonym("Dana", "P01"), Pseudonym("Dana Reid", "Participant 3"),
          Pseudonym("Keldside", "[place 1]"), Pseudonym("Ruth", "Colleague 1"),
          Pseudonym("Callum", "[name 1]", status=PROPOSED),
@@ -256,8 +256,6 @@ def test_pseudonymise_with_an_empty_table_is_refused(project, tmp_path):
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
-    from tests.conftest import build_project
-
     root = tmp_path_factory.mktemp("sample") / "study"
     memo = "Ruth said Dana should see this; Keldside again."  # Keldside: added by hand
     project = build_project(root, codebook="keyworker", transcripts=[REPO / "sample_transcripts"],
@@ -370,19 +368,8 @@ def served(make_project, monkeypatch):
     return project
 
 
-def _app(page: str):
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(str(REPO / "qualkit" / "ui" / "app.py"), default_timeout=60)
-    at.session_state["coder"] = "ann"
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
-
-
 def test_pseudonyms_page_finds_names_and_accepts_a_proposed_one(served):
-    at = _app("views/pseudonyms.py")
+    at = run_app("views/pseudonyms.py")
     at.button(key="pseudonyms_find").click().run()
     assert not at.exception, at.exception
     table = {p.original: p for p in load(served.store)}
@@ -398,7 +385,7 @@ def test_pseudonyms_page_finds_names_and_accepts_a_proposed_one(served):
 def test_project_page_report_download_can_be_pseudonymised(served):
     served.store.upsert_pseudonyms([("Dana", "P01", USE, "speaker"),
                                     ("Ruth", "Colleague 1", USE, "added")], "ann")
-    at = _app("views/project.py")
+    at = run_app("views/project.py")
     at.checkbox(key="report_pseudonymise").check().run()
     at.selectbox(key="report_format").set_value("Web page (.html)")
     at.selectbox(key="report_include").set_value("all").run()
@@ -417,7 +404,7 @@ def test_themes_page_extracts_download_can_be_pseudonymised(served):
     served.store.upsert_pseudonyms([("Dana", "P01", USE, "speaker"),
                                     ("Ruth", "Colleague 1", USE, "added")], "ann")
     code = served.store.codings(status="suggested")[0].code_id
-    at = _app("views/themes.py")
+    at = run_app("views/themes.py")
     at.radio(key="themes_include").set_value("all").run()
     at.selectbox(key="ex_a").set_value(code).run()
     at.checkbox(key="extracts_pseudonymise").check().run()
@@ -430,17 +417,12 @@ def test_themes_page_extracts_download_can_be_pseudonymised(served):
     assert not re.search(r"(?<![^\W_])(dana|ruth)(?![^\W_])", text, re.IGNORECASE)
 
 @pytest.mark.browser
-def test_accept_a_proposed_name_in_the_browser(make_project, tmp_path):
-    import os
+def test_accept_a_proposed_name_in_the_browser(make_project, tmp_path, chromium):
     import time
 
-    from .browser import browser_page, chromium_available, serve, set_coder
-
-    if not chromium_available():
-        if os.environ.get("QUALKIT_REQUIRE_BROWSER") == "1":
-            pytest.fail("Chromium is required here but /usr/bin/chromium is missing")
-        pytest.skip("Chromium not installed (apt-get install chromium)")
     from qualkit.pseudonym import propose_project, seed_project
+
+    from .browser import browser_page, serve, set_coder
 
     project = make_project(transcripts={"p01_dana.txt": APP_TEXT}, actor="setup")
     seed_project(project.store, "setup")

@@ -9,7 +9,7 @@ from qualkit import retrieval, review
 from qualkit.errors import QualkitError
 from qualkit.model import NO_VALUE, Suggestion
 
-from .conftest import REPO
+from .conftest import run_app
 
 DANA = """---
 participant: Dana
@@ -153,15 +153,8 @@ def test_include_all_marks_pending_suggestions(proj):
 
 # -- the page, headless (AppTest) -------------------------------------------------------------
 def _page(proj, monkeypatch, coder: str = "ann"):
-    from streamlit.testing.v1 import AppTest
-
     monkeypatch.setenv("QUALKIT_PROJECT", str(proj.root))
-    at = AppTest.from_file(str(REPO / "qualkit" / "ui" / "app.py"), default_timeout=60)
-    at.session_state["coder"] = coder
-    at.run()
-    at.switch_page("views/retrieval.py").run()
-    assert not at.exception, at.exception
-    return at
+    return run_app("views/retrieval.py", coder)
 
 
 def _ids(proj, code: str, coder: str) -> list:

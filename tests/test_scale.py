@@ -15,9 +15,7 @@ from streamlit.testing.v1 import AppTest
 from benchmarks.corpus import generate
 from qualkit.store import CodingRow, TranscriptRow
 
-from .conftest import REPO
-
-APP = REPO / "qualkit" / "ui" / "app.py"
+from .conftest import APP
 
 
 def decide(i: int, _sug):

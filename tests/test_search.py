@@ -339,16 +339,6 @@ def test_search_page_codes_selected_hits_and_undoes_them(proj, monkeypatch):
 
 
 # -- the app in a real browser ------------------------------------------------------------------
-@pytest.fixture
-def chromium():
-    from .browser import chromium_available
-
-    if not chromium_available():
-        if os.environ.get("QUALKIT_REQUIRE_BROWSER") == "1":
-            pytest.fail("Chromium is required here but /usr/bin/chromium is missing")
-        pytest.skip("Chromium not installed (apt-get install chromium)")
-
-
 PAGE_TEXT = """---
 participant: P03
 works_alone: "yes"

@@ -13,9 +13,8 @@ from typer.testing import CliRunner
 
 from qualkit.cli import app as cli_app
 
-from .conftest import REPO, SMALL_CODEBOOK
+from .conftest import APP, SMALL_CODEBOOK
 
-APP = REPO / "qualkit" / "ui" / "app.py"
 runner = CliRunner()
 
 MARKUP = '<iframe srcdoc="<script>alert(1)</script>">'

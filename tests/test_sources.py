@@ -421,18 +421,12 @@ def test_transcript_commands(make_project, tmp_path):
 
 # -- the Project page ---------------------------------------------------------------------------
 def test_project_page_edits_roles_attributes_names_and_deletes(make_project, monkeypatch):
-    from streamlit.testing.v1 import AppTest
-
-    from .conftest import REPO
+    from .conftest import run_app
 
     proj = make_project(transcripts={"call.vtt": TEAMS_VTT, "p01.md": INTERVIEW},
                         suggesters=("rules",))
     monkeypatch.setenv("QUALKIT_PROJECT", str(proj.root))
-    at = AppTest.from_file(str(REPO / "qualkit" / "ui" / "app.py"), default_timeout=60)
-    at.session_state["coder"] = "ann"
-    at.run()
-    at.switch_page("views/project.py").run()
-    assert not at.exception, at.exception
+    at = run_app("views/project.py")
     assert at.selectbox(key="src_pick").value == "call"
 
     at.selectbox(key="src_role_call_0").set_value("interviewer").run()

@@ -207,11 +207,10 @@ def test_team_commands_and_an_init_that_fails_leaves_no_folder(pg_url, tmp_path)
 
 
 @pytest.mark.browser
-def test_the_app_asks_each_member_to_sign_in_and_records_their_login(team_project, tmp_path):
-    from .browser import browser_page, chromium_available, serve
+def test_the_app_asks_each_member_to_sign_in_and_records_their_login(team_project, tmp_path,
+                                                                     chromium):
+    from .browser import browser_page, serve
 
-    if not chromium_available():
-        pytest.skip("Chromium not installed (apt-get install chromium)")
     owner, urls = team_project
     role = make_url(urls["alice"]).username
     team_url = without_login(urls["alice"])
