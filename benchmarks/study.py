@@ -3,7 +3,7 @@ checkpoint (qualkit.simulate; the same as `qualkit evaluate --simulate`).
 
     python -m benchmarks.study [--data sample|annomi|both] [--checkpoints 0,25,50,...]
                                [--max-transcripts N] [--suggesters rules,semantic,learned]
-                               [--seed 0] [--shared ../shared] [--json OUT]
+                               [--seed 0 | --seeds 0,1,2,3] [--shared ../shared] [--json OUT]
 
 - sample: benchmarks/gold/keyworker_gold.csv (the twenty sample interviews, adjudicated gold)
   with codebooks/keyworker.yaml: 20 sparse leaf codes, several per turn possible. Also the
@@ -17,6 +17,10 @@ Every figure is printed: one table per checkpoint (per code and macro precision,
 kappa on the transcripts not yet reviewed; the TF-IDF baseline; suggestions and gold codes per
 turn; turns with five or more suggestions; top-1 and top-3 precision; reliability and expected
 calibration error; review effort), then a summary. Nothing is tuned here.
+
+``--seeds`` replays each data set once per seed (the order the transcripts are opened in) and
+ends with the headline figures of every order side by side: one order can flatter a design
+that another order sinks, and the studies qualkit is used on come in orders nobody chose.
 """
 
 from __future__ import annotations
@@ -64,7 +68,7 @@ def sample_study(args: argparse.Namespace) -> dict:
     seconds = time.perf_counter() - t0
     print(format_simulation(sim, ceiling=f1))
     print(f"wall time: {seconds:.0f} s")
-    return {"simulation": sim.to_dict(), "human_ceiling": ceiling.to_dict(),
+    return {"simulation": sim, "human_ceiling": ceiling.to_dict(),
             "wall_seconds": round(seconds, 1)}
 
 
@@ -88,7 +92,40 @@ def annomi_study(args: argparse.Namespace) -> dict:
     seconds = time.perf_counter() - t0
     print(format_simulation(sim))
     print(f"wall time: {seconds:.0f} s")
-    return {"transcript_ids": ids, "simulation": sim.to_dict(), "wall_seconds": round(seconds, 1)}
+    return {"transcript_ids": ids, "simulation": sim, "wall_seconds": round(seconds, 1)}
+
+
+def across_orders(runs: dict[int, dict]) -> str:
+    """Per data set, per seed and checkpoint: decisions (interviews reviewed), macro F1 of the
+    machine / the codebook alone, ECE / its floor and the share of suggestions with a
+    percentage; then how many checkpoints fell below the codebook or missed ECE 0.05."""
+    from qualkit.evaluate import num
+
+    lines = []
+    for data in ("sample", "annomi"):
+        below = missed = shown = measured = 0
+        rows = []
+        for seed, report in runs.items():
+            if data not in report:
+                continue
+            cells = []
+            for cp in report[data]["simulation"].checkpoints[1:]:
+                f1, cb = cp.machine.macro["f1"], cp.codebook.macro["f1"]
+                below += f1 < cb
+                measured += 1
+                share = cp.calibrated / cp.suggestions if cp.suggestions else 0.0
+                if cp.ece == cp.ece:  # a percentage was shown
+                    shown += 1
+                    missed += cp.ece > 0.05
+                cells.append(f"{cp.decisions}({cp.reviewed}) {f1:.3f}/{cb:.3f} "
+                             f"{num(cp.ece, 0)}/{num(cp.ece_floor, 0)} {share:.0%}")
+            rows.append(f"  seed {seed}: " + "; ".join(cells))
+        if rows:
+            lines += [f"{data}: decisions (interviews) machine/codebook macro F1, ECE/floor, "
+                      f"with %", *rows,
+                      f"  below the codebook at {below} of {measured} checkpoints; ECE over 0.05 "
+                      f"at {missed} of the {shown} with percentages"]
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -102,6 +139,7 @@ def main() -> None:
                         help="AnnoMI: replay a seeded random sample of this many transcripts")
     parser.add_argument("--suggesters", default=",".join(SUGGESTERS))
     parser.add_argument("--seed", type=int, default=0, help="order the transcripts are opened in")
+    parser.add_argument("--seeds", help="several orders, e.g. 0,1,2,3, compared at the end")
     parser.add_argument("--shared", help="the folder holding data/annomi (default ../shared)")
     parser.add_argument("--json", default=str(REPO / "benchmarks" / "out" / "study.json"))
     args = parser.parse_args()
@@ -109,16 +147,26 @@ def main() -> None:
     args.suggesters = parse_suggesters(args.suggesters)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [args.seed]
     print(f"checkpoints {','.join(map(str, args.checkpoints))}; suggesters "
-          f"{','.join(args.suggesters)}; seed {args.seed}")
-    report = {}
-    if args.data in ("sample", "both"):
-        report["sample"] = sample_study(args)
-    if args.data in ("annomi", "both"):
-        report["annomi"] = annomi_study(args)
+          f"{','.join(args.suggesters)}; seed {','.join(map(str, seeds))}")
+    runs: dict[int, dict] = {}
+    for seed in seeds:
+        args.seed = seed
+        report = runs[seed] = {}
+        if args.data in ("sample", "both"):
+            report["sample"] = sample_study(args)
+        if args.data in ("annomi", "both"):
+            report["annomi"] = annomi_study(args)
+    if len(seeds) > 1:
+        print("\n#### Across orders\n" + across_orders(runs))
+    for report in runs.values():
+        for study in report.values():
+            study["simulation"] = study["simulation"].to_dict()
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(json_ready(report), indent=2, allow_nan=False) + "\n",
+    result = runs[seeds[0]] if len(seeds) == 1 else {str(s): r for s, r in runs.items()}
+    out.write_text(json.dumps(json_ready(result), indent=2, allow_nan=False) + "\n",
                    encoding="utf-8")
     print(f"\nwrote {out}")
 

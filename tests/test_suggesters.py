@@ -428,16 +428,31 @@ def test_pooled_calibration_lets_a_sparse_code_borrow_strength_and_refuses_too_l
     rng = np.random.default_rng(0)
     score = rng.uniform(0.6, 1.0, 400)
     right = (rng.random(400) < score).astype(int)  # right as often as the score says
-    busy = Decided("busy", False, score, right)
-    sparse = Decided("sparse", False, np.array([0.7, 0.8, 0.9]), np.array([1, 0, 1]))
-    lonely = Decided("lonely", False, np.array([0.9, 0.95]), np.array([1, 1]))
+    interviews = np.array([f"i{n % 8}" for n in range(400)])
+    busy = Decided("busy", False, score, right, interviews)
+    sparse = Decided("sparse", False, np.array([0.7, 0.8, 0.9]), np.array([1, 0, 1]),
+                     interviews[:3])
+    lonely = Decided("lonely", False, np.array([0.9, 0.95]), np.array([1, 1]), interviews[:2])
     curves = pooled_calibration([busy, sparse, lonely])
     assert set(curves) == {"busy", "sparse"}
     p = curves["busy"](np.array([0.65, 0.95]))
     assert 0.55 < p[0] < 0.75 and 0.85 < p[1] <= 1.0  # close to what the pool shows
     assert abs(curves["sparse"](np.array([0.8]))[0] - curves["busy"](np.array([0.8]))[0]) < 0.1
-    few_wrong = Decided("busy", False, np.full(30, 0.9), np.array([1] * 26 + [0] * 4))
+    few_wrong = Decided("busy", False, np.full(30, 0.9), np.array([1] * 26 + [0] * 4),
+                        interviews[:30])
     assert pooled_calibration([few_wrong]) == {}
+
+
+def test_no_percentage_rests_on_fewer_than_three_interviews():
+    """The same well-calibrated decisions give curves when they come from three interviews
+    or more, none when they come from one or two."""
+    rng = np.random.default_rng(1)
+    score = rng.uniform(0.6, 1.0, 480)
+    right = (rng.random(480) < score).astype(int)
+    for interviews, calibrated in ((1, False), (2, False), (3, True), (8, True)):
+        names = np.array([f"i{n % interviews}" for n in range(480)])
+        assert bool(pooled_calibration([Decided("c", False, score, right, names)])) == \
+            calibrated
 
 
 def test_a_turns_vector_is_the_mean_of_the_sentences_semantic_coding_embedded(embedder):
@@ -465,3 +480,39 @@ def test_a_turns_vector_is_the_mean_of_the_sentences_semantic_coding_embedded(em
     block = embed_views(views_of(tr), fresh)
     assert fresh.computed == before  # nothing embedded again
     assert np.allclose(block.emb[1, :384], mean, atol=1e-6)
+
+
+def test_a_code_the_pooled_stack_would_score_worse_stays_with_the_codebook():
+    """Five codes whose codebook scores say little and whose learned scores say much are
+    pooled; a sixth whose codebook score is right where the shared weights would follow
+    the learned score (wrong for it) keeps the codebook."""
+    from qualkit.suggest.combine import Choice
+
+    rng = np.random.default_rng(0)
+    codes = ["a", "b", "c", "d", "e", "z"]
+    n = 60  # decided turns per code, over six interviews
+    base = np.zeros((n * len(codes), len(codes)))
+    learned = np.zeros_like(base)
+    fold = np.repeat(np.arange(len(codes) * 6) % 3, n // 6)
+    tasks = []
+    combined = CombinedSuggester()
+    combined.codes_, combined.threshold_, combined.pooled_ = codes, 0.6, None
+    combined.stack_, combined.choices_ = {}, {}
+    for j, code in enumerate(codes):
+        rows = np.arange(j * n, (j + 1) * n)
+        y = (np.arange(n) % 3 == 0).astype(int)
+        noise = rng.normal(0, 0.05, n)
+        if code == "z":
+            base[rows, j] = np.where(y == 1, 0.9, 0.2) + noise
+            learned[rows, j] = np.where(y == 1, 0.2, 0.8) + noise
+        else:
+            base[rows, j] = 0.62 + noise  # suggested everywhere: right a third of the time
+            learned[rows, j] = np.where(y == 1, 0.8, 0.2) + noise
+        combined.choices_[code] = Choice("codebook", int(y.sum()), int(n - y.sum()), 0.5)
+        tasks.append((code, j, rows, y))
+    base = np.clip(base, 0.01, 0.99)
+    scores = combined._fit_pooled(tasks, base, np.clip(learned, 0, 1), fold)
+    assert set(scores) == {"a", "b", "c", "d", "e"}
+    assert combined.pooled_ is not None and combined.pooled_[0] == [0, 1, 2, 3, 4]
+    assert combined.choices_["z"].scorer == "codebook"
+    assert all(combined.choices_[c].scorer == "learned" for c in "abcde")

@@ -11,6 +11,8 @@ by transcript), and for each code (each exclusive parent as one multi-class task
 - the codes outside exclusive parents share one pooled stack: a logistic regression on the
   codebook score and the learned model's score, the same two weights for every code, so a
   sparse code borrows the evidence of the others (docs/study.md, "One stack for all codes");
+  a code whose own decisions the pool scores worse than the codebook does stays with the
+  codebook;
   a code with ``MIN_TAKEOVER`` decisions each way may also get a stack of every component of
   its own, which must then beat the pooled stack (or the codebook); an exclusive parent gets
   a multi-class stack of every component. A stack takes over only with ``MIN_TAKEOVER``
@@ -23,8 +25,10 @@ by transcript), and for each code (each exclusive parent as one multi-class task
   offset per code; a code shows a percentage once it has ``MIN_CODE_CALIBRATION`` such turns
   and the pool has ``MIN_CALIBRATION`` right and wrong. A sparse code alone never has enough
   decisions for its own curve, and fitted on all turns a curve is shaped by the many far below
-  the threshold, not by the suggestions it labels (docs/study.md, "Calibration"). A code's
-  threshold stays where its scorer's own default falls on the calibrated scale.
+  the threshold, not by the suggestions it labels (docs/study.md, "Calibration"). Nor is a
+  percentage shown before the decisions span ``MIN_CALIBRATION_INTERVIEWS`` interviews:
+  fitted on one or two, percentages were off by 0.1 to 0.25 on the next ones in the replay.
+  A code's threshold stays where its scorer's own default falls on the calibrated scale.
 """
 
 from __future__ import annotations
@@ -48,6 +52,9 @@ MIN_GROUPS = 2  # transcripts needed for out-of-fold scores (folds by transcript
 MIN_CALIBRATION = 5  # right and wrong suggestion-like turns the pool needs for a calibration
 MIN_CODE_CALIBRATION = 3  # such turns a code needs before its suggestions show a percentage
 CALIBRATION_C = 1.0  # inverse L2 strength: shrinks each code's offset towards the pool
+# Interviews a percentage must rest on: how often a suggestion is right differs from one
+# interview to the next, and one or two cannot show by how much (docs/study.md).
+MIN_CALIBRATION_INTERVIEWS = 3
 MIN_TAKEOVER = 10  # positive and negative decisions before a learned model may take a code over
 MIN_POOLED = 3  # positive and negative decisions a code needs to join the pooled stack
 MARGIN = 0.05  # out-of-fold F1 gain a learned model needs over the codebook to take a code over
@@ -94,16 +101,21 @@ class Decided:
     learned: bool  # scored by a learned stack (its own scale), else by the codebook
     score: np.ndarray
     y: np.ndarray
+    interview: np.ndarray  # the transcript of each turn
 
 
 def pooled_calibration(decided: Sequence[Decided]) -> dict[str, Calibration]:
     """One Platt scaling over every code's suggestion-like turns, with a slope per scorer and
     an L2-shrunken offset per code, read back as each code's own curve. Codes with fewer than
     ``MIN_CODE_CALIBRATION`` turns get none; so does everything when the pool has fewer than
-    ``MIN_CALIBRATION`` right or wrong, or when the score does not rise with being right."""
+    ``MIN_CALIBRATION`` right or wrong or comes from fewer than ``MIN_CALIBRATION_INTERVIEWS``
+    interviews, or when the score does not rise with being right."""
     from sklearn.linear_model import LogisticRegression
 
     decided = [d for d in decided if len(d.y)]
+    interviews = {name for d in decided for name in d.interview.tolist()}
+    if len(interviews) < MIN_CALIBRATION_INTERVIEWS:
+        return {}
     y = np.concatenate([d.y for d in decided]) if decided else np.zeros(0)
     if min(int(y.sum()), int(len(y) - y.sum())) < MIN_CALIBRATION:
         return {}
@@ -304,7 +316,8 @@ class CombinedSuggester:
         for code, j, rows, y in tasks:
             score = stacked.get(code, base[rows, j])
             shown = score >= self._raw_threshold(code in stacked)
-            decided.append(Decided(code, code in stacked, score[shown], y[shown]))
+            interview = np.array([examples[i].view.transcript for i in rows[shown]])
+            decided.append(Decided(code, code in stacked, score[shown], y[shown], interview))
         return decided
 
     def _fit_own(self, code: str, j: int, rows: np.ndarray, y: np.ndarray,
@@ -348,8 +361,13 @@ class CombinedSuggester:
         own evidence, but together the codes do (docs/study.md, "One stack for all codes").
         It takes those codes over only with ``MIN_TAKEOVER`` decisions each way in the pool,
         an out-of-fold F1 ``MARGIN`` above the codebook's on the same turns, no transcript
-        fold worse and scores that vary. Returns each code's out-of-fold stacked scores, empty
-        when the stack did not earn them."""
+        fold worse and scores that vary; even then a code stays with the codebook where the
+        stack's out-of-fold F1 on the code's own decisions is below the codebook's (the
+        shared weights suit most codes, not every one). The takeover is judged on every
+        pooled code, before any is left out: judged only on the codes it did well on, a
+        stack looked better than it was and sank the next interviews (docs/study.md).
+        Returns each code's out-of-fold stacked scores, empty when the stack did not earn
+        them."""
         if not tasks or learned is None:
             return {}
         X = np.vstack([np.column_stack([_logit(base[rows, j]), learned[rows, j]])
@@ -364,15 +382,18 @@ class CombinedSuggester:
         if earned is None:
             return {}
         stacked, model = earned
-        self.pooled_ = ([j for _, j, _, _ in tasks], model)
-        out: dict[str, np.ndarray] = {}
+        scores: dict[str, np.ndarray] = {}
         at = 0
-        for code, _, rows, task_y in tasks:
-            out[code] = stacked[at:at + len(rows)]
+        for code, j, rows, task_y in tasks:
+            mine = stacked[at:at + len(rows)]
             at += len(rows)
-            self.choices_[code].scorer = "learned"
-            self.choices_[code].learned_quality = _f1(out[code], task_y, 0.5)
-        return out
+            if _f1(mine, task_y, 0.5) >= _f1(base[rows, j], task_y, self.threshold_):
+                scores[code] = mine
+                self.choices_[code].scorer = "learned"
+                self.choices_[code].learned_quality = _f1(mine, task_y, 0.5)
+        if scores:
+            self.pooled_ = ([j for code, j, _, _ in tasks if code in scores], model)
+        return scores
 
     def _fit_exclusive(self, parent: str, cols: list[int], examples: Sequence[Example],
                        oof: dict[str, np.ndarray], base: np.ndarray, fold: np.ndarray,
@@ -445,7 +466,9 @@ class CombinedSuggester:
         # The percentage shown is how often the child picked at this score is right.
         picked = predicted >= 0
         right = (predicted == y)[picked].astype(int)
-        if min(int(right.sum()), int(len(right) - right.sum())) >= MIN_CALIBRATION:
+        interviews = {examples[rows[i]].view.transcript for i in np.flatnonzero(picked)}
+        if len(interviews) >= MIN_CALIBRATION_INTERVIEWS and \
+                min(int(right.sum()), int(len(right) - right.sum())) >= MIN_CALIBRATION:
             calibration = Calibration.fit(top[picked], right)
             if calibration.a > 0:
                 self.calibration_[parent] = calibration
