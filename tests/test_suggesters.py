@@ -490,7 +490,7 @@ def test_a_code_the_pooled_stack_would_score_worse_stays_with_the_codebook():
 
     rng = np.random.default_rng(0)
     codes = ["a", "b", "c", "d", "e", "z"]
-    n = 60  # decided turns per code, over six interviews
+    n = 60  # decided turns per code, in three folds of transcripts
     base = np.zeros((n * len(codes), len(codes)))
     learned = np.zeros_like(base)
     fold = np.repeat(np.arange(len(codes) * 6) % 3, n // 6)

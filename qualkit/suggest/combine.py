@@ -27,7 +27,7 @@ by transcript), and for each code (each exclusive parent as one multi-class task
   decisions for its own curve, and fitted on all turns a curve is shaped by the many far below
   the threshold, not by the suggestions it labels (docs/study.md, "Calibration"). Nor is a
   percentage shown before the decisions span ``MIN_CALIBRATION_INTERVIEWS`` interviews:
-  fitted on one or two, percentages were off by 0.1 to 0.25 on the next ones in the replay.
+  fitted on one or two, percentages were off by 0.07 to 0.26 on the next ones in the replay.
   A code's threshold stays where its scorer's own default falls on the calibrated scale.
 """
 
