@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import random
@@ -116,7 +117,7 @@ def across_orders(runs: dict[int, dict]) -> str:
                 short = max(short, cb - f1)
                 measured += 1
                 share = cp.calibrated / cp.suggestions if cp.suggestions else 0.0
-                if cp.ece == cp.ece:  # a percentage was shown
+                if not math.isnan(cp.ece):  # a percentage was shown
                     shown += 1
                     missed += cp.ece > 0.05
                 cells.append(f"{cp.decisions}({cp.reviewed}) {f1:.3f}/{cb:.3f} "

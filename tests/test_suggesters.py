@@ -486,7 +486,7 @@ def test_a_code_the_pooled_stack_would_score_worse_stays_with_the_codebook():
     """Five codes whose codebook scores say little and whose learned scores say much are
     pooled; a sixth whose codebook score is right where the shared weights would follow
     the learned score (wrong for it) keeps the codebook."""
-    from qualkit.suggest.combine import Choice
+    from qualkit.suggest.combine import Choice, _f1
 
     rng = np.random.default_rng(0)
     codes = ["a", "b", "c", "d", "e", "z"]
@@ -508,9 +508,11 @@ def test_a_code_the_pooled_stack_would_score_worse_stays_with_the_codebook():
         else:
             base[rows, j] = 0.62 + noise  # suggested everywhere: right a third of the time
             learned[rows, j] = np.where(y == 1, 0.8, 0.2) + noise
-        combined.choices_[code] = Choice("codebook", int(y.sum()), int(n - y.sum()), 0.5)
         tasks.append((code, j, rows, y))
     base = np.clip(base, 0.01, 0.99)
+    for code, j, rows, y in tasks:  # as _fit_codes records them: the codebook's own F1
+        combined.choices_[code] = Choice("codebook", int(y.sum()), int(n - y.sum()),
+                                         _f1(base[rows, j], y, 0.6))
     scores = combined._fit_pooled(tasks, base, np.clip(learned, 0, 1), fold)
     assert set(scores) == {"a", "b", "c", "d", "e"}
     assert combined.pooled_ is not None and combined.pooled_[0] == [0, 1, 2, 3, 4]

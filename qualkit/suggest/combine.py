@@ -116,7 +116,7 @@ def pooled_calibration(decided: Sequence[Decided]) -> dict[str, Calibration]:
     interviews = {name for d in decided for name in d.interview.tolist()}
     if len(interviews) < MIN_CALIBRATION_INTERVIEWS:
         return {}
-    y = np.concatenate([d.y for d in decided]) if decided else np.zeros(0)
+    y = np.concatenate([d.y for d in decided])
     if min(int(y.sum()), int(len(y) - y.sum())) < MIN_CALIBRATION:
         return {}
     codes = sorted({d.code for d in decided})
@@ -384,13 +384,14 @@ class CombinedSuggester:
         stacked, model = earned
         scores: dict[str, np.ndarray] = {}
         at = 0
-        for code, j, rows, task_y in tasks:
+        for code, _, rows, task_y in tasks:
             mine = stacked[at:at + len(rows)]
             at += len(rows)
-            if _f1(mine, task_y, 0.5) >= _f1(base[rows, j], task_y, self.threshold_):
+            choice = self.choices_[code]
+            quality = _f1(mine, task_y, 0.5)
+            if quality >= choice.codebook_quality:  # the codebook's F1 on the same turns
                 scores[code] = mine
-                self.choices_[code].scorer = "learned"
-                self.choices_[code].learned_quality = _f1(mine, task_y, 0.5)
+                choice.scorer, choice.learned_quality = "learned", quality
         if scores:
             self.pooled_ = ([j for code, j, _, _ in tasks if code in scores], model)
         return scores
