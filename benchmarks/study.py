@@ -150,7 +150,11 @@ def main() -> None:
     args.suggesters = parse_suggesters(args.suggesters)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
-    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [args.seed]
+    try:
+        seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [args.seed]
+    except ValueError:
+        parser.error(f"--seeds: {args.seeds!r} is not a comma-separated list of whole numbers "
+                     "(e.g. 0,1,2,3)")
     print(f"checkpoints {','.join(map(str, args.checkpoints))}; suggesters "
           f"{','.join(args.suggesters)}; seed {','.join(map(str, seeds))}")
     runs: dict[int, dict] = {}
