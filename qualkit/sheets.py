@@ -2,7 +2,10 @@
 
 - ``extracts_table``: one row per coding: code, theme, participant and their attributes,
   speaker, segment, span, the quoted text, who coded it, status, how (rules, semantic, learned,
-  hand, import), confidence and time.
+  hand, import), the machine's evidence and confidence, and time. ``evidence`` is the strength
+  of a suggester's evidence (0-1, what ranks suggestions; not a probability); ``confidence`` is
+  a calibrated probability, filled only where the app showed a percentage for the suggestion.
+  A person's own codings have neither.
 - ``framework_table``: participants (or the values of one attribute) x codes; cells count coded
   segments, exactly as ``analysis.framework_matrix``, or hold the extracts' text.
 - ``write_sheet``: either table to .csv or .xlsx by the file's extension, atomically.
@@ -42,7 +45,7 @@ if TYPE_CHECKING:
 
 FIXED_BEFORE = ["code", "code_name", "theme", "transcript", "participant"]
 FIXED_AFTER = ["speaker", "segment", "start", "end", "text", "coder", "status", "source",
-               "confidence", "memo", "time_utc"]
+               "evidence", "confidence", "memo", "time_utc"]
 SOURCE_NAMES = {"manual": "hand"}
 EXCEL_CELL_LIMIT = 32_767  # characters Excel holds in one cell
 WRAP_WIDTH = 70
@@ -115,13 +118,14 @@ def extracts_table(store: Store, codebook: Codebook | None,
                 "start": c.start, "end": c.end,
                 "text": transcript.text[c.start:c.end], "coder": c.coder, "status": c.status,
                 "source": SOURCE_NAMES.get(c.source, c.source),
-                "confidence": c.score, "memo": c.memo, "time_utc": _time(c.time)})
+                "evidence": c.score, "confidence": c.confidence, "memo": c.memo,
+                "time_utc": _time(c.time)})
             rows.append(row)
     after = FIXED_AFTER[:2] + ["page"] + FIXED_AFTER[2:] if paged else FIXED_AFTER
     columns = FIXED_BEFORE + list(attributes.values()) + after
     table = pd.DataFrame(rows, columns=columns, dtype=object)  # attribute values as given
     return table.astype({"segment": "Int64", "start": "Int64", "end": "Int64",
-                         "confidence": "float64"})
+                         "evidence": "float64", "confidence": "float64"})
 
 
 def _attribute_columns(attribute_sets: Iterable[dict[str, Any]]) -> dict[str, str]:

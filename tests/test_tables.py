@@ -78,8 +78,9 @@ def test_extracts_csv_has_one_row_per_coding_with_text_and_context(coded, tmp_pa
     assert len(back) == len(accepted)
     assert list(back.columns[:5]) == ["code", "code_name", "theme", "transcript", "participant"]
     assert {"works_alone", "region", "participant (attribute)", "pseudonym"} <= set(back.columns)
-    assert list(back.columns[-11:]) == ["speaker", "segment", "start", "end", "text", "coder",
-                                        "status", "source", "confidence", "memo", "time_utc"]
+    assert list(back.columns[-12:]) == ["speaker", "segment", "start", "end", "text", "coder",
+                                        "status", "source", "evidence", "confidence", "memo",
+                                        "time_utc"]
     for row in back.itertuples():
         transcript = coded.store.load_transcript(row.transcript)
         text = transcript.text[row.start:row.end]
@@ -87,8 +88,13 @@ def test_extracts_csv_has_one_row_per_coding_with_text_and_context(coded, tmp_pa
         assert transcript.segments[row.segment].speaker == row.speaker
     hand = back[back.source == "hand"]
     assert list(hand.text) == ["I dread Mondays"] and list(hand.coder) == ["bob"]
-    assert list(hand.confidence) == [""]  # a person's coding carries no machine confidence
-    assert (back[back.source == "rules"].confidence.astype(float) > 0).all()
+    # a person's coding carries no machine evidence or confidence
+    assert list(hand.evidence) == [""] and list(hand.confidence) == [""]
+    machine = back[back.source == "rules"]
+    assert (machine.evidence.astype(float) > 0).all()
+    # The evidence's strength is not a probability: without decisions from three interviews
+    # no percentage was shown, so none is exported either.
+    assert set(machine.confidence) == {""}
     dana = back[back.transcript == "p01_dana"].iloc[0]
     assert (dana.participant, dana.works_alone, dana["participant (attribute)"]) == (
         "Dana", "yes", "P01")
