@@ -246,8 +246,14 @@ def test_a_learned_model_takes_over_only_with_an_out_of_fold_gain(embedder):
             assert (choice.scorer == "learned") == (code in combined.stack_)
             continue
         assert (choice.scorer == "learned") == (code in pooled or code in combined.stack_)
-    # the stack's out-of-fold F1 over the pooled turns beat the codebook's by the margin; on
-    # new turns its scores replace the codebook's for those codes
+    # the stack's out-of-fold F1 over the pooled turns beat the codebook's interview by
+    # interview, and the researcher is told so; on new turns its scores replace the
+    # codebook's for those codes
+    better, compared = combined.choices_["travel"].interviews
+    assert 0 < better <= compared <= 4
+    [line] = [line for line in combined.learned_summary() if line.startswith("travel:")]
+    assert f"every code's decisions, better than the codebook in {better} of {compared} " \
+        "interviews" in line
     new = transcript("new", [TRAVEL[1], FUNDING[2]])
     scores = combined.score(views_of(new))
     t, f = scores.codes.index("travel"), scores.codes.index("funding")

@@ -183,6 +183,8 @@ class Choice:
     negatives: int
     codebook_quality: float  # out-of-fold F1 at its threshold (kappa for exclusive parents)
     learned_quality: float | None = None
+    # a yes/no stack that took over: in how many of the interviews compared it did better
+    interviews: tuple[int, int] | None = None
 
 
 class CombinedSuggester:
@@ -350,10 +352,11 @@ class CombinedSuggester:
                                interview[rows], current, threshold)
         if earned is None:
             return None
-        stacked, model = earned
+        stacked, model, interviews = earned
         self.stack_[code] = ([j], model, {1: j})
-        self.choices_[code].scorer = "learned"
-        self.choices_[code].learned_quality = _f1(stacked, y, 0.5)
+        choice = self.choices_[code]
+        choice.scorer, choice.interviews = "learned", interviews
+        choice.learned_quality = _f1(stacked, y, 0.5)
         return stacked
 
     @staticmethod
@@ -396,7 +399,7 @@ class CombinedSuggester:
         earned = _earned_stack(X, y, group, where, codebook, self.threshold_, every_fold=True)
         if earned is None:
             return {}
-        stacked, model = earned
+        stacked, model, interviews = earned
         scores: dict[str, np.ndarray] = {}
         at = 0
         for code, _, rows, task_y in tasks:
@@ -407,6 +410,7 @@ class CombinedSuggester:
             if quality >= choice.codebook_quality:  # the codebook's F1 on the same turns
                 scores[code] = mine
                 choice.scorer, choice.learned_quality = "learned", quality
+                choice.interviews = interviews
         if scores:
             self.pooled_ = ([j for code, j, _, _ in tasks if code in scores], model)
         return scores
@@ -570,7 +574,13 @@ class CombinedSuggester:
         """What the suggester learned from, one line per code that has decisions."""
         lines = []
         for code, c in self.choices_.items():
-            what = "a model learned from them" if c.scorer == "learned" else "the codebook"
+            what = "the codebook"
+            if c.scorer == "learned":
+                what = "a model learned from them" if code in self.stack_ else \
+                    "a model learned from every code's decisions"
+                if c.interviews:
+                    what += (f", better than the codebook in {c.interviews[0]} of "
+                             f"{c.interviews[1]} interviews")
             shown = "percentages shown" if code in self.calibration_ else "no percentage yet"
             lines.append(f"{code}: {c.positives} for, {c.negatives} against; suggestions from "
                          f"{what} ({shown})")
@@ -579,11 +589,12 @@ class CombinedSuggester:
 
 def _earned_stack(X: np.ndarray, y: np.ndarray, group: np.ndarray, interview: np.ndarray,
                   current: np.ndarray, threshold: float, every_fold: bool = False
-                  ) -> tuple[np.ndarray, FoldAverage] | None:
-    """A yes/no stack's out-of-fold scores (folds by transcript, ``group``) and its fold
-    models averaged, where it earns the takeover from the ``current`` scorer (suggesting at
-    ``threshold``): scores that vary and an F1 that surely beats the current one, interview
-    by interview (``interview``: each row's transcript); else None. A fold whose other folds
+                  ) -> tuple[np.ndarray, FoldAverage, tuple[int, int]] | None:
+    """A yes/no stack's out-of-fold scores (folds by transcript, ``group``), its fold
+    models averaged and in how many of the interviews compared it did better, where it earns
+    the takeover from the ``current`` scorer (suggesting at ``threshold``): scores that vary
+    and an F1 that surely beats the current one, interview by interview (``interview``: each
+    row's transcript); else None. A fold whose other folds
     hold one class only is scored with their mean, or with ``every_fold`` ends the
     attempt."""
     from sklearn.linear_model import LogisticRegression
@@ -608,7 +619,9 @@ def _earned_stack(X: np.ndarray, y: np.ndarray, group: np.ndarray, interview: np
         m = interview == name
         if y[m].any() or (stacked[m] >= 0.5).any() or (current[m] >= threshold).any():
             gains.append(_f1(stacked[m], y[m], 0.5) - _f1(current[m], y[m], threshold))
-    return (stacked, FoldAverage(models, [0, 1])) if surely_better(gains) else None
+    if not surely_better(gains):
+        return None
+    return stacked, FoldAverage(models, [0, 1]), (sum(g > 0 for g in gains), len(gains))
 
 
 def surely_better(gains: Sequence[float]) -> bool:
