@@ -171,6 +171,7 @@ class CodeReport:
     examples: int = 0
     embedded: int = 0
     learned: list[str] = field(default_factory=list)  # per code with decisions: what it rests on
+    learned_codes: list[str] = field(default_factory=list)  # those a learned model took over
 
 
 class BatchRun:
@@ -246,6 +247,7 @@ class BatchRun:
             self.gather()
             self.fit()
             report.learned = self.suggester.learned_summary()
+            report.learned_codes = self.suggester.learned_codes
             return False
         report.transcripts += 1
         for s in suggestions:
@@ -314,6 +316,7 @@ def code_project(project: Project, names: list[str] | None = None, actor: str = 
         progress(0, len(names), f"training on {len(run.examples)} decisions")
     run.fit()
     report.learned = run.suggester.learned_summary()
+    report.learned_codes = run.suggester.learned_codes
     if cluster is not None:
         from .cluster import code_on_cluster
 

@@ -106,6 +106,7 @@ class Checkpoint:
     measured: int  # transcripts measured on (the others)
     turns: int  # coded speakers' turns (with text) in the measured transcripts
     training_examples: int  # examples the learned suggester trained on
+    learned_codes: list[str]  # codes (and exclusive parents) a learned model took over
     machine: Evaluation
     baseline: Evaluation
     codebook: Evaluation  # the codebook alone (no decisions) on the same turns
@@ -136,7 +137,7 @@ class Checkpoint:
             "rejected": self.tally.rejected, "hand_coded": self.tally.hand_coded,
             "found": self.found, "effort": self.effort,
             "reviewed": self.reviewed, "measured": self.measured, "turns": self.turns,
-            "training_examples": self.training_examples,
+            "training_examples": self.training_examples, "learned_codes": self.learned_codes,
             "machine": self.machine.to_dict(), "baseline": self.baseline.to_dict(),
             "codebook": self.codebook.to_dict(),
             "suggestions": self.suggestions, "calibrated": self.calibrated,
@@ -549,7 +550,7 @@ def _simulate(codebook_path: str | Path, gold: Sequence[ImportedDocument],
                 results.append(Checkpoint(
                     checkpoint=passed[-1], passed=passed, decisions=tally.decisions,
                     tally=Tally(**vars(tally)), reviewed=len(reviewed),
-                    training_examples=coded.examples,
+                    training_examples=coded.examples, learned_codes=coded.learned_codes,
                     effort=_ratio(tally.found, tally.decisions), seconds=round(seconds, 1),
                     **figures))
                 k += len(passed)
@@ -594,6 +595,9 @@ def format_checkpoint(cp: Checkpoint) -> str:
              f"reviewed {cp.reviewed} transcripts; every figure below is on the other "
              f"{cp.measured}, not yet reviewed ({cp.turns} turns of the coded speakers); "
              f"learned from {cp.training_examples} examples; retrain and suggest {cp.seconds} s",
+             f"suggestions from a learned model for {len(cp.learned_codes)} codes"
+             + (f": {', '.join(cp.learned_codes)}" if cp.learned_codes else
+                " (the codebook alone for every code)"),
              "", "machine:", format_evaluation(cp.machine), "",
              f"baseline (TF-IDF + class-balanced logistic regression per code, same decisions): "
              f"macro F1 {num(cp.baseline.macro['f1'], 0)} over "

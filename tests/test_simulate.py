@@ -233,10 +233,14 @@ def test_cli_simulate(tmp_path, small_codebook):
            "1 coded by hand) ==" in r.output
     assert "over 12 participant turns of 2 transcripts" in r.output
     assert "expected calibration error" in r.output and "summary" in r.output
+    # rules alone learn nothing: the checkpoint says every code rests on the codebook
+    assert "suggestions from a learned model for 0 codes (the codebook alone for every " \
+           "code)" in r.output
     data = json.loads(out.read_text())
     assert [c["checkpoint"] for c in data["checkpoints"]] == [0, 8]
     cp = data["checkpoints"][1]
     assert cp["decisions"] == 8 and cp["reviewed"] == 1 and cp["measured"] == 2
+    assert cp["learned_codes"] == []
     assert set(cp["machine"]) >= {"codes", "macro", "macro_over", "groups"}
     assert len(cp["reliability"]) == 10 and "f1" in cp["baseline"]["macro"]
     for args, message in (

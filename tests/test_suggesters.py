@@ -249,6 +249,7 @@ def test_a_learned_model_takes_over_only_with_an_out_of_fold_gain(embedder):
     # the stack's out-of-fold F1 over the pooled turns beat the codebook's interview by
     # interview, and the researcher is told so; on new turns its scores replace the
     # codebook's for those codes
+    assert set(combined.learned_codes) >= pooled
     better, compared = combined.choices_["travel"].interviews
     assert 0 < better <= compared <= 4
     [line] = [line for line in combined.learned_summary() if line.startswith("travel:")]

@@ -570,6 +570,11 @@ class CombinedSuggester:
         return decide(scores, views, self.scope_, source or self.source, self.thresholds_,
                       self.exhaustive_, default_threshold=self.threshold_)
 
+    @property
+    def learned_codes(self) -> list[str]:
+        """The codes (and exclusive parents) whose suggestions a learned model makes."""
+        return [code for code, c in self.choices_.items() if c.scorer == "learned"]
+
     def learned_summary(self) -> list[str]:
         """What the suggester learned from, one line per code that has decisions."""
         lines = []
