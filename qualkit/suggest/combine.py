@@ -599,9 +599,8 @@ def _earned_stack(X: np.ndarray, y: np.ndarray, group: np.ndarray, interview: np
     models averaged and in how many of the interviews compared it did better, where it earns
     the takeover from the ``current`` scorer (suggesting at ``threshold``): scores that vary
     and an F1 that surely beats the current one, interview by interview (``interview``: each
-    row's transcript); else None. A fold whose other folds
-    hold one class only is scored with their mean, or with ``every_fold`` ends the
-    attempt."""
+    row's transcript); else None. A fold whose other folds hold one class only is scored
+    with their mean, or with ``every_fold`` ends the attempt."""
     from sklearn.linear_model import LogisticRegression
 
     folds = sorted(set(group.tolist()))
