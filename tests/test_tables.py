@@ -127,6 +127,25 @@ def test_extracts_for_one_code_or_theme_and_other_statuses(coded):
     assert len(both) == len(store.codings(status="accepted"))
 
 
+def test_a_suggestion_exports_its_evidence_and_its_calibrated_percentage_apart(coded):
+    """A suggestion with a calibrated probability (as the combined suggester makes once the
+    decisions span three interviews) exports it as its confidence; its score, the evidence's
+    strength, goes to the evidence column."""
+    from qualkit.model import Suggestion
+
+    store, book = coded.store, coded.codebook()
+    transcript = store.load_transcript("p02_marcus")
+    taken = {c.segment_index for c in store.codings(transcript="p02_marcus")
+             if c.code_id == "upbeat"}
+    seg = next(s for s in transcript.segments if s.speaker == "Marcus" and s.index not in taken)
+    store.replace_suggestions("p02_marcus", [Suggestion(
+        code_id="upbeat", transcript="p02_marcus", segment_index=seg.index, start=seg.start,
+        end=seg.end, score=0.71, source="learned", confidence=0.64)], "qualkit")
+    [row] = extracts_table(store, book, ("suggested",)).itertuples()
+    assert (row.code, row.segment, row.evidence, row.confidence) == ("upbeat", seg.index,
+                                                                     0.71, 0.64)
+
+
 def test_extracts_xlsx_is_formatted_and_keeps_text_as_text(coded, tmp_path):
     table = extracts_table(coded.store, coded.codebook())
     out = write_sheet(table, tmp_path / "extracts.xlsx", "coded extracts", wrap=("text", "memo"))
