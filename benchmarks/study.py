@@ -99,7 +99,8 @@ def annomi_study(args: argparse.Namespace) -> dict:
 def across_orders(runs: dict[int, dict]) -> str:
     """Per data set, per seed and checkpoint: decisions (interviews reviewed), macro F1 of the
     machine / the codebook alone, ECE / its floor and the share of suggestions with a
-    percentage; then how many checkpoints fell below the codebook or missed ECE 0.05."""
+    percentage, and from how many interviews on a learned model scored some codes; then how
+    many checkpoints fell below the codebook or missed ECE 0.05."""
     from qualkit.evaluate import num
 
     lines = []
@@ -111,7 +112,9 @@ def across_orders(runs: dict[int, dict]) -> str:
             if data not in report:
                 continue
             cells = []
-            for cp in report[data]["simulation"].checkpoints[1:]:
+            checkpoints = report[data]["simulation"].checkpoints[1:]
+            first = next((cp for cp in checkpoints if cp.learned_codes), None)
+            for cp in checkpoints:
                 f1, cb = cp.machine.macro["f1"], cp.codebook.macro["f1"]
                 below += f1 < cb
                 short = max(short, cb - f1)
@@ -122,7 +125,9 @@ def across_orders(runs: dict[int, dict]) -> str:
                     missed += cp.ece > 0.05
                 cells.append(f"{cp.decisions}({cp.reviewed}) {f1:.3f}/{cb:.3f} "
                              f"{num(cp.ece, 0)}/{num(cp.ece_floor, 0)} {share:.0%}")
-            rows.append(f"  seed {seed}: " + "; ".join(cells))
+            took = f"a learned model from {first.reviewed} interviews on ({first.decisions} " \
+                f"decisions)" if first else "the codebook alone throughout"
+            rows.append(f"  seed {seed}: " + "; ".join(cells) + f"; {took}")
         if rows:
             lines += [f"{data}: decisions (interviews) machine/codebook macro F1, ECE/floor, "
                       f"with %", *rows,
