@@ -107,6 +107,26 @@ def _url_args(db_url: str | None) -> list[str]:
     return ["--db", db_url] if db_url else []
 
 
+def _settle(engine: Any, timeout: float = 30.0) -> None:
+    """Wait until the killed child's PostgreSQL sessions are gone. A child killed just after
+    sending COMMIT leaves a server process that may still commit it a moment later; checked
+    before that, the commit would look as if the checker's own opening had made it. (SQLite
+    has no server: a killed writer's transaction is settled when the process is gone.)"""
+    if engine.dialect.name != "postgresql":
+        return
+    from sqlalchemy import text
+
+    end = time.monotonic() + timeout
+    with engine.connect() as conn:
+        while time.monotonic() < end:
+            others = conn.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()")).scalar()
+            if not others:
+                return
+            time.sleep(0.05)
+
+
 def _integrity(engine: Any) -> str:
     """SQLite's own checks; PostgreSQL has none to run (the logical checks stand)."""
     if engine.dialect.name != "sqlite":
@@ -590,6 +610,7 @@ def check_codebook(root: Path, db_url: str | None, codings: int, result: Result)
 
     engine = _engine(db_url, root)
     try:
+        _settle(engine)
         versions_before = _versions(engine)
         project = open_project(root, db_url)
         try:

@@ -61,6 +61,9 @@ def browser_page(width: int = 1400, height: int = 1000) -> Iterator[object]:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": width, "height": height})
+            # A Streamlit rerun after an upload can take over Playwright's default 30 s on
+            # two busy cores (seen once in a CI dry run); a real failure still fails.
+            page.set_default_timeout(60000)
             yield page
         finally:
             browser.close()
