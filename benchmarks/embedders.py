@@ -1,6 +1,6 @@
 """Which sentence embedding, at which level, finds a codebook's codes best? (no decisions)
 
-    python -m benchmarks.embedders [--data sample|annomi|both] [--models minilm,e5]
+    python -m benchmarks.embedders [--data sample|sample-de|annomi|both] [--models minilm,e5]
                                    [--max-transcripts 10] [--shared ../shared]
 
 For every turn of the coded speakers and every code, the similarity between the turn and the
@@ -154,7 +154,9 @@ def main() -> None:
     from qualkit.codedtable import documents_from_rows, read_coded_table
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", choices=("sample", "annomi", "both"), default="both")
+    parser.add_argument("--data", choices=("sample", "sample-de", "annomi", "both"),
+                        default="both", help="sample-de: the sample study in German, coded "
+                        "against the English codebook (a cross-lingual study)")
     parser.add_argument("--models", default="minilm,e5")
     parser.add_argument("--max-transcripts", type=int, default=10,
                         help="AnnoMI: a seeded random sample of this many transcripts")
@@ -173,6 +175,11 @@ def main() -> None:
     if args.data in ("sample", "both"):
         data.append(("Sample study (benchmarks/gold/keyworker_gold.csv, keyworker.yaml)",
                      read_coded_table(REPO / "benchmarks" / "gold" / "keyworker_gold.csv"),
+                     load_codebook(REPO / "codebooks" / "keyworker.yaml")))
+    if args.data == "sample-de":
+        data.append(("Sample study in German (benchmarks/gold/keyworker_gold_de.csv, the "
+                     "English keyworker.yaml)",
+                     read_coded_table(REPO / "benchmarks" / "gold" / "keyworker_gold_de.csv"),
                      load_codebook(REPO / "codebooks" / "keyworker.yaml")))
     if args.data in ("annomi", "both"):
         from benchmarks.annomi import shared_dir, simple_rows
