@@ -219,11 +219,15 @@ class BatchRun:
                     self.embedder.encode([p for seg in ex.view.segments
                                           for p in turn_pieces(seg.text)])
 
-    def fit(self) -> None:
+    def fit(self, report: CodeReport) -> None:
+        """Fit the suggesters on the gathered decisions; the report records what each code's
+        suggestions now rest on."""
         from .suggest.combine import CombinedSuggester
 
         self.suggester = CombinedSuggester(self.embedder, self.names_on).fit(self.codebook,
                                                                              self.examples)
+        report.learned = self.suggester.learned_summary()
+        report.learned_codes = self.suggester.learned_codes
 
     def texts(self, transcript: Transcript) -> list[str]:
         return texts_to_embed(transcript, self.scope, self.sentences, self.turns)
@@ -245,9 +249,7 @@ class BatchRun:
 
             self.scope = Scope(self.codebook)
             self.gather()
-            self.fit()
-            report.learned = self.suggester.learned_summary()
-            report.learned_codes = self.suggester.learned_codes
+            self.fit(report)
             return False
         report.transcripts += 1
         for s in suggestions:
@@ -314,9 +316,7 @@ def code_project(project: Project, names: list[str] | None = None, actor: str = 
     report.embedded = embedder.computed
     if progress and run.examples:
         progress(0, len(names), f"training on {len(run.examples)} decisions")
-    run.fit()
-    report.learned = run.suggester.learned_summary()
-    report.learned_codes = run.suggester.learned_codes
+    run.fit(report)
     if cluster is not None:
         from .cluster import code_on_cluster
 
