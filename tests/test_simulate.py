@@ -227,17 +227,20 @@ def test_cli_simulate(tmp_path, small_codebook):
     base = ["evaluate", "--codebook", str(small_codebook), "--test", str(table)]
     out = tmp_path / "sim.json"
     r = runner.invoke(app, base + ["--simulate", "--checkpoints", "0,8", "--suggesters", "rules",
-                                   "--seed", "2", "--json", str(out)])
+                                   "--seed", "2", "--embeddings", "multilingual",
+                                   "--json", str(out)])
     assert r.exit_code == 0, r.output
     assert "== checkpoint 8: 8 decisions (4 accepted, 1 accepted as a sibling, 2 rejected, " \
            "1 coded by hand) ==" in r.output
     assert "over 12 participant turns of 2 transcripts" in r.output
     assert "expected calibration error" in r.output and "summary" in r.output
+    assert "multilingual embeddings" in r.output
     # rules alone learn nothing: the checkpoint says every code rests on the codebook
     assert "suggestions from a learned model for 0 codes (the codebook alone for every " \
            "code)" in r.output
     data = json.loads(out.read_text())
     assert [c["checkpoint"] for c in data["checkpoints"]] == [0, 8]
+    assert data["embeddings"] == "multilingual"
     cp = data["checkpoints"][1]
     assert cp["decisions"] == 8 and cp["reviewed"] == 1 and cp["measured"] == 2
     assert cp["learned_codes"] == []
@@ -247,6 +250,7 @@ def test_cli_simulate(tmp_path, small_codebook):
             (["--simulate", "--checkpoints", "0,x"], "checkpoint 'x' is not a whole number"),
             (["--simulate", "--suggesters", "magic"], "unknown suggester 'magic'"),
             (["--seed", "3"], "go with --simulate"),
+            (["--simulate", "--embeddings", "klingon"], "unknown embedding model 'klingon'"),
             (["--simulate", "--train", str(table)], "--train does not go with --simulate")):
         r = runner.invoke(app, base + args)
         assert r.exit_code == 1 and message in r.output, (args, r.output)

@@ -23,7 +23,8 @@ from .rules import sentence_bounds
 
 MIN_CHUNK_WORDS = 5
 MAX_EXTRACTS = 200
-CENTER, SLOPE = 0.45, 12.0  # default similarity -> score curve (sim 0.45 -> 0.5)
+# similarity -> score curve (sim 0.45 -> 0.5), on MiniLM's scale (embed.EmbeddingModel.scale)
+CENTER, SLOPE = 0.45, 12.0
 PENALTY = 0.5  # a turn nearer a code's exclude rule or a rejected passage than to the code
 NEAR_REJECTED = 0.6  # similarity to a rejected passage that counts as "like it"
 BATCH_TURNS = 2000  # turns scored at once: memory stays bounded, the cost per turn flat
@@ -127,6 +128,11 @@ class SemanticSuggester:
         self.negative_code_ = np.array([p.code for p in negatives], dtype=int)
         return self
 
+    def _common(self, sims: np.ndarray) -> np.ndarray:
+        """Similarities on the scale the curve and ``NEAR_REJECTED`` were set on (MiniLM's)."""
+        spec = getattr(self.embedder_, "spec", None)
+        return sims if spec is None else spec.on_common_scale(sims)
+
     def _similarities(self, views: Sequence[SegmentView]
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[list[tuple[int, int]]],
                                  np.ndarray, np.ndarray]:
@@ -145,7 +151,7 @@ class SemanticSuggester:
         if not texts or not len(self.prototypes_):
             return sims, best_proto, best_chunk, spans, neg_sims, neg_best
         vectors = self.embedder_.encode(texts)
-        all_sims = vectors @ self.proto_vectors_.T  # (chunks, prototypes)
+        all_sims = self._common(vectors @ self.proto_vectors_.T)  # (chunks, prototypes)
         counts = np.array([len(sp) for sp in spans])
         first_chunk = np.concatenate([[0], np.cumsum(counts)[:-1]])
         # Per chunk and code: the best prototype of that code; then per view and code, the
@@ -172,7 +178,7 @@ class SemanticSuggester:
         best_proto[has] = np.where(valid, code_arg[pick, np.arange(k)[None, :]], -1)
         best_chunk[has] = np.where(valid, pick - starts[:, None], 0)
         if len(self.negatives_):
-            neg_all = vectors @ self.negative_vectors_.T  # (chunks, negative prototypes)
+            neg_all = self._common(vectors @ self.negative_vectors_.T)  # (chunks, negatives)
             for j in np.unique(self.negative_code_):
                 cols = np.flatnonzero(self.negative_code_ == j)
                 sub = neg_all[:, cols]

@@ -154,7 +154,21 @@ def render() -> None:
         st.rerun()
 
     st.subheader("Batch coding")
+    from qualkit.embed import EMBEDDINGS
     from qualkit.suggest.registry import SUGGESTERS
+
+    now = ctx.project.embeddings  # no widget key: the radio follows a change made elsewhere
+    model = st.radio("Embedding model", list(EMBEDDINGS), index=list(EMBEDDINGS).index(now),
+                     format_func=lambda k: EMBEDDINGS[k].label, horizontal=True,
+                     help="multilingual for interviews not in English; the next run of the "
+                          "suggesters (or retraining) uses it.")
+    if model != now:
+        try:
+            ctx.project.set_embeddings(model, ctx.coder or "app")
+            flash(f"Embedding model: {EMBEDDINGS[model].label}. Run the suggesters to use it.")
+        except QualkitError as exc:
+            flash(str(exc), "error")
+        st.rerun()
 
     chosen = st.multiselect("Suggesters", list(SUGGESTERS), default=list(SUGGESTERS),
                             format_func=lambda n: f"{n}: {SUGGESTERS[n].description}",
