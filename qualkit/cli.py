@@ -211,6 +211,8 @@ def code(
               f"stored for review ({report.embedded} texts embedded{learned})")
     for code_id, n in sorted(report.by_code.items(), key=lambda kv: -kv[1]):
         out.print(f"  {n:5}  {code_id}", highlight=False)
+    if report.advice:
+        err.print(f"[yellow]{report.advice}[/yellow]", highlight=False)
 
 
 @app.command()

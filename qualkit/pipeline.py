@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 Progress = Callable[[int, int, str], None]
 MAX_REFITS = 3  # codebook changes a batch run follows before it gives up
+ADVICE_TRANSCRIPTS = 5  # transcripts read to tell whether the interviews look English
 
 
 @dataclass
@@ -172,6 +173,7 @@ class CodeReport:
     embedded: int = 0
     learned: list[str] = field(default_factory=list)  # per code with decisions: what it rests on
     learned_codes: list[str] = field(default_factory=list)  # those a learned model took over
+    advice: str = ""  # e.g. the interviews do not look English and the model is English's
 
 
 class BatchRun:
@@ -313,6 +315,12 @@ def code_project(project: Project, names: list[str] | None = None, actor: str = 
                 progress(i, len(names), f"embedding {transcript.name}")
             embedder.encode(run.texts(transcript))
     report.embedded = embedder.computed
+    if run.sentences or run.turns:
+        from .language import embeddings_advice
+
+        report.advice = embeddings_advice(project.embeddings, (
+            seg.text for tr in store.iter_transcripts(names[:ADVICE_TRANSCRIPTS])
+            for seg in tr.segments))
     if progress and run.examples:
         progress(0, len(names), f"training on {len(run.examples)} decisions")
     run.fit(report)

@@ -126,6 +126,11 @@ GERMAN = """Interviewer: Wie sieht eine normale Woche aus?
 
 Helga: Ich arbeite fast immer allein, ohne Kollegen in der Nähe. Niemand ist da, mit dem ich
 nach einem schweren Besuch reden kann.
+
+Interviewer: Und wie geht es Ihnen damit?
+
+Helga: Meistens komme ich zurecht. Aber an manchen Tagen fahre ich abends nach Hause und
+denke noch lange über die Gespräche nach, weil ich sie mit niemandem teilen konnte.
 """
 
 
@@ -142,12 +147,19 @@ def test_a_study_not_in_english_chooses_the_multilingual_model(folder: Path):
     r = invoke("init", proj, "--embeddings", "klingon")
     assert r.exit_code == 1 and "unknown embedding model 'klingon'" in r.output
     assert "english, multilingual" in r.output and not Path(proj).exists()
+    # coded with the English model, the project is told its interviews do not look English
+    english = str(folder / "english")
+    invoke("init", english, "--codebook", str(folder / "cb.yaml"))
+    invoke("import", str(folder / "in"), "-p", english)
+    r = invoke("code", "-p", english, "--suggesters", "rules,semantic")
+    assert r.exit_code == 0 and "do not look English" in r.output
+    assert "qualkit embeddings multilingual" in r.output
     r = invoke("init", proj, "--codebook", str(folder / "cb.yaml"), "--embeddings",
                "multilingual")
     assert r.exit_code == 0 and "embeddings: multilingual" in r.output
     invoke("import", str(folder / "in"), "-p", proj)
     r = invoke("code", "-p", proj, "--suggesters", "rules,semantic")
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 0 and "do not look English" not in r.output, r.output
     r = invoke("status", "-p", proj)
     assert "Embeddings: multilingual" in r.output
     project = open_project(proj)

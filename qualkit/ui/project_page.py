@@ -43,12 +43,16 @@ def _import(ctx, files, layout: str = "auto") -> None:
         problems = [_named(error, paths, files, tmp) for error in report.errors]
     added = [o.name for o in report.outcomes if o.status == "added"]
     message = f"{report.added} added, {report.unchanged} already in the project."
+    advice = ""  # the interviews do not look English and the model is English's
     if added and ctx.codebook is not None:
         bar, update = _progress_bar("Suggesting codes for the new transcripts…")
         try:
             coded = code_project(ctx.project, added, actor=ctx.coder or "app",
                                  progress=update)
             message += f" {coded.suggestions} suggestions are ready for review."
+            advice = coded.advice
+            if advice:
+                message += f" {advice}"
         except QualkitError as exc:
             problems.append(f"suggestions could not be made: {exc}")
         bar.empty()
@@ -57,7 +61,7 @@ def _import(ctx, files, layout: str = "auto") -> None:
         flash(f"{message} {failed}" if report.added else failed,
               "warning" if report.added else "error")
     else:
-        flash(message)
+        flash(message, "warning" if advice else "success")
 
 
 def _named(error: str, paths: list[Path], files, tmp: str) -> str:
@@ -181,7 +185,8 @@ def render() -> None:
             report = code_project(ctx.project, actor=ctx.coder or "app", progress=update,
                                   suggesters=tuple(chosen))
             flash(f"{report.transcripts} transcripts coded; {report.suggestions} new "
-                  "suggestions.")
+                  "suggestions." + (f" {report.advice}" if report.advice else ""),
+                  "warning" if report.advice else "success")
         except QualkitError as exc:
             flash(str(exc), "error")
         bar.empty()
