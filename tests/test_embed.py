@@ -9,12 +9,12 @@ import pytest
 from qualkit.codebook import parse_codebook
 from qualkit.embed import E5_ID, EMBEDDINGS, MODEL_ID, Embedder, embedding_model
 from qualkit.errors import QualkitError
-from qualkit.model import Transcript
 from qualkit.project import init_project, open_project
-from qualkit.segment import TextBuilder
 from qualkit.store import Store
 from qualkit.suggest.base import views_of
 from qualkit.suggest.semantic import SemanticSuggester
+
+from .test_suggesters import transcript
 
 BOOK = parse_codebook("""
 name: Travel and money
@@ -35,14 +35,6 @@ GERMAN = ["Die Fahrt zu den Bauernhöfen dauert jede Strecke eine Stunde, und de
           "nur zweimal am Tag ins Tal.",
           "Unsere Finanzierung läuft nächstes Jahr aus, und niemand weiß, ob der Vertrag "
           "verlängert wird."]
-
-
-def transcript(name: str, answers: list[str]) -> Transcript:
-    b = TextBuilder()
-    for a in answers:
-        b.add("Interviewer", "Können Sie mehr dazu sagen?")
-        b.add("Sam", a)
-    return Transcript(name, b.text, b.segments)
 
 
 def test_the_multilingual_model_matches_german_turns_to_an_english_codebook():
