@@ -420,8 +420,9 @@ def store_error(exc: BaseException, url: str | None = None) -> StoreError:
         return StoreError(f"your database login may not make this change ({detail}); nothing "
                           "was changed", path=where,
                           hint="a coder changes only their own decisions, memos and hand "
-                               "codings; codebook changes and imports need a lead (the "
-                               "project's owner runs `qualkit team add NAME --lead`)")
+                               "codings; codebook changes, imports and the embedding model "
+                               "need a lead (the project's owner runs `qualkit team add NAME "
+                               "--lead`)")
     if isinstance(exc, IntegrityError):
         return StoreError(f"the database refused the change ({detail}); nothing was changed",
                           path=where, hint="reload and try again")

@@ -13,7 +13,7 @@ what, whatever client connects:
 - a trigger keeps who made a coding: its coder never changes, and a coding someone else made
   may only be recoded (code id, version, time), never re-decided, moved or re-memoed;
 - audit events are append-only and carry the login (``actor = current_user``);
-- coders may not change the codebook or the transcripts; leads may;
+- coders may not change the codebook, the transcripts or the embedding model; leads may;
 - only the project's members (and its owner) may connect to its database at all.
 
 ``Store`` records every change under the login (``Store.acting_as``), so a coder naming someone
@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from .embed import EMBEDDINGS_META
 from .errors import QualkitError
 from .store import Store
 
@@ -33,7 +34,7 @@ ROLE_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 # Tables every member writes (under the policies below) and tables only leads write.
 CODER_WRITES = {"codings": "INSERT, UPDATE, DELETE", "memos": "INSERT, UPDATE, DELETE",
                 "events": "INSERT", "embeddings": "INSERT, UPDATE", "topic_runs": "INSERT, UPDATE",
-                "meta": "INSERT, UPDATE",  # meta: when the app last retrained
+                "meta": "INSERT, UPDATE",  # when the app last retrained; the model: leads
                 "coded_ranges": "INSERT, DELETE",
                 "code_memos": "INSERT, UPDATE, DELETE",  # one's own memos on codes
                 "journal": "INSERT"}  # the project journal: entries only added
@@ -151,6 +152,7 @@ def setup(store: Store) -> None:
             conn.execute(text(f"GRANT {rights} ON {table} TO {ld}"))
         mine = "coder = current_user"
         suggestion = "status = 'suggested'"
+        not_model = f"key <> '{EMBEDDINGS_META}'"
         lead = f"pg_has_role(current_user, '{leads}', 'MEMBER')"
         policies = {
             "codings": [
@@ -177,6 +179,13 @@ def setup(store: Store) -> None:
             "journal": [
                 ("qk_read", "SELECT", "USING (true)"),
                 ("qk_insert", "INSERT", "WITH CHECK (author = current_user)")],
+            # the embedding model shapes everyone's suggestions: a lead's choice, as the
+            # codebook is
+            "meta": [
+                ("qk_read", "SELECT", "USING (true)"),
+                ("qk_insert", "INSERT", f"WITH CHECK ({not_model} OR {lead})"),
+                ("qk_update", "UPDATE", f"USING ({not_model} OR {lead}) "
+                                        f"WITH CHECK ({not_model} OR {lead})")],
         }
         for table, rules in policies.items():
             conn.execute(text(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY"))

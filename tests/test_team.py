@@ -16,6 +16,7 @@ from qualkit.errors import ConflictError, QualkitError, StoreError
 from qualkit.migrate import head
 from qualkit.pipeline import code_project
 from qualkit.project import init_project, open_project
+from qualkit.retrain import TRAINED_ON
 from qualkit.store import Store, without_login
 from tests.conftest import build_project, drop_tables_after, login_url
 
@@ -162,6 +163,23 @@ def test_one_codebook_for_the_whole_team(team_project, tmp_path):
     assert sorted(c.code_id for c in owner.store.codings()) == after
     assert len(owner.store.codings(status="suggested")) == suggested
     for member in (alice, bob, carol):
+        member.close()
+
+
+def test_only_a_lead_chooses_the_embedding_model(team_project, tmp_path):
+    owner, urls = team_project
+    alice, carol = _as(urls, "alice", tmp_path), _as(urls, "carol", tmp_path)
+    with pytest.raises(StoreError, match="may not make this change") as err:
+        alice.set_embeddings("multilingual", alice.store.login)
+    assert "embedding model" in str(err.value.hint)
+    assert owner.embeddings == "english"
+    alice.store.set_meta(TRAINED_ON, "3", alice.store.login)  # a coder's retraining still
+    carol.set_embeddings("multilingual", carol.store.login)  # records itself
+    assert owner.embeddings == alice.embeddings == "multilingual"
+    with pytest.raises(StoreError):
+        alice.set_embeddings("english", alice.store.login)
+    assert owner.embeddings == "multilingual"
+    for member in (alice, carol):
         member.close()
 
 
