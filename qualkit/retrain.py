@@ -58,7 +58,8 @@ def describe(report: CodeReport) -> str:
     learned = f"learned from {report.examples} decisions" if report.examples else \
         "no decisions to learn from yet"
     return (f"Suggestions refreshed ({learned}): {report.suggestions} new across "
-            f"{report.transcripts} open transcripts.")
+            f"{report.transcripts} open transcripts." + (f" {report.advice}" if report.advice
+                                                         else ""))
 
 
 @dataclass

@@ -39,3 +39,12 @@ def test_only_so_many_words_are_read():
         raise AssertionError("read past the bound")
 
     assert english_share(texts(), max_words=1000) == pytest.approx(0.0)
+
+
+def test_the_app_s_retraining_line_carries_the_advice():
+    from qualkit.pipeline import CodeReport
+    from qualkit.retrain import describe
+
+    advice = embeddings_advice("english", turns("keyworker_gold_de.csv"))
+    assert describe(CodeReport(transcripts=2, advice=advice)).endswith(advice)
+    assert "look English" not in describe(CodeReport(transcripts=2))
