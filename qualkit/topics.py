@@ -98,6 +98,7 @@ class TopicRun:
     figures: dict[str, str] = field(default_factory=dict)  # plotly JSON by name, once drawn
     id: int | None = None
     created_at: str = ""
+    embeddings: str = "english"  # the model the run's passages were embedded with
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -111,7 +112,8 @@ class TopicRun:
                    topics=[Topic(**{**t, "keywords": [tuple(k) for k in t["keywords"]]})
                            for t in data["topics"]],
                    participants=data["participants"], figures=data.get("figures", {}),
-                   id=run_id, created_at=data.get("created_at", ""))
+                   id=run_id, created_at=data.get("created_at", ""),
+                   embeddings=data.get("embeddings", "english"))
 
     def topic(self, topic_id: int) -> Topic:
         found = next((t for t in self.topics if t.id == topic_id), None)
@@ -353,7 +355,11 @@ def topic_figures(project: Any, run: TopicRun) -> dict[str, str]:
         return run.figures
     out = {"barchart": barchart_figure(run).to_json()}
     if len(run.topics) >= 3:
-        embeddings = project.embedder().encode([p.text for p in run.passages])
+        from .embed import Embedder
+
+        # the run's own model: the project may have chosen another since
+        embedder = Embedder(project.store, embeddings=run.embeddings)
+        embeddings = embedder.encode([p.text for p in run.passages])
         out["map"] = map_figure(run, embeddings).to_json()
     if run.id is not None:
         project.store.set_topic_run_figures(run.id, out)
@@ -381,7 +387,8 @@ def run_topics(project: Any, settings: TopicSettings | None = None, actor: str =
     for p, t in zip(passages, topics):
         p.topic = t
     found = describe(model, passages, topics, embeddings, codings, len(transcripts))
-    run = TopicRun(settings, passages, found, len(transcripts))  # figures: topic_figures
+    run = TopicRun(settings, passages, found, len(transcripts),  # figures: topic_figures
+                   embeddings=project.embeddings)
     run.id, run.created_at = store.save_topic_run(run.to_dict(), actor)
     if progress:
         progress(1, 1, "")

@@ -80,7 +80,13 @@ def test_fast_path_topics_overlap_and_promotion(topic_project):
     assert again.id == run.id and [t.label for t in again.topics] == [t.label for t in run.topics]
     # figures are drawn only when asked for (the Topics page), from the stored run, then kept
     assert run.figures == {} and again.figures == {}
+    # the map is drawn with the run's own embedding model, whatever the project uses now
+    assert again.embeddings == "english"
+    project.set_embeddings("multilingual", "ann")
     figures = topic_figures(project, again)
+    from qualkit.embed import E5_ID, text_hash
+
+    assert not project.store.get_embeddings(E5_ID, [text_hash(p.text) for p in run.passages])
     assert set(figures) == {"map", "barchart"} and latest_run(project).figures == figures
     [circles] = json.loads(figures["map"])["data"]
     assert sorted(circles["text"]) == sorted(str(t.id) for t in run.topics)
