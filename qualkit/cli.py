@@ -242,19 +242,20 @@ def evaluate(
     """Measure the suggesters against a gold-standard table: precision, recall, F1, kappa."""
     from .codebook import load_codebook
     from .codedtable import read_coded_table
-    from .embed import Embedder
+    from .embed import Embedder, embedding_model
     from .evaluate import evaluate as run
     from .evaluate import format_evaluation, write_json
 
     if json_out:
         _check_output_here(json_out)  # never over the current folder's project
-    embedder = Embedder(embeddings=embeddings)  # an unknown name is refused before any work
+    embedding_model(embeddings)  # an unknown name is refused before any work
     if simulate or checkpoints is not None or suggesters is not None or seed is not None:
         return _simulate(codebook, test, train, json_out, simulate, checkpoints, suggesters,
                          seed, embeddings)
     book = load_codebook(codebook)
     test_docs = read_coded_table(test)
     train_docs = read_coded_table(train) if train else []
+    embedder = Embedder(embeddings=embeddings)
     result = _run_with_bar("Evaluating", lambda cb: run(book, test_docs, train_docs,
                                                         embedder, progress=cb))
     out.print(format_evaluation(result), highlight=False)

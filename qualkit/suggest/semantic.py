@@ -130,8 +130,7 @@ class SemanticSuggester:
 
     def _common(self, sims: np.ndarray) -> np.ndarray:
         """Similarities on the scale the curve and ``NEAR_REJECTED`` were set on (MiniLM's)."""
-        spec = getattr(self.embedder_, "spec", None)
-        return sims if spec is None else spec.on_common_scale(sims)
+        return self.embedder_.spec.on_common_scale(sims)
 
     def _similarities(self, views: Sequence[SegmentView]
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[list[tuple[int, int]]],
