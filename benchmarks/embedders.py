@@ -2,6 +2,7 @@
 
     python -m benchmarks.embedders [--data sample|sample-de|annomi|both] [--models minilm,e5]
                                    [--max-transcripts 10] [--shared ../shared] [--fit-scale]
+                                   [--codebook FILE]
 
 For every turn of the coded speakers and every code, the similarity between the turn and the
 code's prototypes (its definition, include rules and examples, or its name when it has none;
@@ -22,10 +23,15 @@ Models (qualkit's own embedders, ``qualkit.embed.EMBEDDINGS``):
   recommended for symmetric similarity.
 
 Nothing is tuned on the codes here: it measures, so the choice of embedding rests on figures.
-``--fit-scale`` (with ``--data both``) prints the linear map of e5's similarities onto MiniLM's
-scale that qualkit ships (``EmbeddingModel.scale``): the quantiles 0.5-0.99 of each turn's best
-similarity to each code, e5's against MiniLM's, over both English data sets, fitted by least
-squares (exact matches of a codebook example, similarity 1, left out). It reads no gold code.
+``--fit-scale`` prints how qualkit maps e5's similarities onto MiniLM's scale, on which the
+semantic suggester's curve was set. With ``--data both``: MiniLM's quantiles (0.5-0.99) of each
+turn's best similarity to each code on the two English data sets, whose mean is the reference
+a study's own e5 quantiles are mapped onto by a straight line (``semantic.REFERENCE_SIMILARITY``,
+``semantic.study_scale``), and e5's fixed line through both models' quantiles, the fallback for
+a study too small to fit its own (``EmbeddingModel.scale``). For every data set: the line
+fitted on its own similarities and the share of turn x code pairs each line puts over the
+curve's centre. Least squares throughout; exact matches of a codebook example (similarity 1)
+left out; no gold code read.
 """
 
 from __future__ import annotations
@@ -62,29 +68,55 @@ MODELS: dict[str, Callable[[], Encode]] = {"minilm": qualkit_model("english"),
                                            "e5": qualkit_model("multilingual")}
 
 
-def fit_scale(best: dict[str, dict[str, np.ndarray]]) -> None:
-    """Print the least-squares line through e5's quantiles against MiniLM's (English data
-    only), and with qualkit's shipped map the share of turn x code pairs over the curve's
-    centre under each model, per data set."""
-    from qualkit.embed import EMBEDDINGS
-    from qualkit.suggest.semantic import CENTER
+def _line(x: np.ndarray, y: Sequence[float]) -> tuple[float, float]:
+    slope, intercept = np.polyfit(x, y, 1)
+    return float(slope), float(intercept)
 
-    qs = np.linspace(0.5, 0.99, 50)
-    xs, ys = [], []
+
+def fit_scale(best: dict[str, dict[str, np.ndarray]]) -> None:
+    """Print how qualkit's similarity scales were made: MiniLM's quantiles of each turn's best
+    similarity to each code over the English data sets (their mean is the reference a study's
+    e5 similarities are mapped onto), e5's fixed line (its fallback) and, per data set, the
+    line fitted on that study's own similarities, with the share of turn x code pairs each
+    puts over the semantic curve's centre."""
+    from qualkit.embed import EMBEDDINGS
+    from qualkit.suggest.semantic import CENTER, REFERENCE_SIMILARITY, SCALE_QUANTILES
+
+    def usable(sims: np.ndarray) -> np.ndarray:
+        return sims[sims < 0.999]  # an example quoted word for word left out
+
+    def mapped(sims: np.ndarray, line: tuple[float, float]) -> np.ndarray:
+        return np.clip(line[0] * sims + line[1], -1.0, 1.0)
+
+    english = {name: sims for name, sims in best.items() if "German" not in name}
+    if english and all("minilm" in s for s in english.values()):
+        refs = [np.quantile(usable(s["minilm"]), SCALE_QUANTILES) for s in english.values()]
+        print("\nMiniLM's quantiles " + ", ".join(f"{q:.2f}" for q in SCALE_QUANTILES))
+        for name, ref in zip(english, refs):
+            print(f"  {name[:50]}: " + " ".join(f"{v:.3f}" for v in ref))
+        print("  mean:        " + " ".join(f"{v:.3f}" for v in np.mean(refs, axis=0)))
+        print("  qualkit's REFERENCE_SIMILARITY: " + " ".join(f"{v:.3f}"
+                                                          for v in REFERENCE_SIMILARITY))
+    if english and all("e5" in s and "minilm" in s for s in english.values()):
+        keep = [(s["e5"] < 0.999) & (s["minilm"] < 0.999) for s in english.values()]
+        xs = np.concatenate([np.quantile(s["e5"][k], SCALE_QUANTILES)
+                             for s, k in zip(english.values(), keep)])
+        ys = np.concatenate([np.quantile(s["minilm"][k], SCALE_QUANTILES)
+                             for s, k in zip(english.values(), keep)])
+        slope, intercept = _line(xs, ys)
+        shipped = EMBEDDINGS["multilingual"].scale
+        print(f"\ne5's fixed line (the fallback): MiniLM similarity = {slope:.2f} x e5's "
+              f"{intercept:+.2f} (qualkit ships {shipped[0]:.2f}, {shipped[1]:+.2f})")
     for name, sims in best.items():
-        if "German" in name:
+        if "e5" not in sims:
             continue
-        keep = (sims["e5"] < 0.999) & (sims["minilm"] < 0.999)
-        xs += list(np.quantile(sims["e5"][keep], qs))
-        ys += list(np.quantile(sims["minilm"][keep], qs))
-    slope, intercept = np.polyfit(xs, ys, 1)
-    shipped = EMBEDDINGS["multilingual"].scale
-    print(f"\nfitted: MiniLM similarity = {slope:.2f} x e5's {intercept:+.2f} "
-          f"(qualkit ships {shipped[0]:.2f}, {shipped[1]:+.2f})")
-    for name, sims in best.items():
-        mapped = EMBEDDINGS["multilingual"].on_common_scale(sims["e5"])
-        print(f"  {name[:60]}: share over {CENTER}: MiniLM {(sims['minilm'] >= CENTER).mean():.3f}"
-              f", e5 mapped {(mapped >= CENTER).mean():.3f}")
+        own = _line(np.quantile(usable(sims["e5"]), SCALE_QUANTILES), REFERENCE_SIMILARITY)
+        fixed = EMBEDDINGS["multilingual"].scale
+        line = f"  {name[:60]}: own line {own[0]:.2f} x e5's {own[1]:+.2f}; share over {CENTER}:"
+        if "minilm" in sims:
+            line += f" MiniLM {(sims['minilm'] >= CENTER).mean():.3f},"
+        print(line + f" e5 fixed line {(mapped(sims['e5'], fixed) >= CENTER).mean():.3f}, "
+              f"own line {(mapped(sims['e5'], own) >= CENTER).mean():.3f}")
 
 
 def prototypes(codebook) -> tuple[list[str], list[str]]:
@@ -187,7 +219,10 @@ def main() -> None:
                         help="AnnoMI: a seeded random sample of this many transcripts")
     parser.add_argument("--shared", help="the folder holding data/annomi (default ../shared)")
     parser.add_argument("--fit-scale", action="store_true",
-                        help="print the map of e5's similarities onto MiniLM's (both models)")
+                        help="print the maps of e5's similarities onto MiniLM's")
+    parser.add_argument("--codebook", type=lambda p: Path(p).resolve(),
+                        default=REPO / "codebooks" / "keyworker.yaml",
+                        help="the codebook for sample-de (default the English one)")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
@@ -198,10 +233,10 @@ def main() -> None:
                      read_coded_table(REPO / "benchmarks" / "gold" / "keyworker_gold.csv"),
                      load_codebook(REPO / "codebooks" / "keyworker.yaml")))
     if args.data == "sample-de":
-        data.append(("Sample study in German (benchmarks/gold/keyworker_gold_de.csv, the "
-                     "English keyworker.yaml)",
+        data.append((f"Sample study in German (benchmarks/gold/keyworker_gold_de.csv, "
+                     f"{args.codebook.name})",
                      read_coded_table(REPO / "benchmarks" / "gold" / "keyworker_gold_de.csv"),
-                     load_codebook(REPO / "codebooks" / "keyworker.yaml")))
+                     load_codebook(args.codebook)))
     if args.data in ("annomi", "both"):
         from benchmarks.annomi import shared_dir, simple_rows
 

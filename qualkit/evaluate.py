@@ -240,7 +240,13 @@ def evaluate(codebook: Codebook, test: Sequence[ImportedDocument],
     examples = examples_from_documents(train, codebook) if train else []
     if progress:
         progress(0, 3, "training")
-    combined = CombinedSuggester(embedder or Embedder()).fit(codebook, examples)
+    embedder = embedder or Embedder()
+    if embedder.spec.adapts:  # the map of similarities read from the text it is measured on
+        from .suggest.semantic import SCALE_TRANSCRIPTS, evenly, study_scale
+
+        embedder.scale = study_scale(codebook, embedder,
+                                     evenly([doc.transcript for doc in test], SCALE_TRANSCRIPTS))
+    combined = CombinedSuggester(embedder).fit(codebook, examples)
     views = [v for doc in test for v in views_of(doc.transcript)]
     if progress:
         progress(1, 3, "suggesting")

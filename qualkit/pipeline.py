@@ -226,6 +226,8 @@ class BatchRun:
         suggestions now rest on."""
         from .suggest.combine import CombinedSuggester
 
+        if "semantic" in self.names_on:
+            fit_study_scale(self.project.store, self.codebook, self.embedder)
         self.suggester = CombinedSuggester(self.embedder, self.names_on).fit(self.codebook,
                                                                              self.examples)
         report.learned = self.suggester.learned_summary()
@@ -257,6 +259,18 @@ class BatchRun:
         for s in suggestions:
             report.by_code[s.code_id] = report.by_code.get(s.code_id, 0) + 1
         return True
+
+
+def fit_study_scale(store: Any, codebook: Any, embedder: Any) -> None:
+    """Set ``embedder.scale`` to the study's own map of similarities onto MiniLM's scale
+    (``semantic.study_scale``), read from the same few turns of every run: up to
+    ``SCALE_TRANSCRIPTS`` of the project's transcripts, evenly spread by name, so it does not
+    move as transcripts are reviewed. Only a model that ``adapts`` reads anything."""
+    from .suggest.semantic import SCALE_TRANSCRIPTS, evenly, study_scale
+
+    if embedder.spec.adapts:
+        names = evenly(sorted(store.transcript_names()), SCALE_TRANSCRIPTS)
+        embedder.scale = study_scale(codebook, embedder, store.iter_transcripts(names))
 
 
 def texts_to_embed(transcript: Transcript, scope: Any, sentences: bool,

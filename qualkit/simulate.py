@@ -461,11 +461,14 @@ def codebook_alone(store: Any, codebook: Codebook, docs: Sequence[ImportedDocume
     """What the codebook alone (no decisions) suggests on the same turns, as the app would show
     it (with the project's embedding model): the yardstick learning must never fall below."""
     from .embed import Embedder
+    from .pipeline import fit_study_scale
     from .suggest.base import shown, views_of
     from .suggest.combine import CombinedSuggester
 
-    suggester = CombinedSuggester(Embedder(store, embeddings=embeddings), suggesters
-                                  ).fit(codebook)
+    embedder = Embedder(store, embeddings=embeddings)
+    if "semantic" in suggesters:
+        fit_study_scale(store, codebook, embedder)  # as the project's own runs do
+    suggester = CombinedSuggester(embedder, suggesters).fit(codebook)
     out: list[Suggestion] = []
     for doc in docs:
         doc_views = views_of(doc.transcript)

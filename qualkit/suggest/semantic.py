@@ -7,20 +7,27 @@ mapped to [0, 1] by a fixed curve; the best sentence is the span and the nearest
 rationale. Exclude rules and passages a person rejected for the code are negative prototypes: a
 turn at least as close to one of them as to any positive prototype scores half as much.
 Calibration against decisions is the combined suggester's job, done out of fold.
+
+The curve was set on MiniLM's similarities. Another model's are mapped onto that scale per
+study (``study_scale``): how similar a study's sentences are to its codebook under e5 depends on
+the language (German interviews with a German codebook sit far higher than English with
+English), so a fixed map would flood one study and starve another.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
 from ..embed import Embedder
-from ..model import Codebook
-from .base import Example, Scope, Scores, SegmentView, check_fitted
+from ..model import Codebook, Transcript
+from .base import Example, Scope, Scores, SegmentView, check_fitted, views_of
 from .rules import sentence_bounds
 
+T = TypeVar("T")
 MIN_CHUNK_WORDS = 5
 MAX_EXTRACTS = 200
 # similarity -> score curve (sim 0.45 -> 0.5), on MiniLM's scale (embed.EmbeddingModel.scale)
@@ -29,6 +36,15 @@ PENALTY = 0.5  # a turn nearer a code's exclude rule or a rejected passage than 
 NEAR_REJECTED = 0.6  # similarity to a rejected passage that counts as "like it"
 BATCH_TURNS = 2000  # turns scored at once: memory stays bounded, the cost per turn flat
 BATCH_CELLS = 1_000_000  # and at most this many turn x code cells (a large codebook: fewer)
+# A study's scale: the quantiles of each turn's best similarity to each code's prototypes,
+# mapped by a straight line onto MiniLM's, the mean over the English sample study and ten
+# AnnoMI sessions (``python -m benchmarks.embedders --data both --fit-scale`` prints them).
+SCALE_QUANTILES = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.99)
+REFERENCE_SIMILARITY = (0.282, 0.295, 0.308, 0.323, 0.34, 0.36, 0.383, 0.406, 0.444, 0.504,
+                        0.645)
+MIN_SCALE_PAIRS = 300  # fewer turn x code pairs: the model's fixed map (``EmbeddingModel.scale``)
+SCALE_TRANSCRIPTS = 40  # a study's scale reads at most this many transcripts,
+SCALE_TURNS = 30  # and at most this many turns of each, evenly spread
 
 
 def chunks(text: str) -> list[tuple[int, int]]:
@@ -71,8 +87,10 @@ class SemanticSuggester:
 
     def __init__(self, embedder: Embedder | None = None, max_extracts: int = MAX_EXTRACTS,
                  codebook: bool = True, extracts: bool = True,
-                 batch_size: int = BATCH_TURNS) -> None:
+                 batch_size: int = BATCH_TURNS, scale: tuple[float, float] | None = None
+                 ) -> None:
         self.embedder = embedder
+        self.scale = scale  # None: the embedder's (its study's) map onto MiniLM's scale
         self.max_extracts = max_extracts
         self.codebook = codebook
         self.extracts = extracts
@@ -116,6 +134,7 @@ class SemanticSuggester:
             for text in list(dict.fromkeys(texts))[-self.max_extracts:]:
                 negatives.append(_Prototype(j, text, "rejected passage"))
         self.embedder_ = embedder
+        self.scale_ = self.scale or embedder.scale  # kept: a cluster worker has its own embedder
         self.scope_ = scope
         self.codes_ = scope.codes
         self.prototypes_ = protos
@@ -126,11 +145,14 @@ class SemanticSuggester:
         self.negative_vectors_ = embedder.encode([p.text for p in negatives]) if negatives \
             else np.zeros((0, 384), dtype=np.float32)
         self.negative_code_ = np.array([p.code for p in negatives], dtype=int)
+        self.rejected_columns_ = np.array([i for i, p in enumerate(negatives)
+                                           if p.kind == "rejected passage"], dtype=int)
+        self.passage_scale_ = embedder.spec.scale
         return self
 
     def _common(self, sims: np.ndarray) -> np.ndarray:
         """Similarities on the scale the curve and ``NEAR_REJECTED`` were set on (MiniLM's)."""
-        return self.embedder_.spec.on_common_scale(sims)
+        return on_scale(sims, self.scale_)
 
     def _similarities(self, views: Sequence[SegmentView]
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[list[tuple[int, int]]],
@@ -177,7 +199,16 @@ class SemanticSuggester:
         best_proto[has] = np.where(valid, code_arg[pick, np.arange(k)[None, :]], -1)
         best_chunk[has] = np.where(valid, pick - starts[:, None], 0)
         if len(self.negatives_):
-            neg_all = self._common(vectors @ self.negative_vectors_.T)  # (chunks, negatives)
+            neg_raw = vectors @ self.negative_vectors_.T  # (chunks, negatives)
+            neg_all = self._common(neg_raw)
+            # A rejected passage is the study's own text, so a turn's likeness to it is not
+            # moved by the codebook's language the study's map corrects for: the model's
+            # fixed map (a German turn is far more like another German turn than like an
+            # English definition; on the study's map, a turn in the same interview as a
+            # rejected passage would count against the code)
+            passages = self.rejected_columns_
+            if len(passages):
+                neg_all[:, passages] = on_scale(neg_raw[:, passages], self.passage_scale_)
             for j in np.unique(self.negative_code_):
                 cols = np.flatnonzero(self.negative_code_ == j)
                 sub = neg_all[:, cols]
@@ -221,3 +252,43 @@ class SemanticSuggester:
             a, b = spans[i][best_chunk[i, j]]
             start = views[i].segment.start
             scores.spans[(offset + i, j)] = (start + a, start + b)
+
+
+def on_scale(sims: np.ndarray, scale: tuple[float, float]) -> np.ndarray:
+    """Similarities through a map (slope, intercept) onto MiniLM's scale."""
+    a, b = scale
+    return sims if (a, b) == (1.0, 0.0) else np.clip(a * sims + b, -1.0, 1.0)
+
+
+def evenly(items: Sequence[T], most: int) -> list[T]:
+    """At most ``most`` of ``items``, evenly spread, in order."""
+    if len(items) <= most:
+        return list(items)
+    return [items[i * len(items) // most] for i in range(most)]
+
+
+def study_scale(codebook: Codebook, embedder: Embedder, transcripts: Iterable[Transcript]
+                ) -> tuple[float, float]:
+    """The straight line mapping this study's similarities (up to ``SCALE_TURNS`` coded
+    speakers' turns of each transcript against the codebook's prototypes; no codings read)
+    onto MiniLM's scale: least squares through their quantiles against
+    ``REFERENCE_SIMILARITY``. MiniLM keeps its own scale (nothing is read); a study too small
+    to say, or whose line is implausible (a slope more than twice or less than half the
+    model's fixed one), keeps the model's fixed map."""
+    spec = embedder.spec
+    if not spec.adapts:
+        return spec.scale
+    scope = Scope(codebook)
+    views: list[SegmentView] = []
+    for transcript in transcripts:
+        views += evenly([v for v in views_of(transcript)
+                         if v.segment.text.strip() and scope.mask(v.segment).any()], SCALE_TURNS)
+    probe = SemanticSuggester(embedder, extracts=False, scale=(1.0, 0.0)).fit(codebook)
+    sims = probe._similarities(views)[0]
+    raw = sims[(sims > -1.0) & (sims < 0.999)]  # not an example quoted word for word
+    if raw.size < MIN_SCALE_PAIRS:
+        return spec.scale
+    slope, intercept = np.polyfit(np.quantile(raw, SCALE_QUANTILES), REFERENCE_SIMILARITY, 1)
+    if not (np.isfinite(slope) and spec.scale[0] / 2 <= slope <= spec.scale[0] * 2):
+        return spec.scale
+    return float(slope), float(intercept)
