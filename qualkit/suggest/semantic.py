@@ -30,7 +30,7 @@ from .rules import sentence_bounds
 T = TypeVar("T")
 MIN_CHUNK_WORDS = 5
 MAX_EXTRACTS = 200
-# similarity -> score curve (sim 0.45 -> 0.5), on MiniLM's scale (embed.EmbeddingModel.scale)
+# similarity -> score curve (sim 0.45 -> 0.5), on MiniLM's scale (another model's: study_scale)
 CENTER, SLOPE = 0.45, 12.0
 PENALTY = 0.5  # a turn nearer a code's exclude rule or a rejected passage than to the code
 NEAR_REJECTED = 0.6  # similarity to a rejected passage that counts as "like it"
