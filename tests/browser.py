@@ -69,6 +69,19 @@ def browser_page(width: int = 1400, height: int = 1000) -> Iterator[object]:
             browser.close()
 
 
+def upload(page: object, files: list[str], button: str, attempts: int = 3) -> None:
+    """Give the page's first uploader ``files`` until ``button`` shows: an uploader redrawn
+    by a rerun still under way (a radio just clicked) drops what it was given."""
+    for attempt in range(1, attempts + 1):
+        page.locator("input[type=file]").first.set_input_files(files)
+        try:
+            page.get_by_role("button", name=button, exact=True).wait_for(timeout=20000)
+            return
+        except Exception:
+            if attempt == attempts:
+                raise
+
+
 def set_coder(page: object, name: str) -> None:
     box = page.get_by_role("textbox", name="Your name (coder)")
     box.fill(name)

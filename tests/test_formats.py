@@ -497,7 +497,7 @@ def test_uploader_imports_a_pdf_and_a_document_with_the_layout_chosen(make_proje
     """In a real browser: a PDF and a paper uploaded with "Paragraphs" chosen come in as
     documents (the PDF keeps its pages)."""
 
-    from .browser import browser_page, serve
+    from .browser import browser_page, serve, upload
 
     project = make_project()
     folder = tmp_path / "uploads"
@@ -508,8 +508,7 @@ def test_uploader_imports_a_pdf_and_a_document_with_the_layout_chosen(make_proje
         page.goto(url + "/project")
         page.get_by_text("Import transcripts").wait_for(timeout=60000)
         page.get_by_text("Paragraphs (a paper, notes: no speakers)").click()
-        page.locator("input[type=file]").first.set_input_files(
-            [str(p) for p in sorted(folder.iterdir())])
+        upload(page, [str(p) for p in sorted(folder.iterdir())], "Import")
         page.get_by_role("button", name="Import", exact=True).click()
         page.get_by_text("2 added").wait_for(timeout=120000)
     paper, pdf = (exact(project.store.load_transcript(n)) for n in ("paper", "p05"))
