@@ -80,13 +80,10 @@ def fit_scale(best: dict[str, dict[str, np.ndarray]]) -> None:
     line fitted on that study's own similarities, with the share of turn x code pairs each
     puts over the semantic curve's centre."""
     from qualkit.embed import EMBEDDINGS
-    from qualkit.suggest.semantic import CENTER, REFERENCE_SIMILARITY, SCALE_QUANTILES
+    from qualkit.suggest.semantic import CENTER, REFERENCE_SIMILARITY, SCALE_QUANTILES, on_scale
 
     def usable(sims: np.ndarray) -> np.ndarray:
         return sims[sims < 0.999]  # an example quoted word for word left out
-
-    def mapped(sims: np.ndarray, line: tuple[float, float]) -> np.ndarray:
-        return np.clip(line[0] * sims + line[1], -1.0, 1.0)
 
     english = {name: sims for name, sims in best.items() if "German" not in name}
     if english and all("minilm" in s for s in english.values()):
@@ -115,8 +112,8 @@ def fit_scale(best: dict[str, dict[str, np.ndarray]]) -> None:
         line = f"  {name[:60]}: own line {own[0]:.2f} x e5's {own[1]:+.2f}; share over {CENTER}:"
         if "minilm" in sims:
             line += f" MiniLM {(sims['minilm'] >= CENTER).mean():.3f},"
-        print(line + f" e5 fixed line {(mapped(sims['e5'], fixed) >= CENTER).mean():.3f}, "
-              f"own line {(mapped(sims['e5'], own) >= CENTER).mean():.3f}")
+        print(line + f" e5 fixed line {(on_scale(sims['e5'], fixed) >= CENTER).mean():.3f}, "
+              f"own line {(on_scale(sims['e5'], own) >= CENTER).mean():.3f}")
 
 
 def prototypes(codebook) -> tuple[list[str], list[str]]:

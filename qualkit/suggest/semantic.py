@@ -145,8 +145,8 @@ class SemanticSuggester:
         self.negative_vectors_ = embedder.encode([p.text for p in negatives]) if negatives \
             else np.zeros((0, 384), dtype=np.float32)
         self.negative_code_ = np.array([p.code for p in negatives], dtype=int)
-        self.rejected_columns_ = np.array([i for i, p in enumerate(negatives)
-                                           if p.kind == "rejected passage"], dtype=int)
+        # which negatives are passages a person rejected (the others: exclude rules)
+        self.rejected_ = np.array([p.kind == "rejected passage" for p in negatives], dtype=bool)
         self.passage_scale_ = embedder.spec.scale
         return self
 
@@ -206,7 +206,7 @@ class SemanticSuggester:
             # fixed map (a German turn is far more like another German turn than like an
             # English definition; on the study's map, a turn in the same interview as a
             # rejected passage would count against the code)
-            passages = self.rejected_columns_
+            passages = np.flatnonzero(self.rejected_)
             if len(passages):
                 neg_all[:, passages] = on_scale(neg_raw[:, passages], self.passage_scale_)
             for j in np.unique(self.negative_code_):
@@ -237,7 +237,7 @@ class SemanticSuggester:
         against = (neg_best >= 0) & (neg_sims >= sims) & (best_proto >= 0)
         # A rejected passage counts against only a turn that is close to it, not one that
         # merely shares the interview's way of talking.
-        rejected = np.array([p.kind == "rejected passage" for p in self.negatives_] or [False])
+        rejected = self.rejected_ if len(self.rejected_) else np.array([False])
         against &= ~(rejected[np.maximum(neg_best, 0)] & (neg_sims < NEAR_REJECTED))
         values[against] *= PENALTY
         scores.values[offset:offset + len(views)] = values
