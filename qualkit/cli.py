@@ -462,12 +462,14 @@ def report(
 def codebook_check(file: Annotated[Path, typer.Argument(help="Codebook YAML file.")]) -> None:
     """Validate a codebook and list every problem with its line and field."""
     from .codebook import load_codebook
+    from .nlp import keyword_matching
 
     book = load_codebook(file)
     codes = book.all_codes()
     themes = sum(c.is_theme for c in codes)
     out.print(f"{file}: OK: {book.name!r} version {book.version}, {len(codes)} codes "
-              f"({themes} themes)", highlight=False)
+              f"({themes} themes); language {book.language}: "
+              f"{keyword_matching(book.language)}", highlight=False)
 
 
 @app.command()
@@ -571,10 +573,12 @@ def search(
             raise QualkitError(f"--attr {item!r} is not KEY=VALUE", field="--attr",
                                hint="e.g. --attr works_alone=yes")
         attributes[key.strip()] = value.strip()
+    proj = _open(project, db)
+    book = proj.codebook_if_any()
     q = SearchQuery(text=query, mode=mode, case_sensitive=case_sensitive,
                     roles=tuple(role or ()), attributes=attributes,
-                    transcripts=tuple(transcript or ()))
-    proj = _open(project, db)
+                    transcripts=tuple(transcript or ()),
+                    language=book.language if book else "en")
     if output is not None:
         from .sheets import sheet_path
 

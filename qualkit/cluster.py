@@ -67,10 +67,12 @@ def _is_language(obj: Any) -> str | None:
 
     language = sys.modules.get("spacy.language")
     vocab = sys.modules.get("spacy.vocab")
+    # the pipeline's language names it: a worker loads ``load_pipeline(lang)``, which gives
+    # the same (a language spaCy cannot tokenize alone is built as "xx" on both sides)
     if language is not None and isinstance(obj, language.Language):
-        return "nlp"
+        return f"nlp:{obj.lang}"
     if vocab is not None and isinstance(obj, vocab.Vocab):
-        return "vocab"
+        return f"vocab:{obj.lang}"
     return None
 
 
@@ -98,10 +100,10 @@ class _Unpickler(pickle.Unpickler):
             if key not in self.embedders:
                 self.embedders[key] = Embedder(self.cache, embeddings=key)
             return self.embedders[key]
-        if pid == "nlp":
-            return load_pipeline()
-        if pid == "vocab":
-            return load_pipeline().vocab
+        if isinstance(pid, str) and pid.startswith("nlp:"):
+            return load_pipeline(pid.partition(":")[2])
+        if isinstance(pid, str) and pid.startswith("vocab:"):
+            return load_pipeline(pid.partition(":")[2]).vocab
         raise pickle.UnpicklingError(f"unknown reference {pid!r}")
 
 

@@ -169,6 +169,7 @@ class Codebook:
     description: str = ""
     speakers: list[str] = field(default_factory=list)
     codes: list[Code] = field(default_factory=list)
+    language: str = "en"  # ISO 639-1: the language its keywords are written (and matched) in
 
     def walk(self) -> Iterator[tuple[Code, Code | None]]:
         """Every code depth-first with its parent (None for top-level codes)."""

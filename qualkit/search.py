@@ -63,6 +63,7 @@ class SearchQuery:
     roles: tuple[str, ...] = ()  # speaker roles to search (empty: every role)
     attributes: Mapping[str, str] = field(default_factory=dict)  # participant attribute = value
     transcripts: tuple[str, ...] = ()  # transcript names (empty: all)
+    language: str = "en"  # the lemmas "lemma" mode matches on (the project codebook's language)
 
 
 @dataclass(frozen=True)
@@ -140,11 +141,14 @@ class _Matcher:
         elif self.mode == "phrase":
             self.phrase = re.compile(r"\s+".join(_word_pattern(w) for w in words), _flags(query))
         elif self.mode == "lemma":
+            from functools import partial
+
             from .nlp import lemma_of, load_pipeline
 
-            self.tokenizer = load_pipeline().tokenizer
-            self.lemma_of = lemma_of
-            self.lemmas = [lemma_of(t.text) for t in self.tokenizer(query.text)
+            language = query.language
+            self.tokenizer = load_pipeline(language).tokenizer
+            self.lemma_of = partial(lemma_of, language=language)
+            self.lemmas = [self.lemma_of(t.text) for t in self.tokenizer(query.text)
                            if not t.is_space]
             if not self.lemmas:
                 raise SearchError("the search has no words", field="query")
@@ -154,7 +158,8 @@ class _Matcher:
             from .nlp import forms_of
 
             self.needed = [re.compile("|".join(re.escape(f) for f in sorted(
-                forms_of(lemma) | {lemma}, key=len, reverse=True))) for lemma in set(self.lemmas)]
+                forms_of(lemma, language) | {lemma}, key=len, reverse=True)))
+                for lemma in set(self.lemmas)]
         else:
             self.regex = compile_regex(query.text, query.case_sensitive)
             self.deadline = time.monotonic() + SEARCH_BUDGET

@@ -97,6 +97,7 @@ def test_code_remembers_a_new_codebook(folder: Path):
 def test_codebook_check(folder: Path):
     r = invoke("codebook", "check", str(folder / "cb.yaml"))
     assert r.exit_code == 0 and "OK" in r.output and "6 codes (2 themes)" in r.output
+    assert "language en: keywords matched on English lemmas" in r.output
     bad = folder / "bad.yaml"
     bad.write_text("name: x\ncodes:\n  - id: a\n    name: A\n    colour: red\n  - id: a\n")
     r = invoke("codebook", "check", str(bad))

@@ -108,6 +108,22 @@ def test_workers_embed_with_the_project_s_model(make_project):
     assert not spread.store.get_embeddings(MODEL_ID, hashes)
 
 
+def test_workers_match_a_german_codebook_on_german_lemmas(make_project):
+    """The pipeline travels by its language: a worker loads the German one, so it tokenizes
+    "bin's" as one process does (the English tokenizer splits it) and finds "Kollegen" for
+    the keyword "Kollege"."""
+    from .test_rules import GERMAN_BOOK
+
+    texts = {f"de_{i}.txt": f"Interviewer: Und?\nDana: Meine Kollegen helfen. Ich bin's leid, "
+                            f"Fall {i}.\n" for i in range(4)}
+    setup = {"codebook": GERMAN_BOOK, "transcripts": texts, "actor": "ann"}
+    one, spread = make_project("one", **setup), make_project("spread", **setup)
+    code_project(one, actor="ann", suggesters=("rules",))
+    code_project(spread, actor="ann", suggesters=("rules",), cluster=local())
+    assert machine(spread) == machine(one)
+    assert [c[2] for c in machine(one)] == ["colleagues", "fed_up"] * 4
+
+
 def test_a_failed_transcript_leaves_the_others_saved_and_a_rerun_completes(
         make_project, db_url, monkeypatch):
     reference = make_project("reference", transcripts=transcripts())

@@ -74,6 +74,19 @@ def test_single_problems(text, expected):
     assert any(expected in p for p in problems(text)), problems(text)
 
 
+def test_the_codebook_language_is_read_checked_and_kept(tmp_path):
+    assert parse_codebook(SMALL_CODEBOOK).language == "en"
+    assert "language" not in dump_codebook(parse_codebook(SMALL_CODEBOOK))
+    book = parse_codebook(SMALL_CODEBOOK.replace('version: "0.1"\n',
+                                                 'version: "0.1"\nlanguage: DE\n'))
+    assert book.language == "de"
+    again = load_codebook(save_codebook(book, tmp_path / "de.yaml"))
+    assert again == book and "description: For tests.\nlanguage: de\n" in dump_codebook(again)
+    found = problems("name: x\nlanguage: German\ncodes:\n  - {id: a, name: A}\n")
+    assert found == ["cb.yaml:2: language: language 'German' must be a language code such as "
+                     "en, de, fr or es (ISO 639-1): the language the keywords are written in"]
+
+
 def test_missing_and_non_utf8_files(tmp_path):
     with pytest.raises(CodebookError, match="file not found"):
         load_codebook(tmp_path / "nope.yaml")

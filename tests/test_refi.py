@@ -220,6 +220,7 @@ def test_round_trip_loses_nothing(project, exported, tmp_path, make_project):
 AWKWARD_BOOK = """\
 name: Awkward — codebook
 version: "2.1"
+language: nl
 description: |
   Two lines
   of description.

@@ -73,6 +73,39 @@ def test_code_level_speakers_override():
     assert [(s.code_id, s.segment_index) for s in sug] == [("no_debrief", 0)]
 
 
+GERMAN_BOOK = """\
+name: Keyworker (Deutsch)
+language: de
+speakers: [participant]
+codes:
+  - id: colleagues
+    name: Kollegen
+    keywords: [Kollege, Überstunde]
+  - id: no_debrief
+    name: Keine Nachbesprechung
+    keywords: [Nachbesprechung]
+  - id: fed_up
+    name: Es leid sein
+    keywords: ["bin's leid"]
+"""
+
+
+def test_a_german_codebook_matches_its_keywords_on_german_lemmas():
+    """German nouns are capitalised in spaCy's table: "Kollegen" and "Überstunden" reach their
+    lemmas only through the German table; the English negation words do not apply, and the
+    German tokenizer keeps "bin's" whole (the English one splits off "'s")."""
+    text = ("Dana: Meine Kollegen machen viele Überstunden.\n\n"
+            "Interviewer: Und danach?\n\n"
+            "Dana: Es gibt keine Nachbesprechung, nie. Ich bin's leid.")
+    tr, found = run(text, GERMAN_BOOK)
+    assert sorted((s.code_id, s.segment_index) for s in found) == [
+        ("colleagues", 0), ("fed_up", 2), ("no_debrief", 2)]
+    assert 'keyword "Kollegen", keyword "Überstunden"' in found[0].rationale
+    english = GERMAN_BOOK.replace("language: de\n", "")
+    # the written forms only (and "bin's leid" as the English tokenizer splits it)
+    assert sorted(s.code_id for s in run(text, english)[1]) == ["fed_up", "no_debrief"]
+
+
 def test_refuses_to_suggest_before_fit():
     with pytest.raises(NotFittedError, match=r"RuleSuggester is not fitted yet; call fit\(\)"):
         list(RuleSuggester().suggest([]))

@@ -132,6 +132,21 @@ def test_lemma_finds_every_form(proj):
         assert _text(proj, h.transcript)[h.start:h.end] == h.text
 
 
+def test_lemma_search_in_a_german_project_uses_german_lemmas(make_project):
+    """The project's codebook says its language; the CLI searches on that language's lemmas
+    ("Kollege" finds "Kollegen", which the English table does not know)."""
+    from .test_rules import GERMAN_BOOK
+
+    proj = make_project(codebook=GERMAN_BOOK, transcripts={
+        "de.txt": "Interviewer: Und das Team?\n\nDana: Die Kollegen helfen, ein Kollege nicht.\n"})
+    german = search(proj.store, SearchQuery("Kollege", mode="lemma", language="de"))
+    assert [h.text for h in german] == ["Kollegen", "Kollege"]
+    assert [h.text for h in search(proj.store, SearchQuery("Kollege", mode="lemma"))] == [
+        "Kollege"]
+    r = CliRunner().invoke(app, ["search", "Kollege", "--mode", "lemma", "-p", str(proj.root)])
+    assert r.exit_code == 0 and "2 hits" in r.output, r.output
+
+
 def test_regex_offsets_and_empty_matches(proj):
     dana = _text(proj, "p01_dana")
     hits = search(proj.store, SearchQuery(r"work(ed|s)?\s+alone", mode="regex",

@@ -20,12 +20,13 @@ from ..fileio import atomic_write_text
 from ..model import Code, Codebook
 from ..yaml12 import Loader as Yaml12Loader
 
-TOP_FIELDS = ("name", "version", "description", "speakers", "codes")
+TOP_FIELDS = ("name", "version", "description", "language", "speakers", "codes")
 CODE_FIELDS = ("id", "name", "definition", "include", "exclude", "examples", "keywords",
                "patterns", "color", "speakers", "exclusive", "children")
 LIST_FIELDS = ("include", "exclude", "examples", "keywords")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
 COLOR_RE = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+LANGUAGE_RE = re.compile(r"^[a-z]{2,3}$")
 
 
 # -- the rule for each value -----------------------------------------------------------------
@@ -49,6 +50,14 @@ def checked_id(value: Any) -> str:
         return value
     raise InvalidValue(f"id {value!r} must be a lower-case slug (letters a-z, digits, '_' or "
                        "'-', e.g. working_alone)")
+
+
+def checked_language(value: Any) -> str:
+    """A codebook's language: an ISO 639-1 code (ISO 639-3 where a language has none)."""
+    if isinstance(value, str) and LANGUAGE_RE.fullmatch(value.strip().lower()):
+        return value.strip().lower()
+    raise InvalidValue(f"language {value!r} must be a language code such as en, de, fr or es "
+                       "(ISO 639-1): the language the keywords are written in")
 
 
 def is_code_id(value: Any) -> TypeGuard[str]:
@@ -231,6 +240,9 @@ class _Validator:
             description=self.text(data, "description", ()),
             speakers=self.strings(data, "speakers", ()),
         )
+        if data.get("language") is not None:
+            book.language = self.check(("language",), checked_language,
+                                       _scalar(data["language"])) or book.language
         codes = data.get("codes")
         if not isinstance(codes, list) or not codes:
             self.add(("codes",), "'codes' must be a non-empty list of codes")
@@ -403,8 +415,10 @@ def code_to_dict(code: Code) -> dict[str, Any]:
 
 def dump_codebook(book: Codebook) -> str:
     data: dict[str, Any] = {"name": book.name, "version": book.version,
-                            "description": book.description, "speakers": list(book.speakers),
-                            "codes": [code_to_dict(c) for c in book.codes]}
+                            "description": book.description}
+    if book.language != "en":
+        data["language"] = book.language
+    data |= {"speakers": list(book.speakers), "codes": [code_to_dict(c) for c in book.codes]}
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100,
                      default_flow_style=False)
 

@@ -131,6 +131,11 @@ def _speakers(value: Any) -> list[str]:
         else []
 
 
+def _language(value: Any) -> str:
+    """The codebook's language as qualkit wrote it (English when another program wrote it)."""
+    return value if isinstance(value, str) and value.strip() else "en"
+
+
 def read_qdc(path: str | Path) -> Codebook:
     """Read a REFI-QDA codebook (.qdc) as a qualkit Codebook with unique, valid code ids."""
     p = Path(path)
@@ -168,7 +173,7 @@ def read_qdc(path: str | Path) -> Codebook:
     codes, _ = read_codes(codes_el, where)
     book = Codebook(name=(name or "").strip() or p.stem, version=str(meta.get("version") or "1.0"),
                     description=description, speakers=_speakers(meta.get("speakers")),
-                    codes=codes)
+                    codes=codes, language=_language(meta.get("language")))
     return checked_codebook(book, where)
 
 
@@ -285,7 +290,7 @@ class _ProjectReader:
         name = (root.get("name") or "").strip() or self.ar.path.stem
         book = Codebook(name=name, version=str(meta.get("version") or "1.0"),
                         description=description, speakers=_speakers(meta.get("speakers")),
-                        codes=codes)
+                        codes=codes, language=_language(meta.get("language")))
         self.content.codebook = checked_codebook(book, self.where)
 
     def _notes(self, root: ET.Element) -> None:

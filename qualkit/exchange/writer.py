@@ -111,11 +111,12 @@ def _codes_with_orphans(book: Codebook | None, used: set[str]) -> list[Code]:
 
 def qdc_bytes(book: Codebook) -> bytes:
     root = ET.Element("CodeBook", {"origin": ORIGIN})
-    # Codebook.xsd has no place for the codebook's own name, version, description or speakers;
-    # a comment keeps them for qualkit without bothering other programs ('-' escaped: XML
-    # comments cannot contain '--').
+    # Codebook.xsd has no place for the codebook's own name, version, description, language
+    # or speakers; a comment keeps them for qualkit without bothering other programs ('-'
+    # escaped: XML comments cannot contain '--').
     meta = json.dumps({"name": book.name, "version": book.version,
-                       "description": book.description, "speakers": book.speakers})
+                       "description": book.description, "language": book.language,
+                       "speakers": book.speakers})
     root.append(ET.Comment(" qualkit codebook " + meta.replace("-", "\\u002d") + " "))
     codes = _sub(root, "Codes")
     _code_elements(codes, book.codes, set())
@@ -268,7 +269,8 @@ class _ProjectWriter:
         if self.book is not None:
             description = ET.Element("Description")
             description.text = clean(pack_extra(self.book.description, {
-                "version": self.book.version, "speakers": self.book.speakers}))
+                "version": self.book.version, "language": self.book.language,
+                "speakers": self.book.speakers}))
             _write(out, description, 1)
         out.write("\n</Project>\n")
 

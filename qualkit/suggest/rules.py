@@ -1,7 +1,8 @@
 """Rule suggester: codebook keywords matched on lemmas, plus spaCy Matcher patterns.
 
 A simple negation guard drops keyword matches that follow a negation cue in the same clause
-("I never felt isolated" is not evidence of isolation); patterns are taken as written.
+("I never felt isolated" is not evidence of isolation); patterns are taken as written. Keywords
+are matched on the lemmas of the codebook's language; the negation guard is English only.
 """
 
 from __future__ import annotations
@@ -17,13 +18,18 @@ from typing import Any
 from ..model import Codebook, Segment, Suggestion, Transcript, speaker_matches
 from .base import Example, Scope, Scores, SegmentView, check_fitted, decide, views_of
 
+# The negation guard's words are English; in another language only punctuation ends a clause
+# and no word negates. German cues were measured and not kept: "keine Nachbesprechung" is
+# evidence of no debrief, not against it, and the German sample study's keyword rules fell
+# from 0.549 to 0.533 macro F1 with them (docs/study.md).
 NEGATORS = frozenset({"not", "n't", "never", "no", "nobody", "nothing", "hardly", "barely",
                       "neither", "nor", "without", "cannot", "none", "nt"})
 # "not only", "no doubt" and friends do not negate what follows.
 NOT_NEGATING = frozenset({("not", "only"), ("not", "just"), ("no", "doubt"), ("not", "least"),
                           ("never", "mind")})
-CLAUSE_BREAKS = frozenset({".", ",", ";", ":", "!", "?", "—", "–", "-", "but", "though",
-                           "although", "however", "yet", "because", "whereas", "except"})
+PUNCTUATION_BREAKS = frozenset({".", ",", ";", ":", "!", "?", "—", "–", "-"})
+CLAUSE_BREAKS = PUNCTUATION_BREAKS | {"but", "though", "although", "however", "yet", "because",
+                                      "whereas", "except"}
 NEGATION_WINDOW = 5
 TURN_BREAK = "\n\n"
 PATTERN_KEY = "\x1fpattern"
@@ -99,7 +105,10 @@ class Negation:
     exceptions: frozenset[tuple[int, int]]
 
     @classmethod
-    def for_vocab(cls, strings: Any) -> Negation:
+    def for_vocab(cls, strings: Any, language: str = "en") -> Negation:
+        if language != "en":
+            return cls(frozenset(), frozenset(strings.add(w) for w in PUNCTUATION_BREAKS),
+                       frozenset())
         return cls(frozenset(strings.add(w) for w in NEGATORS),
                    frozenset(strings.add(w) for w in CLAUSE_BREAKS),
                    frozenset((strings.add(a), strings.add(b)) for a, b in NOT_NEGATING))
@@ -124,14 +133,17 @@ MAX_SPELLINGS = 2000
 
 
 def _spellings(nlp: Any, keywords: list[str]) -> list[Any]:
-    """Docs for every spelling of each keyword whose words have the keyword's lemmas."""
+    """Docs for every spelling of each keyword whose words have the keyword's lemmas (in the
+    pipeline's language)."""
     from spacy.tokens import Doc
 
     from ..nlp import forms_of, lemma_of
 
     docs: list[Doc] = []
+    lang = nlp.lang
     for keyword in keywords:
-        options = [sorted(forms_of(lemma_of(t.text))) or [t.lower_] for t in nlp.tokenizer(keyword)]
+        options = [sorted(forms_of(lemma_of(t.text, lang), lang)) or [t.lower_]
+                   for t in nlp.tokenizer(keyword)]
         combos = list(itertools.islice(itertools.product(*options), MAX_SPELLINGS))
         docs.extend(Doc(nlp.vocab, words=list(words)) for words in combos)
     return docs
@@ -155,7 +167,8 @@ def _as_phrases(pattern: list[dict[str, Any]]) -> list[list[str]] | None:
     return phrases
 
 
-def _lemma_to_lower(pattern: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+def _lemma_to_lower(pattern: list[dict[str, Any]], lang: str
+                    ) -> list[dict[str, Any]] | None:
     """Rewrite LEMMA predicates as LOWER-in-spellings; None if a predicate cannot be rewritten."""
     from ..nlp import forms_of, lemma_of
 
@@ -169,9 +182,10 @@ def _lemma_to_lower(pattern: list[dict[str, Any]]) -> list[dict[str, Any]] | Non
         value = token["LEMMA"]
         rest = {k: v for k, v in token.items() if k != "LEMMA"}
         if isinstance(value, str):
-            rest["LOWER"] = {"IN": sorted(forms_of(lemma_of(value)))}
+            rest["LOWER"] = {"IN": sorted(forms_of(lemma_of(value, lang), lang))}
         elif isinstance(value, dict) and set(value) <= {"IN", "NOT_IN"}:
-            rest["LOWER"] = {op: sorted(set().union(*(forms_of(lemma_of(v)) for v in values)))
+            rest["LOWER"] = {op: sorted(set().union(*(forms_of(lemma_of(v, lang), lang)
+                                                      for v in values)))
                              for op, values in value.items()}
         else:
             return None
@@ -228,9 +242,10 @@ class RuleSuggester:
 
         from ..nlp import is_lookup_pipeline, load_pipeline
 
-        nlp = self.nlp if self.nlp is not None else load_pipeline()
+        nlp = self.nlp if self.nlp is not None else load_pipeline(codebook.language)
         codes = codebook.all_codes()
-        rewritten = {c.id: [_lemma_to_lower(p) for p in c.patterns] for c in codes if c.patterns}
+        rewritten = {c.id: [_lemma_to_lower(p, nlp.lang) for p in c.patterns]
+                     for c in codes if c.patterns}
         # With lookup lemmas, matching on lemmas equals matching on the spellings of those
         # lemmas, so only the tokenizer has to run. Otherwise run the whole pipeline.
         lookup = self.expand_lemmas and is_lookup_pipeline(nlp) and all(
@@ -267,7 +282,7 @@ class RuleSuggester:
         self.matcher_ = matcher if len(matcher) else None
         self.triggers_ = _triggers(nlp, matcher_patterns)
         self.speakers_ = {c.id: codebook.speakers_for(c.id) for c in codes}
-        self.negation_ = Negation.for_vocab(nlp.vocab.strings)
+        self.negation_ = Negation.for_vocab(nlp.vocab.strings, codebook.language)
         strings = nlp.vocab.strings
         self.label_ = {**{strings.add(c.id): (c.id, "keyword") for c in codes},
                        **{strings.add(c.id + PATTERN_KEY): (c.id, "pattern") for c in codes}}

@@ -146,7 +146,8 @@ def render() -> None:
     if submitted:
         st.session_state["search_query"] = SearchQuery(
             text=text, mode=mode, case_sensitive=case, roles=tuple(roles),
-            attributes=attributes)
+            attributes=attributes,
+            language=ctx.codebook.language if ctx.codebook else "en")
     query: SearchQuery | None = st.session_state.get("search_query")
     if query is None or not query.text.strip():
         st.caption("Words: every word somewhere in one turn · phrase: the words in order · "
