@@ -108,6 +108,7 @@ EMBEDDINGS: dict[str, EmbeddingModel] = {
                                    "languages", load_e5, scale=(5.72, -4.58), adapts=True),
 }
 DEFAULT_EMBEDDINGS = "english"
+MULTILINGUAL = "multilingual"  # a new project's model when its codebook is not in English
 EMBEDDINGS_META = "embeddings"  # the project's choice, in the store's meta table
 
 

@@ -7,7 +7,7 @@ installed (``en_core_web_sm`` or larger); otherwise, and for every other languag
 lower-cased form in spaCy's lookup table for the language (spacy-lookups-data; the table is
 case-sensitive, so "Felt" would stay "Felt"). A language spaCy cannot tokenize without more
 packages (Japanese, Chinese, ...) gets the multi-language tokenizer; one without a lookup
-table (``LEMMA_LANGUAGES`` lists those with one) has its keywords matched as written.
+table has its keywords matched as written (``keyword_matching`` says which).
 
 With the lookup lemmatizer a word's lemma depends on its spelling alone, so matching "on lemmas"
 can be done on lower-cased forms instead: ``forms_of`` lists every spelling whose lemma is a
@@ -31,12 +31,6 @@ def _table_path(language: str) -> Path:
     import spacy_lookups_data
 
     return Path(spacy_lookups_data.__file__).parent / "data" / f"{language}_lemma_lookup.json.gz"
-
-
-def lemma_languages() -> list[str]:
-    """The languages with a lookup lemma table (one file per language in spacy-lookups-data)."""
-    return sorted(path.name.split("_")[0]
-                  for path in _table_path(ENGLISH).parent.glob("*_lemma_lookup.json.gz"))
 
 
 def keyword_matching(language: str) -> str:

@@ -153,9 +153,15 @@ class Project:
 
     def set_codebook(self, source: str | Path, actor: str) -> Codebook:
         """Validate a codebook file (or a bundled one by name) and make it the project's next
-        codebook version."""
+        codebook version. A project nobody chose a model for gets the multilingual one with a
+        codebook not in English (MiniLM floods a German study coded against a German codebook
+        with about twenty suggestions a turn, docs/study.md)."""
+        from .embed import EMBEDDINGS_META, MULTILINGUAL
+
         source = resolve_codebook(source)
         book = load_codebook(source)
+        if book.language != "en" and self.store.get_meta(EMBEDDINGS_META) is None:
+            self.set_embeddings(MULTILINGUAL, actor)
         src = Path(source).resolve()
         text = _body(src.read_text(encoding="utf-8"))
         if src == self.codebook_path.resolve():
@@ -268,7 +274,7 @@ def init_project(root: str | Path, codebook: str | Path | None = None,
                  actor: str | None = None, db_url: str | None = None,
                  embeddings: str | None = None) -> Project:
     """Create (or reopen) a project folder, optionally with a codebook and an embedding model
-    (``embed.EMBEDDINGS``; English MiniLM unless named)."""
+    (``embed.EMBEDDINGS``; unless named, as ``Project.set_codebook`` leaves it)."""
     from .embed import embedding_model
 
     path = Path(root)

@@ -141,6 +141,36 @@ def test_a_project_keeps_its_choice_and_embeds_with_it(tmp_path):
     plain.close()
 
 
+def test_a_codebook_not_in_english_brings_the_multilingual_model_unless_one_was_chosen(
+        tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from qualkit.ui import project_page
+
+    german = GOLD / "keyworker_de.yaml"
+    project = init_project(tmp_path / "de", german, actor="ana")
+    assert project.embeddings == "multilingual"
+    change = next(e for e in project.store.events(10) if e.entity_id == "embeddings")
+    assert (change.actor, change.detail) == ("ana", {"old": None, "new": "multilingual"})
+    project.set_embeddings("english", "ana")  # a choice made is kept when init runs again
+    project.close()
+    for root, embeddings, expected in (("de", None, "english"), ("chosen", "english", "english")):
+        again = init_project(tmp_path / root, german, embeddings=embeddings)
+        assert again.embeddings == expected
+        again.close()
+    english = init_project(tmp_path / "en", "keyworker")
+    assert english.embeddings == "english"
+    said: list[str] = []  # the Project page sets a codebook the same way, and says so
+    monkeypatch.setattr(project_page, "flash", said.append)
+    project_page._set_codebook(SimpleNamespace(project=english, coder="bo"),
+                               german.read_bytes(), "kodierleitfaden.yaml")
+    assert english.embeddings == "multilingual"
+    assert said == ["Codebook set: Erfahrungen von Keyworkern 1.0. Its language is de, not "
+                    "English: embedding model multilingual: multilingual-e5-small, 4-bit, "
+                    "about 100 languages (Batch coding below)."]
+    english.close()
+
+
 def test_a_project_in_german_codes_with_its_own_scale(tmp_path, german_study):
     from qualkit.model import ImportedDocument
     from qualkit.pipeline import BatchRun, CodeReport

@@ -111,12 +111,17 @@ def _report_download(ctx) -> None:
 
 
 def _set_codebook(ctx, data: bytes, name: str) -> None:
+    from qualkit.embed import EMBEDDINGS
     from qualkit.fileio import save_upload
 
+    model = ctx.project.embeddings
     with tempfile.TemporaryDirectory() as tmp:
         path = save_upload(tmp, name, data)  # never the client's name as a path
         book = ctx.project.set_codebook(path, ctx.coder or "app")
-    flash(f"Codebook set: {book.name} {book.version}.")
+    chosen = ctx.project.embeddings
+    flash(f"Codebook set: {book.name} {book.version}." + (
+        f" Its language is {book.language}, not English: embedding model "
+        f"{EMBEDDINGS[chosen].label} (Batch coding below)." if chosen != model else ""))
 
 
 def render() -> None:
