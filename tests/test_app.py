@@ -142,6 +142,7 @@ def form(at: AppTest, form_id: str):
 
 def test_codebook_page_saves_only_what_changed(coded_project):
     at = app("views/codebook.py")
+    assert "language en: keywords matched on English lemmas" in at.caption[0].value
     at.button(key="cb_pick_working_alone").click().run()  # chosen in the code tree
     [definition] = [t for t in form(at, "cb_edit_form").text_area if t.label == "Definition"]
     definition.set_value("Alone on the job, all day.")

@@ -362,10 +362,14 @@ def render() -> None:
     code = book.get(selected)
     if code is None:  # chosen from the codebook's own ids just above
         raise RuntimeError(f"code {selected!r} is not in the codebook")
+    from qualkit.nlp import keyword_matching
+
     saved = ctx.project.codebook_version()
     st.caption(plain(f"{book.name} · version {book.version} · {len(book.all_codes())} codes · "
-                     f"change {saved} in this project. Every change is kept in the project; "
-                     "codebook.yaml in the project folder shows the latest."))
+                     f"change {saved} in this project · language {book.language}: "
+                     f"{keyword_matching(book.language)}. Every change is kept in the project; "
+                     "codebook.yaml in the project folder shows the latest (its language line "
+                     "sets the language)."))
     counts = ctx.store.code_counts()
     tree, editor = st.columns([2, 3], gap="large")
     with tree:
