@@ -170,6 +170,22 @@ def test_propose_recurring_capitalised_words_only():
         == {"Kwabena"}
 
 
+def test_propose_in_a_german_study_leaves_german_nouns_alone():
+    """Every German noun is capitalised: the codebook's language keeps them out of the
+    proposals, while names (which the German table knows only by their genitive, "Pauls")
+    are still proposed."""
+    from qualkit.model import Code, Codebook
+
+    turns = [("Dana", "participant", "Meine Kollegen sind toll. Die Kollegen und Paul helfen."),
+             ("INT", "interviewer", "Und die Arbeit? Und Paul?"),
+             ("Dana", "participant", "Ja, die Arbeit mit Paul und den Kollegen ist gut.")]
+    tr = _transcript("p01", {}, turns)
+    book = Codebook("b", codes=[Code("x", "X", keywords=["Team"])], language="de")
+    assert {p.original for p in propose([tr], book)} == {"Paul"}
+    book.language = "en"
+    assert {p.original for p in propose([tr], book)} == {"Paul", "Kollegen", "Arbeit"}
+
+
 def test_entities_need_a_trained_pipeline():
     from qualkit.pseudonym import _entities, trained_pipeline
 
