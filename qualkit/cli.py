@@ -44,7 +44,8 @@ CoderOpt = Annotated[Optional[str], typer.Option(
     "--coder", help="Who is acting (default: $QUALKIT_CODER or your login name).")]
 SuggestersOpt = Annotated[str, typer.Option(help=suggesters_registry.help_text())]
 EMBEDDINGS_HELP = ("Embedding model for similarity and learning: "
-                   + "; ".join(m.label for m in EMBEDDINGS.values()) + ".")
+                   + "; ".join(m.label for m in EMBEDDINGS.values())
+                   + ". Unless given, English for a codebook in English, else multilingual.")
 EmbeddingsOpt = Annotated[Optional[str], typer.Option(help=EMBEDDINGS_HELP)]
 ALL_SUGGESTERS = ",".join(suggesters_registry.SUGGESTERS)
 
@@ -242,7 +243,7 @@ def evaluate(
     """Measure the suggesters against a gold-standard table: precision, recall, F1, kappa."""
     from .codebook import load_codebook
     from .codedtable import read_coded_table
-    from .embed import Embedder, embedding_model
+    from .embed import Embedder, embedding_model, embeddings_for
     from .evaluate import evaluate as run
     from .evaluate import format_evaluation, write_json
 
@@ -255,7 +256,7 @@ def evaluate(
     book = load_codebook(codebook)
     test_docs = read_coded_table(test)
     train_docs = read_coded_table(train) if train else []
-    embedder = Embedder(embeddings=embeddings)
+    embedder = Embedder(embeddings=embeddings or embeddings_for(book.language))
     result = _run_with_bar("Evaluating", lambda cb: run(book, test_docs, train_docs,
                                                         embedder, progress=cb))
     out.print(format_evaluation(result), highlight=False)

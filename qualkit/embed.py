@@ -108,8 +108,15 @@ EMBEDDINGS: dict[str, EmbeddingModel] = {
                                    "languages", load_e5, scale=(5.72, -4.58), adapts=True),
 }
 DEFAULT_EMBEDDINGS = "english"
-MULTILINGUAL = "multilingual"  # a new project's model when its codebook is not in English
+MULTILINGUAL = "multilingual"
 EMBEDDINGS_META = "embeddings"  # the project's choice, in the store's meta table
+
+
+def embeddings_for(language: str) -> str:
+    """The model a study whose codebook is in ``language`` gets when nobody chose one: MiniLM
+    for English, else the multilingual model (MiniLM floods a German study coded against a
+    German codebook with about twenty suggestions a turn, docs/study.md)."""
+    return DEFAULT_EMBEDDINGS if language == "en" else MULTILINGUAL
 
 
 def embedding_model(key: str | None) -> EmbeddingModel:

@@ -263,7 +263,8 @@ def evaluate(codebook: Codebook, test: Sequence[ImportedDocument],
                        exhaustive=combined.exhaustive_ if name == "learned" else ())
         result.suggesters[name] = score_predictions(views, gold, alone, scope)
     result.suggesters["combined"] = replace(result, suggesters={}, predictions=[])
-    result.info = {"train_documents": len(train), "train_examples": len(examples),
+    result.info = {"embeddings": embedder.spec.key,
+                   "train_documents": len(train), "train_examples": len(examples),
                    "test_documents": len(test), "test_segments": len(views),
                    "stacked": combined.stacked, "exhaustive": combined.exhaustive_}
     if progress:
@@ -335,4 +336,7 @@ def format_evaluation(result: Evaluation) -> str:
             lines.append(f"{name:12} {num(e.macro['f1'], 8)} {num(e.macro['kappa'])}"
                          + "".join(f" {num(e.groups[g].kappa if g in e.groups else NAN, 22)}"
                                    for g in names))
+    if "embeddings" in result.info:
+        lines.append(f"  (similarity and learning with the {result.info['embeddings']} "
+                     "embedding model)")
     return "\n".join(lines)

@@ -153,15 +153,15 @@ class Project:
 
     def set_codebook(self, source: str | Path, actor: str) -> Codebook:
         """Validate a codebook file (or a bundled one by name) and make it the project's next
-        codebook version. A project nobody chose a model for gets the multilingual one with a
-        codebook not in English (MiniLM floods a German study coded against a German codebook
-        with about twenty suggestions a turn, docs/study.md)."""
-        from .embed import EMBEDDINGS_META, MULTILINGUAL
+        codebook version. A project nobody chose a model for gets the one for the codebook's
+        language (``embed.embeddings_for``)."""
+        from .embed import EMBEDDINGS_META, embeddings_for
 
         source = resolve_codebook(source)
         book = load_codebook(source)
-        if book.language != "en" and self.store.get_meta(EMBEDDINGS_META) is None:
-            self.set_embeddings(MULTILINGUAL, actor)
+        if self.store.get_meta(EMBEDDINGS_META) is None and \
+                embeddings_for(book.language) != self.embeddings:
+            self.set_embeddings(embeddings_for(book.language), actor)
         src = Path(source).resolve()
         text = _body(src.read_text(encoding="utf-8"))
         if src == self.codebook_path.resolve():

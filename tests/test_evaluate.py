@@ -239,6 +239,22 @@ def test_cli_writes_json_of_the_documented_shape(result, tmp_path):
     assert set(data["groups"]["talk_type"]) == {"kappa", "accuracy", "support", "gold_none",
                                                 "predicted_none"}
     assert set(data["suggesters"]["rules"]) == {"macro", "macro_over", "groups"}
+    assert "with the english embedding model" in r.output and data["info"]["embeddings"] == \
+        "english"
     r = CliRunner().invoke(app, ["evaluate", "--codebook", str(tmp_path / "cb.yaml"), "--test",
                                  str(tmp_path / "missing.csv")])
     assert r.exit_code == 1 and "missing.csv: file not found" in r.output
+
+
+def test_cli_measures_a_codebook_not_in_english_with_the_multilingual_model(tmp_path):
+    """As a project would code it: unless --embeddings says otherwise."""
+    from qualkit.cli import app
+
+    (tmp_path / "cb.yaml").write_text(SMALL_CODEBOOK.replace('version: "0.1"\n',
+                                                             'version: "0.1"\nlanguage: de\n'))
+    write_coded_table(rows("test1"), tmp_path / "test.csv")
+    for given, used in (([], "multilingual"), (["--embeddings", "english"], "english")):
+        r = CliRunner().invoke(app, ["evaluate", "--codebook", str(tmp_path / "cb.yaml"),
+                                     "--test", str(tmp_path / "test.csv"), *given])
+        assert r.exit_code == 0, r.output
+        assert f"with the {used} embedding model" in r.output
