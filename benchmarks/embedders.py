@@ -80,7 +80,13 @@ def fit_scale(best: dict[str, dict[str, np.ndarray]]) -> None:
     line fitted on that study's own similarities, with the share of turn x code pairs each
     puts over the semantic curve's centre."""
     from qualkit.embed import EMBEDDINGS
-    from qualkit.suggest.semantic import CENTER, REFERENCE_SIMILARITY, SCALE_QUANTILES, on_scale
+    from qualkit.suggest.semantic import (
+        CENTER,
+        REFERENCE_SIMILARITY,
+        SCALE_QUANTILES,
+        line_onto_reference,
+        on_scale,
+    )
 
     def usable(sims: np.ndarray) -> np.ndarray:
         return sims[sims < 0.999]  # an example quoted word for word left out
@@ -107,7 +113,7 @@ def fit_scale(best: dict[str, dict[str, np.ndarray]]) -> None:
     for name, sims in best.items():
         if "e5" not in sims:
             continue
-        own = _line(np.quantile(usable(sims["e5"]), SCALE_QUANTILES), REFERENCE_SIMILARITY)
+        own = line_onto_reference(usable(sims["e5"]))
         fixed = EMBEDDINGS["multilingual"].scale
         line = f"  {name[:60]}: own line {own[0]:.2f} x e5's {own[1]:+.2f}; share over {CENTER}:"
         if "minilm" in sims:

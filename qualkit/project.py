@@ -159,8 +159,7 @@ class Project:
 
         source = resolve_codebook(source)
         book = load_codebook(source)
-        if self.store.get_meta(EMBEDDINGS_META) is None and \
-                embeddings_for(book.language) != self.embeddings:
+        if self.store.get_meta(EMBEDDINGS_META) is None:
             self.set_embeddings(embeddings_for(book.language), actor)
         src = Path(source).resolve()
         text = _body(src.read_text(encoding="utf-8"))

@@ -436,12 +436,11 @@ def _common_words(language: str = "en") -> frozenset[str]:
     names. In German every noun is capitalised: with English words alone the German sample
     study got 541 proposals, nearly all of them nouns; with German words too 237, among them
     every name the English original got that the translation still has in two turns."""
-    from spacy.lang.en.stop_words import STOP_WORDS
     from spacy.util import get_lang_class
 
     from .nlp import lemma_table
 
-    words = set(STOP_WORDS) | CALENDAR
+    words = set(CALENDAR)
     for lang in dict.fromkeys(("en", language)):
         for spelling, lemma in lemma_table(lang).items():
             # Other languages' tables hold names by their genitive ("Pauls" -> "Paul",

@@ -147,7 +147,6 @@ class SemanticSuggester:
         self.negative_code_ = np.array([p.code for p in negatives], dtype=int)
         # which negatives are passages a person rejected (the others: exclude rules)
         self.rejected_ = np.array([p.kind == "rejected passage" for p in negatives], dtype=bool)
-        self.passage_scale_ = embedder.spec.scale
         return self
 
     def _common(self, sims: np.ndarray) -> np.ndarray:
@@ -208,7 +207,8 @@ class SemanticSuggester:
             # rejected passage would count against the code)
             passages = np.flatnonzero(self.rejected_)
             if len(passages):
-                neg_all[:, passages] = on_scale(neg_raw[:, passages], self.passage_scale_)
+                neg_all[:, passages] = on_scale(neg_raw[:, passages],
+                                                self.embedder_.spec.scale)
             for j in np.unique(self.negative_code_):
                 cols = np.flatnonzero(self.negative_code_ == j)
                 sub = neg_all[:, cols]
@@ -267,6 +267,13 @@ def evenly(items: Sequence[T], most: int) -> list[T]:
     return [items[i * len(items) // most] for i in range(most)]
 
 
+def line_onto_reference(sims: np.ndarray) -> tuple[float, float]:
+    """The least-squares line (slope, intercept) through the quantiles (``SCALE_QUANTILES``)
+    of ``sims`` against MiniLM's (``REFERENCE_SIMILARITY``)."""
+    slope, intercept = np.polyfit(np.quantile(sims, SCALE_QUANTILES), REFERENCE_SIMILARITY, 1)
+    return float(slope), float(intercept)
+
+
 def study_scale(codebook: Codebook, embedder: Embedder, transcripts: Iterable[Transcript]
                 ) -> tuple[float, float]:
     """The straight line mapping this study's similarities (up to ``SCALE_TURNS`` coded
@@ -288,7 +295,7 @@ def study_scale(codebook: Codebook, embedder: Embedder, transcripts: Iterable[Tr
     raw = sims[(sims > -1.0) & (sims < 0.999)]  # not an example quoted word for word
     if raw.size < MIN_SCALE_PAIRS:
         return spec.scale
-    slope, intercept = np.polyfit(np.quantile(raw, SCALE_QUANTILES), REFERENCE_SIMILARITY, 1)
-    if not (np.isfinite(slope) and spec.scale[0] / 2 <= slope <= spec.scale[0] * 2):
+    line = line_onto_reference(raw)
+    if not (np.isfinite(line[0]) and spec.scale[0] / 2 <= line[0] <= spec.scale[0] * 2):
         return spec.scale
-    return float(slope), float(intercept)
+    return line
