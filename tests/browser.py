@@ -69,11 +69,17 @@ def browser_page(width: int = 1400, height: int = 1000) -> Iterator[object]:
             browser.close()
 
 
-def upload(page: object, files: list[str], button: str, attempts: int = 3) -> None:
-    """Give the page's first uploader ``files`` until ``button`` shows: an uploader redrawn
-    by a rerun still under way (a radio just clicked) drops what it was given."""
+def upload(page: object, label: str, files: list[str], button: str, attempts: int = 3) -> None:
+    """Give the uploader whose label holds ``label`` the ``files`` until ``button`` shows.
+
+    The uploader is found by its label, not its place: while a rerun draws the page, another
+    uploader can be the first in it (a CI run once gave the transcripts to the codebook's).
+    An uploader redrawn by a rerun still under way (a radio just clicked) drops what it was
+    given, hence the attempts."""
+    uploader = (page.get_by_test_id("stFileUploader").filter(has_text=label)
+                .locator("input[type=file]"))
     for attempt in range(1, attempts + 1):
-        page.locator("input[type=file]").first.set_input_files(files)
+        uploader.set_input_files(files)
         try:
             page.get_by_role("button", name=button, exact=True).wait_for(timeout=20000)
             return

@@ -80,7 +80,7 @@ def test_uploads_come_in_with_suggestions_and_a_bad_file_is_named_plainly(chromi
     with serve(project.root, tmp_path / "app.log") as url, browser_page() as page:
         page.goto(url + "/project")
         page.get_by_text("Import transcripts").wait_for(timeout=60000)
-        upload(page, [str(p) for p in sorted(folder.iterdir())], "Import")
+        upload(page, "Transcripts (", [str(p) for p in sorted(folder.iterdir())], "Import")
         page.get_by_role("button", name="Import", exact=True).click()
         page.get_by_text("3 added").wait_for(timeout=120000)
         shown = page.locator("[data-testid=stAlert]").first.inner_text()

@@ -508,7 +508,7 @@ def test_uploader_imports_a_pdf_and_a_document_with_the_layout_chosen(make_proje
         page.goto(url + "/project")
         page.get_by_text("Import transcripts").wait_for(timeout=60000)
         page.get_by_text("Paragraphs (a paper, notes: no speakers)").click()
-        upload(page, [str(p) for p in sorted(folder.iterdir())], "Import")
+        upload(page, "Transcripts (", [str(p) for p in sorted(folder.iterdir())], "Import")
         page.get_by_role("button", name="Import", exact=True).click()
         page.get_by_text("2 added").wait_for(timeout=120000)
     paper, pdf = (exact(project.store.load_transcript(n)) for n in ("paper", "p05"))
