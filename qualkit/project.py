@@ -153,14 +153,10 @@ class Project:
 
     def set_codebook(self, source: str | Path, actor: str) -> Codebook:
         """Validate a codebook file (or a bundled one by name) and make it the project's next
-        codebook version. A project nobody chose a model for gets the one for the codebook's
-        language (``embed.embeddings_for``)."""
-        from .embed import EMBEDDINGS_META, embeddings_for
-
+        codebook version. A project nobody chose a model for then embeds with the one for the
+        codebook's language (``embeddings``)."""
         source = resolve_codebook(source)
         book = load_codebook(source)
-        if self.store.get_meta(EMBEDDINGS_META) is None:
-            self.set_embeddings(embeddings_for(book.language), actor)
         src = Path(source).resolve()
         text = _body(src.read_text(encoding="utf-8"))
         if src == self.codebook_path.resolve():
@@ -176,18 +172,29 @@ class Project:
 
     @property
     def embeddings(self) -> str:
-        """The project's embedding model (``embed.EMBEDDINGS``), English MiniLM unless chosen."""
-        from .embed import DEFAULT_EMBEDDINGS, EMBEDDINGS_META
+        """The project's embedding model (``embed.EMBEDDINGS``): the one chosen, else the one
+        for its codebook's language (``embed.embeddings_for``: English MiniLM for English).
+        Not stored when the language decides, so a codebook whose language changes (set in
+        the app, or a study that swaps codebooks) brings its model along."""
+        from .embed import EMBEDDINGS_META, embeddings_for
 
-        return self.store.get_meta(EMBEDDINGS_META) or DEFAULT_EMBEDDINGS
+        chosen = self.store.get_meta(EMBEDDINGS_META)
+        if chosen:
+            return chosen
+        try:
+            book = self.codebook_if_any()
+        except QualkitError:
+            book = None  # a broken hand edit of codebook.yaml is reported where it is read
+        return embeddings_for(book.language if book is not None else "en")
 
     def set_embeddings(self, key: str, actor: str) -> None:
-        """Choose the embedding model; the next coding run or retraining embeds with it (the
-        vectors of each model are cached apart, so switching back costs nothing)."""
+        """Choose the embedding model, kept whatever the codebook's language; the next coding
+        run or retraining embeds with it (the vectors of each model are cached apart, so
+        switching back costs nothing)."""
         from .embed import EMBEDDINGS_META, embedding_model
 
         embedding_model(key)  # an unknown name is refused before anything is written
-        if key != self.embeddings:
+        if key != self.store.get_meta(EMBEDDINGS_META):
             self.store.set_meta(EMBEDDINGS_META, key, actor)
 
     def embedder(self) -> Embedder:

@@ -635,3 +635,42 @@ def test_memos_on_codes_follow_a_rename_and_a_merge_never_joins_two(coded):
     edit.apply_change(coded, edit.rename_code(coded.codebook(), "working_alone",
                                               new_id="lone_work"), "ann")
     assert {code for code, *_ in coded.store.code_memos()} == {"lone_work", "no_debrief"}
+
+
+def test_setting_the_language_brings_its_model_unless_one_was_chosen(coded, make_project):
+    """A codebook set to German is matched on German lemmas and, where nobody chose an
+    embedding model, embeds with the multilingual one; set back, with MiniLM again. A model
+    someone chose is kept whatever the language."""
+    from qualkit.embed import EMBEDDINGS_META
+
+    book = coded.codebook()
+    with pytest.raises(edit.NothingChanged, match="already en"):
+        edit.set_language(book, "EN ")
+    with pytest.raises(edit.CodebookEditError, match="'German' must be a language code"):
+        edit.set_language(book, "German")
+    change = edit.set_language(book, " DE")
+    assert change.codebook.language == "de" and book.language == "en"  # the edit is pure
+    assert change.description == "Set the codebook's language to de (was en)"
+    assert coded.embeddings == "english"
+    applied(coded, change)
+    assert coded.codebook().language == "de" and coded.embeddings == "multilingual"
+    assert "language: de" in coded.codebook_path.read_text(encoding="utf-8")
+    assert coded.store.events(1)[0].action == "refine"
+    assert coded.store.get_meta(EMBEDDINGS_META) is None  # the language decides: no choice made
+    applied(coded, edit.set_language(coded.codebook(), "en"))
+    assert coded.embeddings == "english"
+
+    chosen = make_project()
+    chosen.set_embeddings("english", "ann")  # chosen, though it is what English gets anyway
+    applied(chosen, edit.set_language(chosen.codebook(), "de"))
+    assert chosen.embeddings == "english"
+
+
+def test_a_language_set_by_hand_in_codebook_yaml_brings_its_model(coded):
+    view = coded.codebook_path.read_text(encoding="utf-8")
+    coded.codebook_path.write_text(view + "language: de\n", encoding="utf-8")
+    assert coded.codebook().language == "de" and coded.embeddings == "multilingual"
+    coded.codebook_path.write_text("name: [unclosed\n", encoding="utf-8")
+    assert coded.embeddings == "english"  # the broken file is reported where it is read
+    with pytest.raises(CodebookError):
+        coded.codebook()

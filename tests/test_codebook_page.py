@@ -242,6 +242,27 @@ def test_a_stale_edit_of_the_same_code_or_a_delete_is_refused(coded_project):
     assert coded_project.codebook().get("no_debrief") is not None
 
 
+def test_setting_the_codebook_language_says_how_keywords_are_matched_and_which_model(
+        coded_project):
+    at = page()
+    field(at, "cb_language", "Language code (ISO 639-1: en, de, fr, es, nl, ...)").set_value(
+        "German")
+    submit(at, "cb_language")
+    assert "'German' must be a language code such as en, de" in said(at)
+    assert coded_project.codebook().language == "en"
+    field(at, "cb_language", "Language code (ISO 639-1: en, de, fr, es, nl, ...)").set_value("de")
+    submit(at, "cb_language")
+    assert said(at) == ("Set the codebook's language to de (was en): from the next coding "
+                        "run, keywords matched on German lemmas. Embedding model: multilingual: "
+                        "multilingual-e5-small, 4-bit, about 100 languages, the one for that "
+                        "language (nobody had chosen one).")
+    assert coded_project.codebook().language == "de"
+    assert coded_project.embeddings == "multilingual"
+    assert any("language de: keywords matched on German lemmas" in c.value for c in at.caption)
+    assert field(at, "cb_language", "Language code (ISO 639-1: en, de, fr, es, nl, ...)"
+                 ).value == "de"
+
+
 def test_a_code_name_with_markup_is_shown_as_text(make_project, monkeypatch):
     book = SMALL_CODEBOOK.replace("name: Working alone", f"name: '{MARKUP}'")
     project = make_project(codebook=book)

@@ -26,6 +26,7 @@ from .io import (
     checked_color,
     checked_flag,
     checked_id,
+    checked_language,
     checked_lines,
     checked_name,
     checked_text,
@@ -290,6 +291,19 @@ def update_code(book: Codebook, code_id: str, **changes: Any) -> CodebookChange:
         parts.append("edited " + ", ".join(fields))
     text = "; ".join(parts)
     return CodebookChange(new, f"Saved {_q(code)}: {text}", recode)
+
+
+def set_language(book: Codebook, language: Any) -> CodebookChange:
+    """Say which language the codebook's keywords are written in (ISO 639-1, e.g. de): its
+    keywords are then matched on that language's lemmas. Raises ``NothingChanged`` for the
+    current language."""
+    wanted = _checked(checked_language, language, "language")
+    if wanted == book.language:
+        raise NothingChanged(f"the codebook's language is already {wanted}", field="language",
+                             hint="give another language code to change it")
+    new = copy.deepcopy(book)
+    new.language = wanted
+    return CodebookChange(new, f"Set the codebook's language to {wanted} (was {book.language})")
 
 
 def parse_split_lines(text: str) -> list[Code]:

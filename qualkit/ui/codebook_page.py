@@ -4,7 +4,8 @@ The tree shows every code indented under its parent, with its colour, its name, 
 status and whether it is exclusive (one of its codes per segment). Choosing a code opens its
 editor: its fields (saved with ``edit.update_code``), then what can be done to it: move it (up,
 down, out of its parent, under another code), merge other codes into it, split it, add a code
-under it, delete it (its codings moved to another code first).
+under it, delete it (its codings moved to another code first). Below the tree, the language
+the keywords are written in can be set.
 
 Every change goes through ``edit.apply_change`` with the codebook this tab showed as its base:
 a codebook changed in another tab (or by someone else) since is refused with a message, never
@@ -161,6 +162,28 @@ def _add_top(ctx: Context, base: Codebook) -> None:
             if st.form_submit_button("Add code"):
                 new = Code(id=new_id.strip(), name=name.strip(), definition=definition)
                 _act(ctx, base, lambda b: edit.add_code(b, None, new), select=new.id)
+
+
+def _language(ctx: Context, base: Codebook) -> None:
+    """The language the keywords are written in: matched on that language's lemmas."""
+    from qualkit.embed import EMBEDDINGS
+    from qualkit.nlp import keyword_matching
+
+    with st.expander(f"Language of the keywords: {base.language}"):
+        with st.form("cb_language"):
+            language = st.text_input("Language code (ISO 639-1: en, de, fr, es, nl, ...)",
+                                     base.language, key=f"cb_language_{base.language}")
+            if st.form_submit_button("Set language"):
+                model = ctx.project.embeddings
+
+                def say(change: edit.CodebookChange, n: int) -> str:
+                    now = ctx.project.embeddings
+                    return (f"{change.description}: from the next coding run, "
+                            f"{keyword_matching(change.codebook.language)}."
+                            + (f" Embedding model: {EMBEDDINGS[now].label}, the one for that "
+                               "language (nobody had chosen one)." if now != model else ""))
+
+                _act(ctx, base, lambda b: edit.set_language(b, language), say)
 
 
 # -- the editor ------------------------------------------------------------------------------
@@ -368,12 +391,12 @@ def render() -> None:
     st.caption(plain(f"{book.name} · version {book.version} · {len(book.all_codes())} codes · "
                      f"change {saved} in this project · language {book.language}: "
                      f"{keyword_matching(book.language)}. Every change is kept in the project; "
-                     "codebook.yaml in the project folder shows the latest (its language line "
-                     "sets the language)."))
+                     "codebook.yaml in the project folder shows the latest."))
     counts = ctx.store.code_counts()
     tree, editor = st.columns([2, 3], gap="large")
     with tree:
         _tree(ctx, book, counts, selected)
         _add_top(ctx, base)
+        _language(ctx, base)
     with editor:
         _editor(ctx, base, book, code, counts)
