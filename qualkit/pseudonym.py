@@ -432,10 +432,12 @@ def _add_name(table: _Table, name: str, replacement: str, origin: str,
 
 def _common_words(language: str = "en") -> frozenset[str]:
     """Common words of English and of the codebook's language (every spelling and lemma in
-    spaCy's lookup tables, spaCy's stop words), days and months: capitalised, they are not
-    names. In German every noun is capitalised: with English words alone the German sample
-    study got 541 proposals, nearly all of them nouns; with German words too 237, among them
-    every name the English original got that the translation still has in two turns."""
+    spaCy's lookup tables, spaCy's stop words, what its abbreviations stand for), days and
+    months: capitalised, they are not names. In German every noun is capitalised: with
+    English words alone the German sample study got 541 proposals, nearly all of them nouns;
+    with German words too 230, among them every name the English original got that the
+    translation still has in two turns."""
+    from spacy.symbols import NORM
     from spacy.util import get_lang_class
 
     from .nlp import lemma_table
@@ -448,11 +450,17 @@ def _common_words(language: str = "en") -> frozenset[str]:
             # neither word common (a noun has other forms: "Kollegen" -> "Kollege"). The
             # English table keeps no capitalised entries (nlp), so no names.
             if lang == "en" or spelling != lemma + "s":
-                words.update((spelling, lemma))
+                # casefolded as the words looked up are: "Straße" is "strasse" then
+                words.update((spelling.casefold(), lemma.casefold()))
         try:
-            words |= {w.casefold() for w in get_lang_class(lang).Defaults.stop_words}
+            defaults = get_lang_class(lang).Defaults
         except ImportError:  # a language spaCy does not know: its lemma table only
-            pass
+            continue
+        words |= {w.casefold() for w in defaults.stop_words}
+        # what the language's abbreviations stand for ("Jan." -> "Januar", "Str." ->
+        # "Straße"): months, days and titles a lemma table may know only by a genitive
+        words |= {str(norm).casefold() for forms in defaults.tokenizer_exceptions.values()
+                  for form in forms if (norm := form.get(NORM))}
     return frozenset(words)
 
 
