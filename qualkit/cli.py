@@ -529,6 +529,9 @@ def embeddings(
     for key, spec in EMBEDDINGS.items():
         mark = "*" if key == proj.embeddings else " "
         out.print(f"{mark} {spec.label}", highlight=False)
+    if not proj.embeddings_chosen:
+        out.print(f"(the model for the codebook's language, {proj.language}; choose one to keep "
+                  "it whatever the language)", highlight=False)
     if model is not None:
         out.print("Run `qualkit code` to suggest with it (suggestions already made stay until "
                   "then).")

@@ -178,14 +178,23 @@ class Project:
         the app, or a study that swaps codebooks) brings its model along."""
         from .embed import EMBEDDINGS_META, embeddings_for
 
-        chosen = self.store.get_meta(EMBEDDINGS_META)
-        if chosen:
-            return chosen
+        return self.store.get_meta(EMBEDDINGS_META) or embeddings_for(self.language)
+
+    @property
+    def embeddings_chosen(self) -> bool:
+        """Whether someone chose the model (else the codebook's language decides it)."""
+        from .embed import EMBEDDINGS_META
+
+        return bool(self.store.get_meta(EMBEDDINGS_META))
+
+    @property
+    def language(self) -> str:
+        """The language of the codebook's keywords (English without a codebook)."""
         try:
             book = self.codebook_if_any()
         except QualkitError:
             book = None  # a broken hand edit of codebook.yaml is reported where it is read
-        return embeddings_for(book.language if book is not None else "en")
+        return book.language if book is not None else "en"
 
     def set_embeddings(self, key: str, actor: str) -> None:
         """Choose the embedding model, kept whatever the codebook's language; the next coding

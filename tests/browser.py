@@ -76,9 +76,12 @@ def upload(page: object, label: str, files: list[str], button: str, attempts: in
     uploader can be the first in it (a CI run once gave the transcripts to the codebook's).
     An uploader redrawn by a rerun still under way (a radio just clicked) drops what it was
     given, hence the attempts."""
+    from playwright.sync_api import expect
+
     uploader = (page.get_by_test_id("stFileUploader").filter(has_text=label)
                 .locator("input[type=file]"))
     for attempt in range(1, attempts + 1):
+        expect(uploader).to_have_count(1, timeout=60000)  # not two while a rerun redraws
         uploader.set_input_files(files)
         try:
             page.get_by_role("button", name=button, exact=True).wait_for(timeout=20000)

@@ -78,11 +78,13 @@ def test_project_page_chooses_the_embedding_model(coded_project):
 
     at = app("views/project.py")
     assert radio(at).value == "english"
+    assert any("The model for the codebook's language (en)" in c.value for c in at.caption)
     radio(at).set_value("multilingual").run()
     assert not at.exception
     assert coded_project.embeddings == "multilingual"
     assert any("Run the suggesters to use it" in s.value for s in at.success)
     assert radio(at).value == "multilingual"
+    assert not any("codebook's language" in c.value for c in at.caption)  # chosen
     coded_project.set_embeddings("english", "bob")  # changed elsewhere: the page follows
     at.run()
     assert radio(at).value == "english" and coded_project.embeddings == "english"

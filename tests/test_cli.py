@@ -172,6 +172,9 @@ def test_a_study_not_in_english_chooses_the_multilingual_model(folder: Path):
     assert "working_alone" in suggested  # English codebook, German interview
     r = invoke("embeddings", "-p", proj)
     assert r.exit_code == 0 and "* multilingual" in r.output and "  English" in r.output
+    assert "codebook's language" not in r.output  # chosen with init --embeddings
+    r = invoke("embeddings", "-p", english)
+    assert "* English" in r.output and "the model for the codebook's language, en;" in r.output
     r = invoke("embeddings", "english", "-p", proj, "--coder", "ann")
     assert r.exit_code == 0 and "* English" in r.output and "qualkit code" in r.output
     r = invoke("embeddings", "klingon", "-p", proj)

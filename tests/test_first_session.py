@@ -12,7 +12,7 @@ import pytest
 
 from qualkit.bundled import sample_transcripts
 
-from .browser import browser_page, select_text, serve, set_coder
+from .browser import browser_page, select_text, serve, set_coder, upload
 
 pytestmark = pytest.mark.browser
 
@@ -122,19 +122,7 @@ def test_a_new_researchers_first_twenty_minutes(chromium, make_project, tmp_path
         page.get_by_text("Theme summary report").wait_for(timeout=60000)
         _choose(page, "Transcript", "p03_priya")
         page.get_by_text("pseudonym: Priya").wait_for(timeout=60000)  # its section is shown
-        for attempt in (1, 2, 3):  # an uploader redrawn by a rerun drops its file: again
-            _wait_for(page, """Array.from(document.querySelectorAll(
-                '[data-testid=stFileUploader]')).filter(
-                u => u.textContent.includes('corrected transcript')).length == 1""")
-            page.locator('[data-testid="stFileUploader"]').filter(
-                has_text="corrected transcript").locator("input[type=file]").set_input_files(
-                str(corrected))
-            try:
-                page.get_by_role("button", name="Replace", exact=True).wait_for(timeout=20000)
-                break
-            except Exception:
-                if attempt == 3:
-                    raise
+        upload(page, "corrected transcript", [str(corrected)], "Replace")
         page.get_by_role("button", name="Replace", exact=True).click()
         page.get_by_text("p03_priya now has the corrected text").first.wait_for(timeout=60000)
         assert store.load_transcript("p03_priya").text.rstrip().endswith(

@@ -171,6 +171,9 @@ def render() -> None:
                      format_func=lambda k: EMBEDDINGS[k].label, horizontal=True,
                      help="multilingual for interviews not in English; the next run of the "
                           "suggesters (or retraining) uses it.")
+    if not ctx.project.embeddings_chosen:
+        st.caption(f"The model for the codebook's language ({ctx.project.language}); choosing "
+                   "one keeps it whatever the language.")
     if model != now:
         try:
             ctx.project.set_embeddings(model, ctx.coder or "app")
